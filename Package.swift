@@ -1,0 +1,80 @@
+// swift-tools-version:6.2
+// replica-recommender: desired replica counts (zero included) for vLLM models, from Prometheus
+// signals and a per-model ConfigMap, exported for HPA or KEDA.
+
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "replica-recommender",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "replica-recommender", targets: ["replica-recommender"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Traits off: no swift-configuration, no FullFoundation; we need the router and server only.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+    ],
+    targets: [
+        // ConfigMap → validated entries → resolved per-model settings. Pure, no I/O but file reading.
+        .target(
+            name: "ModelConfig",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        // Signals + settings + state + now → decision. Pure core.
+        .target(
+            name: "Recommendation",
+            dependencies: ["ModelConfig"],
+            swiftSettings: strict
+        ),
+        // The few libcurl entry points Swift cannot call directly (variadic curl_easy_setopt).
+        .target(
+            name: "CCurl",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
+        // PromQL over HTTP (libcurl transport), typed results and errors.
+        .target(
+            name: "PrometheusClient",
+            dependencies: ["CCurl"],
+            swiftSettings: strict
+        ),
+        // Tick loop, inventory, wake API, exposition, routes, config watch.
+        .target(
+            name: "RecommenderService",
+            dependencies: [
+                "ModelConfig", "Recommendation", "PrometheusClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The command line: wiring only.
+        .executableTarget(
+            name: "replica-recommender",
+            dependencies: [
+                "ModelConfig", "Recommendation", "PrometheusClient", "RecommenderService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "ModelConfigTests", dependencies: ["ModelConfig"], swiftSettings: strict),
+        .testTarget(name: "RecommendationTests", dependencies: ["Recommendation", "ModelConfig"], swiftSettings: strict),
+        .testTarget(name: "PrometheusClientTests", dependencies: ["PrometheusClient"], swiftSettings: strict),
+        .testTarget(
+            name: "RecommenderServiceTests",
+            dependencies: ["RecommenderService", "PrometheusClient", "Recommendation", "ModelConfig"],
+            swiftSettings: strict
+        ),
+    ]
+)

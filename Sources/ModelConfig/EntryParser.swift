@@ -1,0 +1,357 @@
+import Foundation
+import Yams
+
+/// The outcome of parsing one ConfigMap entry.
+public enum ParsedEntry: Sendable, Hashable {
+    /// The `default` entry or an override, valid.
+    case model(ModelEntry)
+    /// The reserved `global` entry, valid.
+    case global(GlobalEntry)
+    /// Rejected. `modelID`/`namespace` are what could still be read of it, so the model it names
+    /// can be protected (treated as `enable_scale_to_zero: false`) when no good version exists.
+    case invalid(key: String, modelID: String?, namespace: String?)
+}
+
+/// Where an entry's text came from, for error messages.
+public struct EntryLocation: Sendable, Hashable {
+    /// File path shown in messages.
+    public let file: String
+    /// The file line holding the entry's first line of text (1 for a ConfigMap volume file).
+    public let firstLine: Int
+
+    /// Creates a location.
+    public init(file: String, firstLine: Int = 1) {
+        self.file = file
+        self.firstLine = firstLine
+    }
+}
+
+/// Parses and validates a single entry's YAML text (the value of one ConfigMap key).
+public enum EntryParser {
+    /// The reserved key of the kill-switch entry.
+    public static let globalKey = "global"
+    /// The key of the defaults entry.
+    public static let defaultKey = "default"
+
+    static let modelFields: Set<String> = [
+        "model_id", "namespace", "enable_scale_to_zero", "retention_period", "variant_name",
+        "min_replicas", "max_replicas", "target_concurrency", "group",
+    ]
+    static let globalFields: Set<String> = ["scale_to_zero_allowed"]
+    /// Retention above this is allowed but reported.
+    static let longRetention = ConfigDuration(seconds: 86_400)
+
+    /// Parses `text`, the value of ConfigMap key `key`; appends every problem found to `problems`.
+    public static func parse(
+        key: String, text: String, location: EntryLocation, problems: inout [ConfigProblem]
+    ) -> ParsedEntry {
+        var report = Reporter(key: key, location: location)
+        defer { problems += report.problems }
+
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            let (line, detail) = describe(yamlError: error)
+            // libyaml often points past the end of the text; keep the line inside the entry.
+            let lastLine = max(1, text.split(separator: "\n", omittingEmptySubsequences: false).count - (text.hasSuffix("\n") ? 1 : 0))
+            report.error(field: nil, line: line.map { min($0, lastLine) }, "invalid YAML: \(detail)")
+            let salvaged = salvage(text)
+            return .invalid(key: key, modelID: salvaged.modelID, namespace: salvaged.namespace)
+        }
+        guard let root else {
+            if key == globalKey { return .global(GlobalEntry()) }
+            if key == defaultKey {
+                return .model(ModelEntry(key: key, modelID: nil, namespace: nil, settings: ModelSettings()))
+            }
+            report.error(field: "model_id", line: 1, "empty entry: an override needs at least model_id")
+            return .invalid(key: key, modelID: nil, namespace: nil)
+        }
+        guard let mapping = root.mapping else {
+            report.error(
+                field: nil, line: root.mark?.line,
+                "expected a mapping of fields (like `model_id: meta/llama-3.1-8b`), found \(kind(of: root))")
+            return .invalid(key: key, modelID: nil, namespace: nil)
+        }
+        return key == globalKey
+            ? parseGlobal(mapping, report: &report)
+            : parseModel(key: key, mapping, report: &report)
+    }
+
+    private static func parseGlobal(_ mapping: Node.Mapping, report: inout Reporter) -> ParsedEntry {
+        var entry = GlobalEntry()
+        var valid = true
+        for (keyNode, value) in mapping {
+            let name = keyNode.string ?? "\(keyNode)"
+            switch name {
+            case "scale_to_zero_allowed":
+                if let flag = boolean(value, field: name, report: &report) {
+                    entry.scaleToZeroAllowed = flag
+                } else {
+                    valid = false
+                }
+            default:
+                report.error(
+                    field: name, line: keyNode.mark?.line,
+                    "unknown field in the global entry; expected one of: \(globalFields.sorted().joined(separator: ", "))")
+                valid = false
+            }
+        }
+        return valid ? .global(entry) : .invalid(key: report.key, modelID: nil, namespace: nil)
+    }
+
+    private static func parseModel(key: String, _ mapping: Node.Mapping, report: inout Reporter) -> ParsedEntry {
+        let isDefault = key == defaultKey
+        var settings = ModelSettings()
+        var modelID: String?
+        var namespace: String?
+        var valid = true
+        var seen = Set<String>()
+        var lines: [String: Int] = [:]
+
+        for (keyNode, value) in mapping {
+            let name = keyNode.string ?? "\(keyNode)"
+            let line = value.mark?.line ?? keyNode.mark?.line
+            lines[name] = line
+            if !seen.insert(name).inserted {
+                report.error(field: name, line: keyNode.mark?.line, "field given twice")
+                valid = false
+                continue
+            }
+            switch name {
+            case "model_id":
+                guard let id = nonEmptyString(value, field: name, report: &report) else { valid = false; continue }
+                if isDefault {
+                    report.warning(field: name, line: line, "ignored in the default entry (it applies to every model)")
+                } else {
+                    modelID = id
+                }
+            case "namespace":
+                guard let ns = nonEmptyString(value, field: name, report: &report) else { valid = false; continue }
+                if isDefault {
+                    report.warning(field: name, line: line, "ignored in the default entry (it applies to every namespace)")
+                } else {
+                    namespace = ns
+                }
+            case "enable_scale_to_zero":
+                guard let flag = boolean(value, field: name, report: &report) else { valid = false; continue }
+                settings.enableScaleToZero = flag
+            case "retention_period":
+                guard let duration = duration(value, field: name, report: &report) else { valid = false; continue }
+                settings.retentionPeriod = duration
+            case "variant_name":
+                guard let variant = nonEmptyString(value, field: name, report: &report) else { valid = false; continue }
+                if isDefault {
+                    report.warning(field: name, line: line, "ignored in the default entry (every model would share one scale target)")
+                } else {
+                    settings.variantName = variant
+                }
+            case "min_replicas":
+                guard let count = integer(value, field: name, minimum: 0, report: &report) else { valid = false; continue }
+                settings.minReplicas = count
+            case "max_replicas":
+                guard let count = integer(value, field: name, minimum: 1, report: &report) else { valid = false; continue }
+                settings.maxReplicas = count
+            case "target_concurrency":
+                guard let target = positiveNumber(value, field: name, report: &report) else { valid = false; continue }
+                settings.targetConcurrency = target
+            case "group":
+                guard let group = nonEmptyString(value, field: name, report: &report) else { valid = false; continue }
+                if isDefault {
+                    report.warning(field: name, line: line, "ignored in the default entry (every model would be one group)")
+                } else {
+                    settings.group = group
+                }
+            default:
+                let hint = closest(to: name, in: modelFields).map { " (did you mean `\($0)`?)" } ?? ""
+                report.error(
+                    field: name, line: keyNode.mark?.line,
+                    "unknown field\(hint); expected one of: \(modelFields.sorted().joined(separator: ", "))")
+                valid = false
+            }
+        }
+
+        if !isDefault, modelID == nil, !seen.contains("model_id") {
+            report.error(field: "model_id", line: mapping.mark?.line ?? 1, "missing: an override entry must name its model_id")
+            valid = false
+        }
+        if let min = settings.minReplicas, let max = settings.maxReplicas, min > max {
+            report.error(
+                field: "min_replicas", line: lines["min_replicas"],
+                "min_replicas (\(min)) is greater than max_replicas (\(max)); expected min_replicas ≤ max_replicas")
+            valid = false
+        }
+        guard valid else { return .invalid(key: key, modelID: modelID, namespace: namespace) }
+        return .model(ModelEntry(key: key, modelID: modelID, namespace: namespace, settings: settings))
+    }
+
+    // MARK: - Typed field readers
+
+    private static func scalar(_ node: Node, field: String, expected: String, report: inout Reporter) -> Node.Scalar? {
+        guard let scalar = node.scalar else {
+            report.error(field: field, line: node.mark?.line, "expected \(expected), found \(kind(of: node))")
+            return nil
+        }
+        return scalar
+    }
+
+    private static func isQuoted(_ scalar: Node.Scalar) -> Bool {
+        scalar.style == .singleQuoted || scalar.style == .doubleQuoted
+    }
+
+    private static func boolean(_ node: Node, field: String, report: inout Reporter) -> Bool? {
+        let expected = "a boolean (true or false)"
+        guard let scalar = scalar(node, field: field, expected: expected, report: &report) else { return nil }
+        switch isQuoted(scalar) ? "" : scalar.string.lowercased() {
+        case "true": return true
+        case "false": return false
+        default:
+            let quoted = isQuoted(scalar) && ["true", "false"].contains(scalar.string.lowercased())
+            let hint = quoted ? " (remove the quotes)" : ""
+            report.error(
+                field: field, line: scalar.mark?.line,
+                "expected \(expected), found \(describe(scalar))\(hint)")
+            return nil
+        }
+    }
+
+    private static func nonEmptyString(_ node: Node, field: String, report: inout Reporter) -> String? {
+        guard let scalar = scalar(node, field: field, expected: "a string", report: &report) else { return nil }
+        let text = scalar.string.trimmingCharacters(in: .whitespaces)
+        if text.isEmpty || (!isQuoted(scalar) && ["null", "~"].contains(text)) {
+            report.error(field: field, line: scalar.mark?.line, "expected a non-empty string, found an empty value")
+            return nil
+        }
+        return text
+    }
+
+    private static func duration(_ node: Node, field: String, report: inout Reporter) -> ConfigDuration? {
+        let expected = "a duration such as 30s, 5m, 1h30m, 1.5h, 2d or 1w"
+        guard let scalar = scalar(node, field: field, expected: expected, report: &report) else { return nil }
+        let text = scalar.string.trimmingCharacters(in: .whitespaces)
+        guard let duration = ConfigDuration.parse(text) else {
+            let bareNumber = Double(text) != nil
+            let hint = bareNumber ? " (a unit is required, e.g. \(text)s or \(text)m)" : ""
+            report.error(field: field, line: scalar.mark?.line, "expected \(expected), found \(describe(scalar))\(hint)")
+            return nil
+        }
+        guard duration.milliseconds > 0 else {
+            report.error(field: field, line: scalar.mark?.line, "expected a duration greater than 0, found \(describe(scalar))")
+            return nil
+        }
+        if duration > longRetention {
+            report.warning(
+                field: field, line: scalar.mark?.line,
+                "\(text) is longer than 24h: the model waits that long idle before scaling to zero, and every tick queries that range")
+        }
+        return duration
+    }
+
+    private static func integer(_ node: Node, field: String, minimum: Int, report: inout Reporter) -> Int? {
+        let expected = "a whole number ≥ \(minimum)"
+        guard let scalar = scalar(node, field: field, expected: expected, report: &report) else { return nil }
+        guard !isQuoted(scalar), let value = Int(scalar.string), value >= minimum else {
+            report.error(field: field, line: scalar.mark?.line, "expected \(expected), found \(describe(scalar))")
+            return nil
+        }
+        return value
+    }
+
+    private static func positiveNumber(_ node: Node, field: String, report: inout Reporter) -> Double? {
+        let expected = "a number greater than 0"
+        guard let scalar = scalar(node, field: field, expected: expected, report: &report) else { return nil }
+        guard !isQuoted(scalar), let value = Double(scalar.string), value.isFinite, value > 0 else {
+            report.error(field: field, line: scalar.mark?.line, "expected \(expected), found \(describe(scalar))")
+            return nil
+        }
+        return value
+    }
+
+    // MARK: - Helpers
+
+    private static func describe(_ scalar: Node.Scalar) -> String {
+        if isQuoted(scalar) { return "string \"\(scalar.string)\"" }
+        if Double(scalar.string) != nil { return "number \(scalar.string)" }
+        if scalar.string.isEmpty { return "an empty value" }
+        return "\"\(scalar.string)\""
+    }
+
+    private static func kind(of node: Node) -> String {
+        switch node {
+        case .scalar(let scalar): return describe(scalar)
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+
+    private static func describe(yamlError error: any Error) -> (line: Int?, detail: String) {
+        guard let yamlError = error as? YamlError else { return (nil, "\(error)") }
+        switch yamlError {
+        case .scanner(let context, let problem, let mark, _),
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let contextText = context.map { "\($0.text) " } ?? ""
+            return (mark.line, "\(contextText)\(problem) (column \(mark.column))")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return (context.mark.line, "duplicate field(s) \(duplicates.joined(separator: ", "))")
+        default:
+            return (nil, "\(yamlError)")
+        }
+    }
+
+    /// Best-effort `model_id`/`namespace` of an entry that is not valid YAML: a line scan.
+    static func salvage(_ text: String) -> (modelID: String?, namespace: String?) {
+        func value(of field: String) -> String? {
+            for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                let line = rawLine.trimmingCharacters(in: .whitespaces)
+                guard line.hasPrefix(field + ":") else { continue }
+                var value = line.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces)
+                if let hash = value.range(of: " #") { value = String(value[..<hash.lowerBound]) }
+                value = value.trimmingCharacters(in: CharacterSet(charactersIn: "\"' "))
+                return value.isEmpty ? nil : value
+            }
+            return nil
+        }
+        return (value(of: "model_id"), value(of: "namespace"))
+    }
+
+    /// The known field closest to a misspelt one, for "did you mean" hints.
+    static func closest(to name: String, in candidates: Set<String>) -> String? {
+        let best = candidates.map { ($0, editDistance(name, $0)) }.min { ($0.1, $0.0) < ($1.1, $1.0) }
+        guard let best, best.1 <= max(2, name.count / 4) else { return nil }
+        return best.0
+    }
+
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
+
+/// Collects problems for one entry, translating entry lines into file lines.
+private struct Reporter {
+    let key: String
+    let location: EntryLocation
+    var problems: [ConfigProblem] = []
+
+    mutating func error(field: String?, line: Int?, _ message: String) {
+        problems.append(ConfigProblem(.error, file: location.file, key: key, field: field, line: fileLine(line), message: message))
+    }
+
+    mutating func warning(field: String?, line: Int?, _ message: String) {
+        problems.append(ConfigProblem(.warning, file: location.file, key: key, field: field, line: fileLine(line), message: message))
+    }
+
+    private func fileLine(_ entryLine: Int?) -> Int? {
+        entryLine.map { $0 + location.firstLine - 1 }
+    }
+}

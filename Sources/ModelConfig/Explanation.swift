@@ -1,0 +1,124 @@
+import Foundation
+
+/// The resolved configuration of one model as `explain` and the recommendations API show it.
+public struct ConfigExplanation: Sendable, Encodable {
+    /// The model id.
+    public let modelID: String
+    /// The namespace; nil when none was given (only namespace-free overrides apply).
+    public let namespace: String?
+    /// Whether scale-to-zero is enabled by configuration.
+    public let enableScaleToZero: Bool
+    /// Retention in seconds.
+    public let retentionSeconds: Double
+    /// Retention as a PromQL range.
+    public let promqlRange: String
+    /// Scale target name.
+    public let variantName: String
+    /// Floor while active.
+    public let minReplicas: Int
+    /// Ceiling, nil for none.
+    public let maxReplicas: Int?
+    /// Requests in flight per replica, nil for none.
+    public let targetConcurrency: Double?
+    /// Group, nil for none.
+    public let group: String?
+    /// True when the kill switch keeps every model at ≥ 1.
+    public let killSwitch: Bool
+    /// Field name → source (`override:<key>`, `default`, `env`, `system`, `derived`, `invalid:<key>`).
+    public let sources: [String: String]
+    /// Why a field has the value it has, when that is not obvious (broken entries, kill switch).
+    public let notes: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case modelID = "model_id", namespace, enableScaleToZero = "enable_scale_to_zero"
+        case retentionSeconds = "retention_seconds", promqlRange = "promql_range", variantName = "variant_name"
+        case minReplicas = "min_replicas", maxReplicas = "max_replicas", targetConcurrency = "target_concurrency"
+        case group, killSwitch = "kill_switch", sources, notes
+    }
+
+    /// Encodes every key, `null` included, so consumers see the full shape.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(modelID, forKey: .modelID)
+        try c.encode(namespace, forKey: .namespace)
+        try c.encode(enableScaleToZero, forKey: .enableScaleToZero)
+        try c.encode(retentionSeconds, forKey: .retentionSeconds)
+        try c.encode(promqlRange, forKey: .promqlRange)
+        try c.encode(variantName, forKey: .variantName)
+        try c.encode(minReplicas, forKey: .minReplicas)
+        try c.encode(maxReplicas, forKey: .maxReplicas)
+        try c.encode(targetConcurrency, forKey: .targetConcurrency)
+        try c.encode(group, forKey: .group)
+        try c.encode(killSwitch, forKey: .killSwitch)
+        try c.encode(sources, forKey: .sources)
+        try c.encode(notes, forKey: .notes)
+    }
+
+    /// Explains `resolved` under `resolver`'s configuration. `namespaceGiven` false shows namespace null.
+    public init(resolved: ResolvedModelConfig, resolver: ConfigResolver, killSwitchFlag: Bool = false, namespaceGiven: Bool = true) {
+        modelID = resolved.model.modelID
+        namespace = namespaceGiven ? resolved.model.namespace : nil
+        enableScaleToZero = resolved.enableScaleToZero
+        retentionSeconds = resolved.retention.seconds
+        promqlRange = resolved.retention.prometheusRange
+        variantName = resolved.variantName
+        minReplicas = resolved.minReplicas
+        maxReplicas = resolved.maxReplicas
+        targetConcurrency = resolved.targetConcurrency
+        group = resolved.group
+        killSwitch = killSwitchFlag || resolver.killSwitchEngaged
+        sources = Dictionary(uniqueKeysWithValues: resolved.sources.map { ($0.key.rawValue, $0.value.description) })
+        var notes: [String] = []
+        if case .invalidEntry(let key) = resolved.sources[.enableScaleToZero] {
+            notes.append(
+                "enable_scale_to_zero is forced false: entry `\(key)` is invalid and has no last good version (fix it; run check-config)")
+        }
+        for key in resolver.config.retainedKeys where resolved.sources.values.contains(.override(key: key)) || (key == "default" && resolved.sources.values.contains(.defaults)) {
+            notes.append("entry `\(key)` is invalid; its last good version is in force")
+        }
+        if killSwitchFlag {
+            notes.append("kill switch engaged by flag: the model is kept at ≥ 1 replica")
+        } else if resolver.config.globalQuarantined {
+            notes.append("kill switch engaged: the global entry is invalid and has no last good version")
+        } else if resolver.killSwitchEngaged {
+            notes.append("kill switch engaged by global.scale_to_zero_allowed: false: the model is kept at ≥ 1 replica")
+        }
+        self.notes = notes
+    }
+
+    /// Pretty, sorted-key JSON.
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+    }
+
+    /// Aligned text, one field a line with its source.
+    public func text() -> String {
+        func fmt(_ value: Any?) -> String { value.map { "\($0)" } ?? "none" }
+        let rows: [(String, String, String?)] = [
+            ("model_id", modelID, nil),
+            ("namespace", namespace ?? "(any)", nil),
+            ("enable_scale_to_zero", "\(enableScaleToZero)", sources["enable_scale_to_zero"]),
+            ("retention_period", "\(promqlRange) (\(formatSeconds(retentionSeconds))s)", sources["retention_period"]),
+            ("variant_name", variantName, sources["variant_name"]),
+            ("min_replicas", "\(minReplicas)", sources["min_replicas"]),
+            ("max_replicas", fmt(maxReplicas), sources["max_replicas"]),
+            ("target_concurrency", fmt(targetConcurrency.map(formatSeconds)), sources["target_concurrency"]),
+            ("group", fmt(group), sources["group"]),
+            ("kill_switch", killSwitch ? "engaged" : "off", nil),
+        ]
+        var lines = rows.map { name, value, source in
+            let padded = name.padding(toLength: 22, withPad: " ", startingAt: 0)
+            let left = "\(padded)\(value)"
+            return source.map { left.padding(toLength: max(left.count + 2, 48), withPad: " ", startingAt: 0) + "from \($0)" } ?? left
+        }
+        lines += notes.map { "note: \($0)" }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// `90` rather than `90.0`, `1.5` as is.
+func formatSeconds(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+}
