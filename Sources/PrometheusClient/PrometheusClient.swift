@@ -1,0 +1,158 @@
+import Foundation
+
+/// One sample of an instant vector: its labels and value (NaN and ±Inf are kept; callers treat
+/// them as unknown, never as zero).
+public struct Sample: Sendable, Hashable {
+    /// The series' labels.
+    public let labels: [String: String]
+    /// The value.
+    public let value: Double
+
+    /// Creates a sample.
+    public init(labels: [String: String], value: Double) {
+        self.labels = labels
+        self.value = value
+    }
+}
+
+/// Why a query has no answer. Every case means "unknown", never "zero".
+public struct PrometheusError: Error, Sendable, CustomStringConvertible {
+    enum Code: Sendable, Equatable {
+        case transport
+        case http(Int)
+        case api(String)
+        case decoding
+        case unexpectedResultType(String)
+    }
+
+    let code: Code
+    /// A human-readable explanation.
+    public let message: String
+
+    /// Whether trying again may help (network trouble, 5xx, 429, timeouts).
+    public var isRetryable: Bool {
+        switch code {
+        case .transport: true
+        case .http(let status): status >= 500 || status == 429
+        case .api(let type): type == "timeout" || type == "unavailable" || type == "internal"
+        case .decoding, .unexpectedResultType: false
+        }
+    }
+
+    /// The HTTP status, when the server answered.
+    public var httpStatus: Int? {
+        if case .http(let status) = code { return status }
+        return nil
+    }
+
+    /// `errorType: error` from the API, the HTTP status, or the transport's message.
+    public var description: String { message }
+}
+
+/// Bounded retries with exponential backoff.
+public struct RetryPolicy: Sendable {
+    /// Attempts in all (1 = no retry).
+    public var attempts: Int
+    /// Delay before the first retry; doubles after each.
+    public var initialBackoff: Duration
+
+    /// Creates a policy.
+    public init(attempts: Int = 3, initialBackoff: Duration = .milliseconds(200)) {
+        self.attempts = max(1, attempts)
+        self.initialBackoff = initialBackoff
+    }
+}
+
+/// A client of the Prometheus HTTP query API (`/api/v1/query`), as served by Prometheus, Thanos,
+/// Mimir, Cortex and VictoriaMetrics.
+public struct PrometheusClient: Sendable {
+    private let transport: any PrometheusTransport
+    private let retry: RetryPolicy
+
+    /// Creates a client on `transport`.
+    public init(transport: any PrometheusTransport, retry: RetryPolicy = RetryPolicy()) {
+        self.transport = transport
+        self.retry = retry
+    }
+
+    /// Evaluates `promql` as an instant query at the server's current time (or at `time`).
+    /// A scalar result is returned as one sample without labels.
+    public func query(_ promql: String, time: Date? = nil) async throws(PrometheusError) -> [Sample] {
+        var form = [("query", promql)]
+        if let time { form.append(("time", String(format: "%.3f", time.timeIntervalSince1970))) }
+        var backoff = retry.initialBackoff
+        var attempt = 1
+        while true {
+            do {
+                return try await once(form)
+            } catch {
+                guard error.isRetryable, attempt < retry.attempts else { throw error }
+                try? await Task.sleep(for: backoff)
+                backoff = backoff * 2
+                attempt += 1
+            }
+        }
+    }
+
+    private func once(_ form: [(String, String)]) async throws(PrometheusError) -> [Sample] {
+        let response: HTTPResponse
+        do {
+            response = try await transport.post(path: "/api/v1/query", form: form)
+        } catch {
+            throw PrometheusError(code: .transport, message: error.message)
+        }
+        return try Self.decode(response)
+    }
+
+    /// Decodes a query API response: samples on success, a typed error otherwise.
+    static func decode(_ response: HTTPResponse) throws(PrometheusError) -> [Sample] {
+        let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+        if let object, object["status"] as? String == "error" {
+            let type = object["errorType"] as? String ?? "unknown"
+            let detail = object["error"] as? String ?? ""
+            throw PrometheusError(code: .api(type), message: "Prometheus \(type) error (HTTP \(response.status)): \(detail)")
+        }
+        guard (200..<300).contains(response.status) else {
+            let snippet = String(decoding: response.body.prefix(200), as: UTF8.self)
+            throw PrometheusError(code: .http(response.status), message: "HTTP \(response.status) from Prometheus: \(snippet)")
+        }
+        guard let object, object["status"] as? String == "success", let data = object["data"] as? [String: Any],
+            let type = data["resultType"] as? String
+        else {
+            throw PrometheusError(code: .decoding, message: "not a Prometheus query API response")
+        }
+        switch type {
+        case "vector":
+            guard let result = data["result"] as? [[String: Any]] else {
+                throw PrometheusError(code: .decoding, message: "vector result is not a list")
+            }
+            var samples: [Sample] = []
+            samples.reserveCapacity(result.count)
+            for item in result {
+                guard let value = item["value"] as? [Any], value.count == 2, let text = value[1] as? String else {
+                    throw PrometheusError(code: .decoding, message: "vector sample without a [time, value] pair")
+                }
+                let labels = item["metric"] as? [String: String] ?? [:]
+                samples.append(Sample(labels: labels, value: parseValue(text)))
+            }
+            return samples
+        case "scalar":
+            guard let value = data["result"] as? [Any], value.count == 2, let text = value[1] as? String else {
+                throw PrometheusError(code: .decoding, message: "scalar result without a [time, value] pair")
+            }
+            return [Sample(labels: [:], value: parseValue(text))]
+        default:
+            throw PrometheusError(
+                code: .unexpectedResultType(type), message: "expected an instant vector or scalar, got a \(type)")
+        }
+    }
+
+    /// Prometheus writes `NaN`, `+Inf`, `-Inf` as strings; anything unparsable is NaN (unknown).
+    static func parseValue(_ text: String) -> Double {
+        switch text {
+        case "+Inf", "Inf": .infinity
+        case "-Inf": -.infinity
+        default: Double(text) ?? .nan
+        }
+    }
+}

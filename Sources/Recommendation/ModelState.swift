@@ -1,0 +1,40 @@
+/// What the recommender remembers of a model between ticks. Plain data: the decision core reads
+/// one and returns the next.
+public struct ModelState: Sendable, Hashable {
+    /// The last recommendation; nil before the first.
+    public var desired: Int?
+    /// When the model was first seen idle in the current idle stretch.
+    public var idleSince: Instant?
+    /// The last time a wake (demand, wake call, in-flight requests, group) was seen.
+    public var lastWake: Instant?
+    /// The last time any activity (requests, in-flight, demand, wake) was seen.
+    public var lastActivity: Instant?
+    /// When the current cold start began (desired 0 → ≥ 1 with no ready replica); nil when none.
+    public var coldStartSince: Instant?
+
+    /// Creates a state.
+    public init(
+        desired: Int? = nil, idleSince: Instant? = nil, lastWake: Instant? = nil, lastActivity: Instant? = nil,
+        coldStartSince: Instant? = nil
+    ) {
+        self.desired = desired
+        self.idleSince = idleSince
+        self.lastWake = lastWake
+        self.lastActivity = lastActivity
+        self.coldStartSince = coldStartSince
+    }
+}
+
+/// A point in time, in seconds since the Unix epoch. The core never reads a clock: callers pass `now`.
+public struct Instant: Sendable, Hashable, Comparable, Codable {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    public let seconds: Double
+
+    /// Creates an instant.
+    public init(seconds: Double) { self.seconds = seconds }
+
+    /// The seconds from `earlier` to this instant.
+    public func since(_ earlier: Instant) -> Double { seconds - earlier.seconds }
+
+    public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.seconds < rhs.seconds }
+}

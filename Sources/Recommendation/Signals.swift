@@ -1,0 +1,66 @@
+import ModelConfig
+
+/// What Prometheus (and the wake API) tell about one model at one tick. `nil` is **unknown** (query
+/// failed, timed out, or returned NaN); a successful query that has no series for the model is 0.
+public struct ModelSignals: Sendable, Hashable {
+    /// Completed requests in the model's retention window (`increase(vllm:request_success_total[R])`).
+    public var requests: Double?
+    /// Requests being processed (`vllm:num_requests_running`, summed over pods).
+    public var running: Double?
+    /// Requests queued in the pods (`vllm:num_requests_waiting`, summed).
+    public var waiting: Double?
+    /// Pods reporting vLLM metrics (ready replicas).
+    public var ready: Double?
+    /// Average KV-cache usage, 0–1 (informational).
+    public var kvCacheUsage: Double?
+    /// Requests queued at the gateway for this model (demand while it has no pods).
+    public var demand: Double?
+
+    /// Creates signals; every one unknown unless given.
+    public init(
+        requests: Double? = nil, running: Double? = nil, waiting: Double? = nil, ready: Double? = nil,
+        kvCacheUsage: Double? = nil, demand: Double? = nil
+    ) {
+        self.requests = requests
+        self.running = running
+        self.waiting = waiting
+        self.ready = ready
+        self.kvCacheUsage = kvCacheUsage
+        self.demand = demand
+    }
+
+    /// All zero: a model with no series anywhere, seen by successful queries.
+    public static let quiet = ModelSignals(requests: 0, running: 0, waiting: 0, ready: 0, kvCacheUsage: 0, demand: 0)
+
+    /// Requests in flight (running + waiting), nil when either is unknown.
+    public var inFlight: Double? {
+        guard let running, let waiting else { return nil }
+        return running + waiting
+    }
+}
+
+/// Why a model has its recommendation.
+public enum Reason: String, Sendable, Hashable, CaseIterable, Codable {
+    /// A signal the decision needs is unknown: the last recommendation is kept.
+    case hold
+    /// Demand at zero, a wake call, in-flight requests, or a group member's wake.
+    case wake
+    /// Idle for the whole retention window with scale-to-zero allowed: zero.
+    case idle
+    /// Serving or protected: sized to load or to its ready replicas, at least max(1, min_replicas).
+    case active
+}
+
+/// The state a model is in, as exported by `recommender_model_state`.
+public enum Phase: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Recommended ≥ 1 and serving or protected.
+    case active
+    /// Recommended ≥ 1, idle, counting down its retention.
+    case idle
+    /// Recommended 0.
+    case zero
+    /// Recommended ≥ 1 after zero, no replica ready yet (cold start in progress).
+    case waking
+    /// The decision is held on unknown data.
+    case held
+}
