@@ -101,14 +101,17 @@ private struct CurlRequest: Sendable {
     }
 }
 
-/// A bearer token read from a file and re-read whenever the file changes.
-final class TokenFile: Sendable {
-    let path: String
+/// A secret (bearer token) read from a file and re-read whenever the file changes.
+public final class TokenFile: Sendable {
+    /// The file.
+    public let path: String
     private let cache = Mutex<(stamp: String, token: String)?>(nil)
 
-    init(path: String) { self.path = path }
+    /// Creates a reader of `path` (nothing is read until ``current()``).
+    public init(path: String) { self.path = path }
 
-    func current() throws -> String {
+    /// The trimmed contents, re-read when the file's date or size changed.
+    public func current() throws -> String {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         let stamp = "\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0):\((attributes[.size] as? NSNumber)?.intValue ?? 0)"
         if let cached = cache.withLock({ $0 }), cached.stamp == stamp { return cached.token }

@@ -1,11 +1,166 @@
 import ArgumentParser
+import Foundation
+import Logging
+import ModelConfig
+import PrometheusClient
+import RecommenderService
 
-/// `serve`: the recommender service.
+/// `serve`: the recommender service. Every option can also be set by an environment variable,
+/// `REPLICA_RECOMMENDER_` + the option name in upper case with `_` for `-` (flags win).
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the recommender service.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the recommender: query Prometheus every interval, export inferno_desired_replicas.",
+        discussion: """
+            Every option can also be set by an environment variable: REPLICA_RECOMMENDER_ and the option \
+            name in upper case with _ for - (e.g. REPLICA_RECOMMENDER_PROMETHEUS_URL). Flags win. \
+            WVA_SCALE_TO_ZERO=true enables scale-to-zero for models whose ConfigMap entries do not say.
+            """
+    )
+
+    @Option(help: "The model ConfigMap: volume directory, data file or manifest.") var config: String?
+    @Option(help: "Prometheus (or Thanos/Mimir/Cortex/VictoriaMetrics) base URL.") var prometheusURL: String?
+    @Option(help: "Tick interval (default 15s).") var interval: String?
+    @Option(help: "Listen address host:port (default 0.0.0.0:8080).") var listen: String?
+    @Option(help: "Log format: logfmt or json (default logfmt).") var logFormat: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default info).") var logLevel: String?
+
+    @Option(help: "File with a bearer token for Prometheus (re-read when it changes).") var prometheusBearerTokenFile: String?
+    @Option(help: "CA bundle to verify Prometheus' certificate.") var prometheusCAFile: String?
+    @Option(help: "Client certificate (PEM) for Prometheus.") var prometheusCertFile: String?
+    @Option(help: "Client key (PEM) for Prometheus.") var prometheusKeyFile: String?
+    @Option(help: "Skip TLS verification of Prometheus: true or false.") var prometheusInsecureSkipVerify: String?
+    @Option(help: "Extra header for Prometheus requests, 'Name: value' (repeatable; env: one per line), e.g. 'X-Scope-OrgID: tenant'.")
+    var prometheusHeader: [String] = []
+    @Option(help: "Prometheus request timeout (default 10s).") var prometheusTimeout: String?
+    @Option(help: "Attempts per Prometheus query, with exponential backoff (default 3).") var prometheusAttempts: String?
+
+    @Option(help: "Extra label matchers on vLLM series, e.g. 'job=\"vllm\"'.") var selector: String?
+    @Option(help: "Extra label matchers on the gateway queue series.") var gatewaySelector: String?
+    @Option(help: "Label matchers on this service's own inferno_desired_replicas for restart recovery.") var recommenderSelector: String?
+    @Option(help: "Template of the completed-requests query ($SELECTOR, $RANGE).") var queryRequests: String?
+    @Option(help: "Template of the running-requests query.") var queryRunning: String?
+    @Option(help: "Template of the waiting-requests query.") var queryWaiting: String?
+    @Option(help: "Template of the ready-replicas query.") var queryReady: String?
+    @Option(help: "Template of the KV-cache query.") var queryKvCache: String?
+    @Option(help: "Template of the gateway-demand query ($GATEWAY_SELECTOR).") var queryDemand: String?
+    @Option(help: "Template of the recovery query ($RECOMMENDER_SELECTOR, $RANGE).") var queryRecovery: String?
+
+    @Option(help: "Forget a model absent from every source this long (default 7d).") var forgetAfter: String?
+    @Option(help: "Namespace of a model known only from gateway demand or a wake (default 'default').") var defaultNamespace: String?
+    @Option(help: "How far back restart recovery looks for the last recommendations (default 24h).") var recoveryWindow: String?
+    @Option(help: "Kill switch: false keeps every model at >= 1 (default true).") var scaleToZeroAllowed: String?
+    @Option(help: "How often the ConfigMap is checked for changes (default 2s).") var configPollInterval: String?
+    @Option(help: "File with the bearer token wake calls must present.") var wakeTokenFile: String?
+    @Option(help: "Answer 404 to wake calls for unknown models instead of adopting them: true or false.") var wakeKnownModelsOnly: String?
+    @Option(help: "Wake calls per second, all callers together (default 50).") var wakeRate: String?
 
     func run() async throws {
-        printError("serve: not yet implemented")
-        throw ExitCode(1)
+        var settings = Settings()
+        do {
+            let configuration = try makeConfiguration(&settings)
+            let format = LogFormat(rawValue: settings.string("log-format", logFormat, "logfmt")) ?? .logfmt
+            let level = Logger.Level(rawValue: settings.string("log-level", logLevel, "info")) ?? .info
+            let logger = Logger(label: "replica-recommender") { LineLogHandler(label: $0, format: format, level: level) }
+            try await RecommenderServer(configuration: configuration, logger: logger).run()
+        } catch let error as SettingsError {
+            printError("error: \(error.message)")
+            throw ExitCode(2)
+        }
+    }
+
+    private func makeConfiguration(_ s: inout Settings) throws(SettingsError) -> ServerConfiguration {
+        guard let configPath = s.optional("config", config) else { throw SettingsError("--config PATH is required (the model ConfigMap)") }
+        guard let url = s.optional("prometheus-url", prometheusURL) else { throw SettingsError("--prometheus-url URL is required") }
+        var c = ServerConfiguration(configPath: configPath, prometheusURL: url)
+        c.interval = .milliseconds(try s.duration("interval", interval, "15s").milliseconds)
+        c.configPollInterval = .milliseconds(try s.duration("config-poll-interval", configPollInterval, "2s").milliseconds)
+        let address = s.string("listen", listen, "0.0.0.0:8080")
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw SettingsError("--listen: expected host:port, found \(address)")
+        }
+        c.host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if c.host.isEmpty { c.host = "0.0.0.0" }
+        c.port = port
+        c.prometheus.bearerTokenFile = s.optional("prometheus-bearer-token-file", prometheusBearerTokenFile)
+        c.prometheus.caFile = s.optional("prometheus-ca-file", prometheusCAFile)
+        c.prometheus.clientCertFile = s.optional("prometheus-cert-file", prometheusCertFile)
+        c.prometheus.clientKeyFile = s.optional("prometheus-key-file", prometheusKeyFile)
+        c.prometheus.insecureSkipVerify = try s.bool("prometheus-insecure-skip-verify", prometheusInsecureSkipVerify, false)
+        let headers = prometheusHeader.isEmpty
+            ? (s.optional("prometheus-header", nil)?.split(separator: "\n").map(String.init) ?? []) : prometheusHeader
+        c.prometheus.headers = try headers.map { line throws(SettingsError) in
+            guard let colon = line.firstIndex(of: ":") else { throw SettingsError("--prometheus-header: expected 'Name: value', found \(line)") }
+            return (String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+        }
+        c.prometheus.timeoutSeconds = try s.duration("prometheus-timeout", prometheusTimeout, "10s").seconds
+        c.retry = RetryPolicy(attempts: try s.int("prometheus-attempts", prometheusAttempts, 3))
+        var templates = QueryTemplates()
+        if let v = s.optional("query-requests", queryRequests) { templates.requests = v }
+        if let v = s.optional("query-running", queryRunning) { templates.running = v }
+        if let v = s.optional("query-waiting", queryWaiting) { templates.waiting = v }
+        if let v = s.optional("query-ready", queryReady) { templates.ready = v }
+        if let v = s.optional("query-kv-cache", queryKvCache) { templates.kvCache = v }
+        if let v = s.optional("query-demand", queryDemand) { templates.demand = v }
+        if let v = s.optional("query-recovery", queryRecovery) { templates.recovery = v }
+        c.queries = QueryBuilder(
+            templates: templates, selector: s.string("selector", selector, ""),
+            gatewaySelector: s.string("gateway-selector", gatewaySelector, ""),
+            recommenderSelector: s.string("recommender-selector", recommenderSelector, ""))
+        c.recoveryWindow = try s.duration("recovery-window", recoveryWindow, "24h")
+        c.engine = EngineOptions(
+            environmentScaleToZero: ConfigResolver.environmentFlag(environment["WVA_SCALE_TO_ZERO"]),
+            killSwitchFlag: !(try s.bool("scale-to-zero-allowed", scaleToZeroAllowed, true)),
+            forgetAfterSeconds: try s.duration("forget-after", forgetAfter, "7d").seconds,
+            defaultNamespace: s.string("default-namespace", defaultNamespace, "default"),
+            wakeKnownModelsOnly: try s.bool("wake-known-models-only", wakeKnownModelsOnly, false))
+        let rate = try s.int("wake-rate", wakeRate, 50)
+        c.api = APIOptions(wakeTokenFile: s.optional("wake-token-file", wakeTokenFile), wakeRatePerSecond: Double(rate), wakeBurst: Double(rate * 2))
+        return c
+    }
+}
+
+/// A bad option value.
+struct SettingsError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Option values: the flag, else `REPLICA_RECOMMENDER_<NAME>`, else the default.
+struct Settings {
+    static func variable(_ option: String) -> String {
+        "REPLICA_RECOMMENDER_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
+    func optional(_ option: String, _ flag: String?) -> String? {
+        if let flag { return flag }
+        let value = environment[Self.variable(option)]
+        return value?.isEmpty == false ? value : nil
+    }
+
+    func string(_ option: String, _ flag: String?, _ fallback: String) -> String { optional(option, flag) ?? fallback }
+
+    func duration(_ option: String, _ flag: String?, _ fallback: String) throws(SettingsError) -> ConfigDuration {
+        let text = string(option, flag, fallback)
+        guard let value = ConfigDuration.parse(text), value.milliseconds > 0 else {
+            throw SettingsError("--\(option) (or \(Self.variable(option))): expected a duration such as 15s or 5m, found \(text)")
+        }
+        return value
+    }
+
+    func bool(_ option: String, _ flag: String?, _ fallback: Bool) throws(SettingsError) -> Bool {
+        guard let text = optional(option, flag) else { return fallback }
+        switch text.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw SettingsError("--\(option) (or \(Self.variable(option))): expected true or false, found \(text)")
+        }
+    }
+
+    func int(_ option: String, _ flag: String?, _ fallback: Int) throws(SettingsError) -> Int {
+        guard let text = optional(option, flag) else { return fallback }
+        guard let value = Int(text), value > 0 else {
+            throw SettingsError("--\(option) (or \(Self.variable(option))): expected a whole number > 0, found \(text)")
+        }
+        return value
     }
 }

@@ -1,0 +1,315 @@
+import Foundation
+import Logging
+import ModelConfig
+import PrometheusClient
+import Recommendation
+
+/// Settings of the engine that are not in the model ConfigMap.
+public struct EngineOptions: Sendable {
+    /// `WVA_SCALE_TO_ZERO`, interpreted (nil when unset).
+    public var environmentScaleToZero: Bool?
+    /// Kill switch from the command line or environment (`--scale-to-zero-allowed=false`).
+    public var killSwitchFlag: Bool
+    /// A model absent from every source this long is forgotten (seconds).
+    public var forgetAfterSeconds: Double
+    /// Namespace for a model known only from gateway demand or a wake (the gateway queue metric has
+    /// no namespace label) when no namespace of it is known.
+    public var defaultNamespace: String
+    /// Reject wake calls for unknown models (404) instead of adopting them.
+    public var wakeKnownModelsOnly: Bool
+
+    /// Creates options.
+    public init(
+        environmentScaleToZero: Bool? = nil, killSwitchFlag: Bool = false, forgetAfterSeconds: Double = 7 * 86_400,
+        defaultNamespace: String = "default", wakeKnownModelsOnly: Bool = false
+    ) {
+        self.environmentScaleToZero = environmentScaleToZero
+        self.killSwitchFlag = killSwitchFlag
+        self.forgetAfterSeconds = forgetAfterSeconds
+        self.defaultNamespace = defaultNamespace
+        self.wakeKnownModelsOnly = wakeKnownModelsOnly
+    }
+}
+
+/// What the engine knows of one model.
+struct ModelRecord: Sendable {
+    var config: ResolvedModelConfig
+    var state = ModelState()
+    var decision: Decision?
+    var signals = ModelSignals()
+    var lastSeen: Instant
+    var pendingWake = false
+    var lastColdStartSeconds: Double?
+    /// Rendered labels of `inferno_desired_replicas`, cached: they change only with the config.
+    var desiredLabels: String
+    /// Rendered `namespace`, `model_name` labels.
+    var modelLabels: String
+
+    init(config: ResolvedModelConfig, now: Instant) {
+        self.config = config
+        lastSeen = now
+        desiredLabels = ""
+        modelLabels = ""
+        relabel()
+    }
+
+    mutating func relabel() {
+        let ns = config.model.namespace, variant = config.variantName
+        modelLabels = ExpositionWriter.labels(["namespace": ns, "model_name": config.model.modelID])
+        desiredLabels = modelLabels + "," + ExpositionWriter.labels([
+            "variant_name": variant, "variantautoscaling_name": variant, "variantautoscaling_namespace": ns,
+        ])
+    }
+}
+
+/// The result of a wake call.
+public enum WakeOutcome: Sendable, Equatable {
+    /// Woken: the new recommendation.
+    case woken(desired: Int)
+    /// Unknown model while `wakeKnownModelsOnly` is set.
+    case unknownModel
+}
+
+/// The recommender's shared state: configuration, inventory, per-model state and decisions, and
+/// its own metrics. The tick loop, the config watcher and the HTTP handlers all go through it.
+public actor Engine {
+    let options: EngineOptions
+    let logger: Logger
+    private(set) var config: ModelConfigSet?
+    private var resolver: ConfigResolver
+    var records: [ModelKey: ModelRecord] = [:]
+    private var sortedKeys: [ModelKey] = []
+    private var inventoryChanged = false
+    private var lastFleet: FleetSignals?
+    private(set) var recovered = false
+    private(set) var lastTickAt: Instant?
+    private var lastConfigError: String?
+    var metrics = ServiceMetrics()
+
+    /// Creates an engine with no configuration loaded yet.
+    public init(options: EngineOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+        resolver = ConfigResolver(config: .empty, environmentScaleToZero: options.environmentScaleToZero)
+    }
+
+    // MARK: - Configuration
+
+    /// Applies a freshly read ConfigMap; broken entries keep their last good version.
+    @discardableResult
+    public func loadConfig(_ entries: [RawEntry], now: Instant) -> ModelConfigSet {
+        let set = ModelConfigSet.build(entries: entries, previous: config)
+        config = set
+        resolver = ConfigResolver(config: set, environmentScaleToZero: options.environmentScaleToZero)
+        metrics.configErrors = set.errorCount
+        if set.errorCount > 0 {
+            metrics.configReloads["failure", default: 0] += 1
+            lastConfigError = set.problems.first { $0.severity == .error }?.description
+            for problem in set.problems where problem.severity == .error {
+                logger.error("config error", metadata: ["problem": "\(problem)"])
+            }
+        } else {
+            metrics.configReloads["success", default: 0] += 1
+            metrics.configLastSuccess = now.seconds
+            lastConfigError = nil
+        }
+        for problem in set.problems where problem.severity == .warning {
+            logger.warning("config warning", metadata: ["problem": "\(problem)"])
+        }
+        for key in set.retainedKeys {
+            logger.warning("config entry invalid, keeping its last good version", metadata: ["key": "\(key)"])
+        }
+        for key in Array(records.keys) {
+            records[key]?.config = resolver.resolve(key)
+            records[key]?.relabel()
+        }
+        adoptConfiguredModels(now: now)
+        return set
+    }
+
+    /// The ConfigMap could not be read at all: nothing changes, the failure is counted.
+    public func configUnreadable(_ error: ConfigSourceError) {
+        metrics.configReloads["failure", default: 0] += 1
+        lastConfigError = error.description
+        logger.error("config unreadable, keeping the configuration in force", metadata: ["error": "\(error)"])
+    }
+
+    /// Whether the kill switch is engaged (flag, `global` entry, or a broken `global`).
+    public var killSwitch: Bool { options.killSwitchFlag || resolver.killSwitchEngaged }
+
+    /// The distinct retention periods in use: one request-count query each.
+    public var retentionsInUse: Set<ConfigDuration> {
+        var set = Set(records.values.map(\.config.retention))
+        set.insert(resolver.resolve(ModelKey(namespace: "", modelID: "")).retention)
+        return set
+    }
+
+    // MARK: - Inventory
+
+    private func adoptConfiguredModels(now: Instant) {
+        for entry in config?.overrides ?? [] {
+            guard let modelID = entry.modelID, let namespace = entry.namespace else { continue }
+            touch(ModelKey(namespace: namespace, modelID: modelID), now: now)
+        }
+    }
+
+    @discardableResult
+    private func touch(_ key: ModelKey, now: Instant) -> Bool {
+        if records[key] != nil {
+            records[key]!.lastSeen = now
+            return false
+        }
+        records[key] = ModelRecord(config: resolver.resolve(key), now: now)
+        inventoryChanged = true
+        return true
+    }
+
+    /// The known keys of a model id, or the default namespace's when none is known.
+    private func keys(for modelID: String, index: [String: [ModelKey]]) -> [ModelKey] {
+        index[modelID] ?? [ModelKey(namespace: options.defaultNamespace, modelID: modelID)]
+    }
+
+    /// Reads back the last exported values (restart recovery). Until it succeeds no tick decides.
+    public func recover(_ result: Result<[ModelKey: Double], PrometheusError>, now: Instant) {
+        switch result {
+        case .success(let values):
+            for (key, value) in values where value.isFinite {
+                touch(key, now: now)
+                records[key]!.state.desired = max(0, Int(value.rounded()))
+            }
+            recovered = true
+            metrics.recoveredModels = values.count
+            logger.info("recovered last recommendations", metadata: ["models": "\(values.count)"])
+        case .failure(let error):
+            metrics.queryErrors[Signal.recovery, default: 0] += 1
+            logger.warning("recovery query failed; decisions wait for it", metadata: ["error": "\(error)"])
+        }
+        metrics.queries[Signal.recovery, default: 0] += 1
+    }
+
+    // MARK: - Ticks
+
+    /// Applies one tick's signals: inventory, decisions, logs and metrics.
+    public func tick(_ fleet: FleetSignals, outcomes: [SignalCollector.QueryOutcome], duration: Double, now: Instant) {
+        for outcome in outcomes {
+            metrics.queries[outcome.signal, default: 0] += 1
+            if let error = outcome.error {
+                metrics.queryErrors[outcome.signal, default: 0] += 1
+                logger.warning("prometheus query failed", metadata: ["signal": "\(outcome.signal.rawValue)", "error": "\(error)"])
+            }
+        }
+        guard config != nil, recovered else { return }
+        lastFleet = fleet
+
+        adoptConfiguredModels(now: now)
+        for key in fleet.seenModels { touch(key, now: now) }
+        let index = Dictionary(grouping: records.keys, by: \.modelID)
+        for modelID in fleet.demandModels {
+            for key in keys(for: modelID, index: index) { touch(key, now: now) }
+        }
+        for (key, record) in records where now.since(record.lastSeen) > options.forgetAfterSeconds {
+            records[key] = nil
+            inventoryChanged = true
+            logger.info("model forgotten", metadata: ["model": "\(key.modelID)", "namespace": "\(key.namespace)"])
+        }
+        decide(keys: sortedModelKeys(), fleet: fleet, now: now)
+        lastTickAt = now
+        metrics.ticks += 1
+        metrics.tickDuration.observe(duration)
+        metrics.lastTickSuccess = now.seconds
+    }
+
+    private func sortedModelKeys() -> [ModelKey] {
+        if inventoryChanged {
+            sortedKeys = records.keys.sorted()
+            inventoryChanged = false
+        }
+        return sortedKeys
+    }
+
+    private func decide(keys: [ModelKey], fleet: FleetSignals?, now: Instant) {
+        var inputs: [DecisionInput] = []
+        inputs.reserveCapacity(keys.count)
+        for key in keys {
+            guard var record = records[key] else { continue }
+            if let fleet { record.signals = fleet.signals(for: key, retention: record.config.retention) }
+            records[key] = record
+            inputs.append(DecisionInput(config: record.config, signals: record.signals, state: record.state, wakeRequested: record.pendingWake))
+        }
+        let decisions = Recommender.recommend(inputs, killSwitch: killSwitch, now: now)
+        for (input, decision) in zip(inputs, decisions) {
+            apply(decision, to: input.config.model, previous: records[input.config.model]?.decision)
+        }
+    }
+
+    private func apply(_ decision: Decision, to key: ModelKey, previous: Decision?) {
+        guard var record = records[key] else { return }
+        record.state = decision.state
+        record.decision = decision
+        record.pendingWake = false
+        if let seconds = decision.coldStartSeconds {
+            record.lastColdStartSeconds = seconds
+            metrics.coldStarts.observe(seconds)
+        }
+        records[key] = record
+        metrics.decisions[decision.reason, default: 0] += 1
+        if decision.scaledToZero { metrics.scaleToZeroEvents += 1 }
+        if decision.woke { metrics.wakeEvents += 1 }
+        if previous?.desired != decision.desired || previous?.reason != decision.reason {
+            logger.info("decision changed", metadata: [
+                "model": "\(key.modelID)", "namespace": "\(key.namespace)",
+                "desired": "\(decision.desired)", "previous": "\(previous.map { String($0.desired) } ?? "none")",
+                "reason": "\(decision.reason.rawValue)", "state": "\(decision.phase.rawValue)", "detail": "\(decision.detail)",
+                "model_request_count": "\(record.signals.requests.map(ExpositionWriter.format) ?? "unknown")",
+                "retention": "\(record.config.retention)", "enable_scale_to_zero": "\(record.config.enableScaleToZero)",
+            ])
+        }
+    }
+
+    // MARK: - Wake
+
+    /// A wake call: the model (and its group) is recomputed now, not at the next tick.
+    public func wake(_ key: ModelKey, now: Instant) -> WakeOutcome {
+        if records[key] == nil {
+            if options.wakeKnownModelsOnly { return .unknownModel }
+            touch(key, now: now)
+        }
+        records[key]!.pendingWake = true
+        records[key]!.lastSeen = now
+        metrics.wakeCalls += 1
+        guard config != nil, recovered else {
+            // Before the first tick the wake is remembered and applied by it.
+            return .woken(desired: max(records[key]!.state.desired ?? 1, records[key]!.config.activeFloor))
+        }
+        var affected = [key]
+        if let group = records[key]!.config.group {
+            affected = records.filter { $0.value.config.group == group }.map(\.key).sorted()
+        }
+        decide(keys: affected, fleet: lastFleet, now: now)
+        return .woken(desired: records[key]!.decision?.desired ?? 1)
+    }
+
+    // MARK: - Views
+
+    /// Ready once the configuration is loaded, recovery is done and a tick has decided.
+    public func readiness() -> (ready: Bool, detail: [String]) {
+        var detail: [String] = []
+        if config == nil { detail.append("config: not loaded" + (lastConfigError.map { " (\($0))" } ?? "")) }
+        if !recovered { detail.append("recovery: waiting for Prometheus") }
+        if lastTickAt == nil { detail.append("tick: none decided yet") }
+        let ready = detail.isEmpty
+        if let config, config.errorCount > 0 {
+            detail.append("config: \(config.errorCount) error(s), last good versions in force: \(config.problems.filter { $0.severity == .error }.map(\.description).joined(separator: "; "))")
+        } else if let lastConfigError, config != nil {
+            detail.append("config: last reload failed: \(lastConfigError)")
+        }
+        if killSwitch { detail.append("kill switch: engaged, scale-to-zero frozen, every model ≥ 1") }
+        return (ready, detail)
+    }
+
+    /// The current decision of one model, if any.
+    public func decision(for key: ModelKey) -> Decision? { records[key]?.decision }
+
+    /// The number of known models.
+    public var modelCount: Int { records.count }
+}

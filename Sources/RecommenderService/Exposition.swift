@@ -1,0 +1,86 @@
+/// Writes the Prometheus text exposition format (version 0.0.4) into one growing string.
+struct ExpositionWriter {
+    private(set) var text = ""
+
+    init(reserving capacity: Int = 4096) { text.reserveCapacity(capacity) }
+
+    /// `# HELP` and `# TYPE` lines of a metric family.
+    mutating func family(_ name: String, _ type: String, _ help: String) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+    }
+
+    /// One sample; `labels` is already rendered (`a="1",b="2"`), empty for none.
+    mutating func sample(_ name: String, _ labels: String = "", _ value: Double) {
+        text += name
+        if !labels.isEmpty { text += "{\(labels)}" }
+        text += " "
+        text += Self.format(value)
+        text += "\n"
+    }
+
+    /// An integer sample.
+    mutating func sample(_ name: String, _ labels: String = "", int value: Int) {
+        text += name
+        if !labels.isEmpty { text += "{\(labels)}" }
+        text += " \(value)\n"
+    }
+
+    /// A cumulative histogram from bucket bounds, per-bucket counts, sum and count.
+    mutating func histogram(_ name: String, _ histogram: Histogram, labels: String = "") {
+        var cumulative = 0
+        let prefix = labels.isEmpty ? "" : labels + ","
+        for (bound, count) in zip(histogram.bounds, histogram.counts) {
+            cumulative += count
+            sample(name + "_bucket", prefix + "le=\"\(Self.format(bound))\"", int: cumulative)
+        }
+        sample(name + "_bucket", prefix + "le=\"+Inf\"", int: histogram.count)
+        sample(name + "_sum", labels, histogram.sum)
+        sample(name + "_count", labels, int: histogram.count)
+    }
+
+    /// `name="value"` pairs, values escaped.
+    static func labels(_ pairs: KeyValuePairs<String, String>) -> String {
+        pairs.map { "\($0.key)=\"\(escape($0.value))\"" }.joined(separator: ",")
+    }
+
+    /// Escapes a label value: backslash, double quote and newline.
+    static func escape(_ value: String) -> String {
+        guard value.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return value }
+        var out = ""
+        for character in value {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    static func format(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+}
+
+/// A fixed-bucket histogram.
+struct Histogram: Sendable {
+    let bounds: [Double]
+    private(set) var counts: [Int]
+    private(set) var sum: Double = 0
+    private(set) var count = 0
+
+    init(bounds: [Double]) {
+        self.bounds = bounds
+        counts = Array(repeating: 0, count: bounds.count)
+    }
+
+    mutating func observe(_ value: Double) {
+        if let index = bounds.firstIndex(where: { value <= $0 }) { counts[index] += 1 }
+        sum += value
+        count += 1
+    }
+}

@@ -1,0 +1,89 @@
+import Hummingbird
+import Logging
+import ModelConfig
+import PrometheusClient
+import ServiceLifecycle
+
+/// Everything `serve` needs.
+public struct ServerConfiguration: Sendable {
+    /// The model ConfigMap path.
+    public var configPath: String
+    /// Prometheus connection.
+    public var prometheus: PrometheusConnection
+    /// Query retries.
+    public var retry: RetryPolicy
+    /// Queries.
+    public var queries: QueryBuilder
+    /// Tick interval.
+    public var interval: Duration
+    /// How often the ConfigMap is checked for changes.
+    public var configPollInterval: Duration
+    /// Listen host.
+    public var host: String
+    /// Listen port (0 picks a free one).
+    public var port: Int
+    /// Restart recovery window.
+    public var recoveryWindow: ConfigDuration
+    /// Engine options.
+    public var engine: EngineOptions
+    /// API options.
+    public var api: APIOptions
+
+    /// Creates a configuration with defaults for everything but the config path and Prometheus URL.
+    public init(configPath: String, prometheusURL: String) {
+        self.configPath = configPath
+        prometheus = PrometheusConnection(url: prometheusURL)
+        retry = RetryPolicy()
+        queries = QueryBuilder()
+        interval = .seconds(15)
+        configPollInterval = .seconds(2)
+        host = "0.0.0.0"
+        port = 8080
+        recoveryWindow = ConfigDuration(seconds: 86_400)
+        engine = EngineOptions()
+        api = APIOptions()
+    }
+}
+
+/// The assembled service: engine, tick loop, config watcher and HTTP server in one ServiceGroup
+/// that shuts down gracefully on SIGTERM and SIGINT.
+public struct RecommenderServer: Sendable {
+    /// The shared engine.
+    public let engine: Engine
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let clock: any TimeSource
+
+    /// Creates the server.
+    public init(configuration: ServerConfiguration, logger: Logger, clock: any TimeSource = SystemTime()) {
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+        engine = Engine(options: configuration.engine, logger: logger)
+    }
+
+    /// Runs until SIGTERM/SIGINT (or cancellation). `onListening` receives the bound port.
+    public func run(signals: Bool = true, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let watcher = ConfigWatcher(path: configuration.configPath, engine: engine, clock: clock, pollInterval: configuration.configPollInterval)
+        await watcher.load()
+        let client = PrometheusClient(transport: CurlTransport(connection: configuration.prometheus), retry: configuration.retry)
+        let loop = TickLoop(
+            engine: engine, collector: SignalCollector(client: client, queries: configuration.queries), clock: clock,
+            interval: configuration.interval, recoveryWindow: configuration.recoveryWindow)
+        let api = RecommenderAPI(engine: engine, clock: clock, options: configuration.api)
+        let app = Application(
+            router: api.router(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "replica-recommender"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: app), .init(service: loop), .init(service: watcher)],
+            gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [],
+            logger: logger))
+        logger.info("replica-recommender starting", metadata: [
+            "listen": "\(configuration.host):\(configuration.port)", "prometheus": "\(configuration.prometheus.url)",
+            "config": "\(configuration.configPath)", "interval": "\(configuration.interval)",
+        ])
+        try await group.run()
+    }
+}

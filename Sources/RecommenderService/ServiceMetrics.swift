@@ -1,0 +1,181 @@
+import Foundation
+import ModelConfig
+import Recommendation
+
+/// The recommender's own health counters, kept inside the engine and rendered with the models.
+struct ServiceMetrics: Sendable {
+    var ticks = 0
+    var tickDuration = Histogram(bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+    var lastTickSuccess: Double?
+    var queries: [Signal: Int] = [:]
+    var queryErrors: [Signal: Int] = [:]
+    var configReloads: [String: Int] = [:]
+    var configErrors = 0
+    var configLastSuccess: Double?
+    var decisions: [Reason: Int] = [:]
+    var wakeCalls = 0
+    var wakeEvents = 0
+    var scaleToZeroEvents = 0
+    var coldStarts = Histogram(bounds: [5, 15, 30, 60, 120, 300, 600, 1200, 1800])
+    var recoveredModels = 0
+}
+
+extension Engine {
+    /// The `/metrics` page: `inferno_desired_replicas` for every known model, per-model state, and
+    /// the service's own health.
+    public func renderMetrics() -> String {
+        var w = ExpositionWriter(reserving: 256 + records.count * 400)
+        let keys = currentKeys()
+
+        w.family("inferno_desired_replicas", "gauge", "Desired replica count of a model (0 when idle for its retention period).")
+        for key in keys {
+            guard let record = records[key], let decision = record.decision else { continue }
+            w.sample("inferno_desired_replicas", record.desiredLabels, int: decision.desired)
+        }
+        w.family("recommender_model_state", "gauge", "Current state of each model (1 for the state it is in): active, idle, zero, waking or held.")
+        for key in keys {
+            guard let record = records[key], let decision = record.decision else { continue }
+            w.sample("recommender_model_state", record.modelLabels + ",state=\"\(decision.phase.rawValue)\"", int: 1)
+        }
+        w.family("recommender_model_last_activity_timestamp_seconds", "gauge", "Last time requests, in-flight work, demand or a wake were seen for a model.")
+        for key in keys {
+            guard let record = records[key], let last = record.state.lastActivity else { continue }
+            w.sample("recommender_model_last_activity_timestamp_seconds", record.modelLabels, last.seconds)
+        }
+        w.family("recommender_model_last_cold_start_seconds", "gauge", "Duration of a model's last cold start: recommendation 0 to >= 1 until a replica was ready.")
+        for key in keys {
+            guard let record = records[key], let seconds = record.lastColdStartSeconds else { continue }
+            w.sample("recommender_model_last_cold_start_seconds", record.modelLabels, seconds)
+        }
+
+        let m = metrics
+        w.family("recommender_known_models", "gauge", "Models the recommender knows (config, vLLM series, demand, wakes, recovery).")
+        w.sample("recommender_known_models", int: records.count)
+        w.family("recommender_ticks_total", "counter", "Ticks that decided.")
+        w.sample("recommender_ticks_total", int: m.ticks)
+        w.family("recommender_tick_duration_seconds", "histogram", "Duration of a tick: queries and decisions.")
+        w.histogram("recommender_tick_duration_seconds", m.tickDuration)
+        w.family("recommender_last_tick_success_timestamp_seconds", "gauge", "When the last tick decided.")
+        w.sample("recommender_last_tick_success_timestamp_seconds", "", m.lastTickSuccess ?? 0)
+        w.family("recommender_prometheus_queries_total", "counter", "Prometheus queries by signal.")
+        for signal in Signal.allCases {
+            w.sample("recommender_prometheus_queries_total", "signal=\"\(signal.rawValue)\"", int: m.queries[signal] ?? 0)
+        }
+        w.family("recommender_prometheus_query_errors_total", "counter", "Failed Prometheus queries by signal (the signal is unknown; decisions hold).")
+        for signal in Signal.allCases {
+            w.sample("recommender_prometheus_query_errors_total", "signal=\"\(signal.rawValue)\"", int: m.queryErrors[signal] ?? 0)
+        }
+        w.family("recommender_config_reloads_total", "counter", "Model ConfigMap loads by result (failure: an error in any entry, or unreadable).")
+        for result in ["success", "failure"] {
+            w.sample("recommender_config_reloads_total", "result=\"\(result)\"", int: m.configReloads[result] ?? 0)
+        }
+        w.family("recommender_config_errors", "gauge", "Errors in the current model ConfigMap (their last good versions stay in force).")
+        w.sample("recommender_config_errors", int: m.configErrors)
+        w.family("recommender_config_last_reload_success_timestamp_seconds", "gauge", "When the ConfigMap last loaded without errors.")
+        w.sample("recommender_config_last_reload_success_timestamp_seconds", "", m.configLastSuccess ?? 0)
+        w.family("recommender_decisions_total", "counter", "Per-model decisions by reason.")
+        for reason in Reason.allCases {
+            w.sample("recommender_decisions_total", "reason=\"\(reason.rawValue)\"", int: m.decisions[reason] ?? 0)
+        }
+        w.family("recommender_wake_calls_total", "counter", "Calls to the wake API.")
+        w.sample("recommender_wake_calls_total", int: m.wakeCalls)
+        w.family("recommender_wakes_total", "counter", "Recommendations that went from 0 to >= 1.")
+        w.sample("recommender_wakes_total", int: m.wakeEvents)
+        w.family("recommender_scale_to_zero_total", "counter", "Recommendations that went from >= 1 to 0.")
+        w.sample("recommender_scale_to_zero_total", int: m.scaleToZeroEvents)
+        w.family("recommender_cold_start_seconds", "histogram", "Cold starts: recommendation 0 to >= 1 until a replica was ready.")
+        w.histogram("recommender_cold_start_seconds", m.coldStarts)
+        w.family("recommender_kill_switch", "gauge", "1 while the kill switch keeps every model at >= 1.")
+        w.sample("recommender_kill_switch", int: killSwitch ? 1 : 0)
+        w.family("recommender_recovered_models", "gauge", "Models whose last recommendation was read back from Prometheus at start.")
+        w.sample("recommender_recovered_models", int: m.recoveredModels)
+        w.family("recommender_ready", "gauge", "1 once config is loaded, recovery is done and a tick has decided.")
+        w.sample("recommender_ready", int: readiness().ready ? 1 : 0)
+        return w.text
+    }
+
+    /// Known models in label order.
+    func currentKeys() -> [ModelKey] { records.keys.sorted() }
+
+    /// `GET /api/v1/recommendations`: per model the resolved config with sources, signals, decision.
+    public func recommendations() -> [ModelRecommendation] {
+        currentKeys().compactMap { key in
+            guard let record = records[key] else { return nil }
+            return ModelRecommendation(record: record, resolver: ConfigResolver(config: config ?? .empty, environmentScaleToZero: options.environmentScaleToZero), killSwitchFlag: options.killSwitchFlag)
+        }
+    }
+}
+
+/// One model in `GET /api/v1/recommendations` and `explain --prometheus-url`.
+public struct ModelRecommendation: Sendable, Encodable {
+    /// Namespace.
+    public let namespace: String
+    /// Model id.
+    public let modelID: String
+    /// Desired replicas; nil before the first decision.
+    public let desired: Int?
+    /// Reason of the decision.
+    public let reason: String?
+    /// State.
+    public let state: String?
+    /// Human explanation.
+    public let detail: String?
+    /// The resolved configuration with the source of each field.
+    public let config: ConfigExplanation
+    /// The signals (null = unknown).
+    public let signals: SignalsView
+    /// Last activity (Unix seconds).
+    public let lastActivity: Double?
+    /// Start of the current idle stretch (Unix seconds).
+    public let idleSince: Double?
+
+    /// The signals as JSON.
+    public struct SignalsView: Sendable, Encodable {
+        let requests, running, waiting, ready, kvCacheUsage, demand: Double?
+        enum CodingKeys: String, CodingKey {
+            case requests = "model_request_count", running, waiting, ready, kvCacheUsage = "kv_cache_usage", demand
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(requests, forKey: .requests)
+            try c.encode(running, forKey: .running)
+            try c.encode(waiting, forKey: .waiting)
+            try c.encode(ready, forKey: .ready)
+            try c.encode(kvCacheUsage, forKey: .kvCacheUsage)
+            try c.encode(demand, forKey: .demand)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case namespace, modelID = "model_id", desired, reason, state, detail, config, signals
+        case lastActivity = "last_activity", idleSince = "idle_since"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(namespace, forKey: .namespace)
+        try c.encode(modelID, forKey: .modelID)
+        try c.encode(desired, forKey: .desired)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(state, forKey: .state)
+        try c.encode(detail, forKey: .detail)
+        try c.encode(config, forKey: .config)
+        try c.encode(signals, forKey: .signals)
+        try c.encode(lastActivity, forKey: .lastActivity)
+        try c.encode(idleSince, forKey: .idleSince)
+    }
+
+    init(record: ModelRecord, resolver: ConfigResolver, killSwitchFlag: Bool) {
+        namespace = record.config.model.namespace
+        modelID = record.config.model.modelID
+        desired = record.decision?.desired
+        reason = record.decision?.reason.rawValue
+        state = record.decision?.phase.rawValue
+        detail = record.decision?.detail
+        config = ConfigExplanation(resolved: record.config, resolver: resolver, killSwitchFlag: killSwitchFlag)
+        let s = record.signals
+        signals = SignalsView(requests: s.requests, running: s.running, waiting: s.waiting, ready: s.ready, kvCacheUsage: s.kvCacheUsage, demand: s.demand)
+        lastActivity = record.state.lastActivity?.seconds
+        idleSince = record.state.idleSince?.seconds
+    }
+}
