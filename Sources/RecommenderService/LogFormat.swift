@@ -36,7 +36,7 @@ public struct LineLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [(String, String)] = [
-            ("ts", Date().formatted(.iso8601.year().month().day().timeSeparator(.colon).time(includingFractionalSeconds: true))) + "Z",
+            ("ts", Date().formatted(.iso8601.year().month().day().timeSeparator(.colon).time(includingFractionalSeconds: true)) + "Z"),
             ("level", event.level.rawValue), ("msg", event.message.description),
         ]
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
