@@ -73,7 +73,11 @@ let package = Package(
         .testTarget(name: "PrometheusClientTests", dependencies: ["PrometheusClient"], swiftSettings: strict),
         .testTarget(
             name: "RecommenderServiceTests",
-            dependencies: ["RecommenderService", "PrometheusClient", "Recommendation", "ModelConfig"],
+            dependencies: [
+                "RecommenderService", "PrometheusClient", "Recommendation", "ModelConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
     ]

@@ -1,0 +1,88 @@
+import Synchronization
+import Testing
+@testable import PrometheusClient
+
+struct DecodingTests {
+    func decode(_ status: Int, _ body: String) throws(PrometheusError) -> [Sample] {
+        try PrometheusClient.decode(HTTPResponse(status: status, body: Array(body.utf8)))
+    }
+
+    @Test func vectorSamplesKeepLabelsAndValues() throws {
+        let samples = try decode(200, #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"namespace":"a","model_name":"m"},"value":[1700000000.1,"42"]},{"metric":{},"value":[1700000000.1,"0.5"]}]}}"#)
+        #expect(samples == [Sample(labels: ["namespace": "a", "model_name": "m"], value: 42), Sample(labels: [:], value: 0.5)])
+    }
+
+    @Test func emptyVectorIsNoSamples() throws {
+        #expect(try decode(200, #"{"status":"success","data":{"resultType":"vector","result":[]}}"#).isEmpty)
+    }
+
+    @Test(arguments: [("NaN", true), ("+Inf", false), ("-Inf", false)])
+    func specialValuesAreKeptForTheCallerToTreatAsUnknown(text: String, isNaN: Bool) throws {
+        let value = try decode(200, #"{"status":"success","data":{"resultType":"scalar","result":[1,"\#(text)"]}}"#)[0].value
+        #expect(value.isNaN == isNaN)
+        #expect(!value.isFinite)
+    }
+
+    @Test func apiErrorBodyBecomesATypedError() {
+        #expect {
+            try decode(400, #"{"status":"error","errorType":"bad_data","error":"parse error at char 5"}"#)
+        } throws: { error in
+            let error = error as! PrometheusError
+            return error.description == "Prometheus bad_data error (HTTP 400): parse error at char 5" && !error.isRetryable
+        }
+    }
+
+    @Test func serverErrorWithoutJSONIsRetryable() {
+        #expect {
+            try decode(503, "Service Unavailable")
+        } throws: { error in
+            let error = error as! PrometheusError
+            return error.httpStatus == 503 && error.isRetryable
+        }
+    }
+
+    @Test func matrixResultIsRejected() {
+        #expect(throws: PrometheusError.self) {
+            try decode(200, #"{"status":"success","data":{"resultType":"matrix","result":[]}}"#)
+        }
+    }
+}
+
+/// A transport that answers from a script: the seam the client is built on.
+final class ScriptedTransport: PrometheusTransport {
+    let replies: Mutex<[Result<HTTPResponse, TransportError>]>
+    let calls = Mutex(0)
+
+    init(_ replies: [Result<HTTPResponse, TransportError>]) { self.replies = Mutex(replies) }
+
+    func post(path: String, form: [(String, String)]) async throws(TransportError) -> HTTPResponse {
+        calls.withLock { $0 += 1 }
+        return try replies.withLock { $0.removeFirst() }.get()
+    }
+}
+
+struct RetryTests {
+    static let ok = HTTPResponse(status: 200, body: Array(#"{"status":"success","data":{"resultType":"scalar","result":[1,"7"]}}"#.utf8))
+
+    @Test func transientFailuresAreRetriedWithinTheBound() async throws {
+        let transport = ScriptedTransport([.failure(TransportError("refused")), .success(HTTPResponse(status: 502, body: [])), .success(Self.ok)])
+        let client = PrometheusClient(transport: transport, retry: RetryPolicy(attempts: 3, initialBackoff: .milliseconds(1)))
+        #expect(try await client.query("x").first?.value == 7)
+        #expect(transport.calls.withLock { $0 } == 3)
+    }
+
+    @Test func retriesStopAtTheBound() async {
+        let transport = ScriptedTransport(Array(repeating: .failure(TransportError("refused")), count: 5))
+        let client = PrometheusClient(transport: transport, retry: RetryPolicy(attempts: 2, initialBackoff: .milliseconds(1)))
+        await #expect(throws: PrometheusError.self) { try await client.query("x") }
+        #expect(transport.calls.withLock { $0 } == 2)
+    }
+
+    @Test func badQueryIsNotRetried() async {
+        let bad = HTTPResponse(status: 400, body: Array(#"{"status":"error","errorType":"bad_data","error":"x"}"#.utf8))
+        let transport = ScriptedTransport([.success(bad), .success(Self.ok)])
+        let client = PrometheusClient(transport: transport, retry: RetryPolicy(attempts: 3, initialBackoff: .milliseconds(1)))
+        await #expect(throws: PrometheusError.self) { try await client.query("x") }
+        #expect(transport.calls.withLock { $0 } == 1)
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+import Testing
+import ModelConfig
+import PrometheusClient
+import Recommendation
+@testable import RecommenderService
+
+/// An engine that has decided once over `models` with quiet, known signals.
+func decidedEngine(models: [ModelKey], config: [String: String] = [:], options: EngineOptions = EngineOptions()) async -> Engine {
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    let engine = Engine(options: options, logger: logger)
+    let entries = config.map { RawEntry(key: $0.key, text: $0.value, location: EntryLocation(file: $0.key)) }
+    await engine.loadConfig(entries, now: Instant(seconds: 0))
+    await engine.recover(.success([:]), now: Instant(seconds: 0))
+    var values: [ModelKey: Double] = [:]
+    for key in models { values[key] = 1 }
+    let fleet = FleetSignals(
+        requests: [ConfigDuration(seconds: 600): .success([:])], running: .success(values.mapValues { _ in 0 }),
+        waiting: .success([:]), ready: .success(values), kvCache: .success([:]), demand: .success([:]))
+    await engine.tick(fleet, outcomes: [], duration: 0.01, now: Instant(seconds: 1))
+    return engine
+}
+
+struct ExpositionTests {
+    @Test func promtoolAcceptsTheMetricsPage() async throws {
+        let engine = await decidedEngine(models: [
+            ModelKey(namespace: "prod", modelID: "meta/llama-3.1-8b"),
+            ModelKey(namespace: "dev", modelID: "odd \"quoted\" \\ id"),
+            ModelKey(namespace: "dev", modelID: "line\nbreak"),
+        ])
+        let page = await engine.renderMetrics()
+        let file = NSTemporaryDirectory() + "rr-metrics-\(UUID().uuidString).txt"
+        try page.write(toFile: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try which("promtool"))
+        process.arguments = ["check", "metrics"]
+        process.standardInput = FileHandle(forReadingAtPath: file)
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "promtool: \(text)")
+        #expect(text.isEmpty, "promtool lint: \(text)")
+        #expect(page.contains(#"inferno_desired_replicas{namespace="dev",model_name="odd \"quoted\" \\ id",variant_name="odd--quoted----id",variantautoscaling_name="odd--quoted----id",variantautoscaling_namespace="dev"} 1"#))
+    }
+
+    @Test func everyKnownModelHasADesiredSeriesWithTheSeedLabels() async {
+        let engine = await decidedEngine(
+            models: [ModelKey(namespace: "llm-inference", modelID: "meta/llama-3.1-8b")],
+            config: ["llama": "model_id: meta/llama-3.1-8b\nvariant_name: llama-8b-autoscaler\n",
+                     "zero": "model_id: org/z\nnamespace: llm-inference\n"])
+        let page = await engine.renderMetrics()
+        #expect(page.contains("inferno_desired_replicas{namespace=\"llm-inference\",model_name=\"meta/llama-3.1-8b\",variant_name=\"llama-8b-autoscaler\",variantautoscaling_name=\"llama-8b-autoscaler\",variantautoscaling_namespace=\"llm-inference\"} 1\n"))
+        #expect(page.contains("inferno_desired_replicas{namespace=\"llm-inference\",model_name=\"org/z\",variant_name=\"z\",variantautoscaling_name=\"z\",variantautoscaling_namespace=\"llm-inference\"} 1\n"))
+        #expect(page.contains("recommender_model_state{namespace=\"llm-inference\",model_name=\"org/z\",state=\"idle\"} 1\n"))
+    }
+}
+
+struct APITests {
+    @Test(arguments: [
+        ("/api/v1/models/prod/meta%2Fllama-3.1-8b/wake", "prod", "meta/llama-3.1-8b"),
+        ("/api/v1/models/prod/meta/llama-3.1-8b/wake", "prod", "meta/llama-3.1-8b"),
+        ("/api/v1/models/prod/granite/wake?x=1", "prod", "granite"),
+        ("/api/v1/models/team%20a/m%20x/wake", "team a", "m x"),
+    ])
+    func wakePathDecodesEncodedModelIDs(path: String, namespace: String, model: String) {
+        #expect(RecommenderAPI.wakeTarget(path) == ModelKey(namespace: namespace, modelID: model))
+    }
+
+    @Test(arguments: ["/api/v1/models/prod/wake", "/api/v1/models//m/wake", "/api/v1/models/prod/m", "/api/v1/other/prod/m/wake"])
+    func malformedWakePathsAreRejected(path: String) {
+        #expect(RecommenderAPI.wakeTarget(path) == nil)
+    }
+
+    @Test func wakeWithoutTheRightTokenIs401() async throws {
+        let tokenFile = NSTemporaryDirectory() + "rr-token-\(UUID().uuidString)"
+        try "s3cret\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let api = RecommenderAPI(engine: await decidedEngine(models: []), clock: SystemTime(), options: APIOptions(wakeTokenFile: tokenFile))
+        #expect(await api.wake(path: "/api/v1/models/ns/m/wake", authorization: nil).status == 401)
+        #expect(await api.wake(path: "/api/v1/models/ns/m/wake", authorization: "Bearer nope").status == 401)
+        #expect(await api.wake(path: "/api/v1/models/ns/m/wake", authorization: "Bearer s3cret").status == 202)
+    }
+
+    @Test func wakeOfAnUnknownModelIs404OnlyWhenKnownModelsOnly() async {
+        let strict = RecommenderAPI(
+            engine: await decidedEngine(models: [ModelKey(namespace: "ns", modelID: "known")], options: EngineOptions(wakeKnownModelsOnly: true)),
+            clock: SystemTime(), options: APIOptions())
+        #expect(await strict.wake(path: "/api/v1/models/ns/unknown/wake", authorization: nil).status == 404)
+        #expect(await strict.wake(path: "/api/v1/models/ns/known/wake", authorization: nil).status == 202)
+        let open = RecommenderAPI(engine: await decidedEngine(models: []), clock: SystemTime(), options: APIOptions())
+        let reply = await open.wake(path: "/api/v1/models/ns/org%2Fnew/wake", authorization: nil)
+        #expect(reply.status == 202)
+        #expect(reply.body == #"{"namespace":"ns","model_id":"org/new","desired":1}"#)
+    }
+
+    @Test func floodOfWakeCallsIs429WithRetryAfter() async {
+        let api = RecommenderAPI(engine: await decidedEngine(models: []), clock: SystemTime(), options: APIOptions(wakeRatePerSecond: 1, wakeBurst: 5))
+        var statuses: [Int] = []
+        for _ in 0..<8 { statuses.append(await api.wake(path: "/api/v1/models/ns/m/wake", authorization: nil).status) }
+        #expect(statuses == [202, 202, 202, 202, 202, 429, 429, 429])
+        #expect(await api.wake(path: "/api/v1/models/ns/m/wake", authorization: nil).headers["Retry-After"] == "1")
+    }
+
+    @Test func wakeIsVisibleOnMetricsImmediately() async {
+        let key = ModelKey(namespace: "ns", modelID: "org/sleepy")
+        let engine = await decidedEngine(models: [], config: ["s": "model_id: org/sleepy\nnamespace: ns\nenable_scale_to_zero: true\n"])
+        await engine.recover(.success([key: 0]), now: Instant(seconds: 1))
+        // Put the model at zero: it was recovered at 0 and is quiet.
+        await engine.tick(FleetSignals(
+            requests: [ConfigDuration(seconds: 600): .success([:])], running: .success([:]), waiting: .success([:]),
+            ready: .success([:]), kvCache: .success([:]), demand: .success([:])), outcomes: [], duration: 0, now: Instant(seconds: 2))
+        #expect(await engine.decision(for: key)?.desired == 0)
+        let api = RecommenderAPI(engine: engine, clock: SystemTime(), options: APIOptions())
+        #expect(await api.wake(path: "/api/v1/models/ns/org%2Fsleepy/wake", authorization: nil).status == 202)
+        let page = await api.metrics().body
+        #expect(page.contains("inferno_desired_replicas{namespace=\"ns\",model_name=\"org/sleepy\",variant_name=\"sleepy\",variantautoscaling_name=\"sleepy\",variantautoscaling_namespace=\"ns\"} 1\n"))
+        #expect(await engine.decision(for: key)?.reason == .wake)
+    }
+
+    @Test func readyzIs503UntilATickDecided() async {
+        var logger = Logger(label: "t")
+        logger.logLevel = .critical
+        let engine = Engine(options: EngineOptions(), logger: logger)
+        let api = RecommenderAPI(engine: engine, clock: SystemTime(), options: APIOptions())
+        let before = await api.readyz()
+        #expect(before.status == 503)
+        #expect(before.body == "not ready\nconfig: not loaded\nrecovery: waiting for Prometheus\ntick: none decided yet\n")
+        let after = await RecommenderAPI(engine: await decidedEngine(models: []), clock: SystemTime(), options: APIOptions()).readyz()
+        #expect(after.status == 200)
+    }
+}

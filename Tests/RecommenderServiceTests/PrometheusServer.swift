@@ -1,0 +1,123 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real Prometheus server (the Debian `prometheus` package) on 127.0.0.1, scraping every second
+/// the targets tests register through file-based service discovery.
+final class PrometheusServer: @unchecked Sendable {
+    // @unchecked: `process` is set once in init and only read afterwards; the directory is immutable.
+    let port: Int
+    let directory: String
+    private let process: Process
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init() async throws {
+        directory = NSTemporaryDirectory() + "rr-prometheus-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory + "/targets", withIntermediateDirectories: true)
+        let config = """
+            global:
+              scrape_interval: 1s
+              evaluation_interval: 1s
+            scrape_configs:
+              - job_name: test
+                honor_labels: true
+                file_sd_configs:
+                  - files: ['\(directory)/targets/*.json']
+                    refresh_interval: 1s
+            """
+        try config.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
+        port = try freePort()
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try which("prometheus"))
+        process.arguments = [
+            "--config.file=\(directory)/prometheus.yml", "--web.listen-address=127.0.0.1:\(port)",
+            "--storage.tsdb.path=\(directory)/data", "--log.level=warn",
+        ]
+        let log = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        try await waitUntil(timeout: 30) { await httpStatus("\(self.url)/-/ready") == 200 }
+    }
+
+    /// Registers a scrape target (`127.0.0.1:PORT`); Prometheus picks it up within about a second.
+    func addTarget(port targetPort: Int, name: String) throws {
+        let json = "[{\"targets\": [\"127.0.0.1:\(targetPort)\"], \"labels\": {\"target\": \"\(name)\"}}]"
+        let temporary = directory + "/targets/.\(name).tmp"
+        try json.write(toFile: temporary, atomically: true, encoding: .utf8)
+        try FileManager.default.moveItem(atPath: temporary, toPath: directory + "/targets/\(name).json")
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// The shared Prometheus for tests that only add series (each test uses its own model names).
+actor SharedPrometheus {
+    static let instance = SharedPrometheus()
+    private var server: PrometheusServer?
+
+    func get() async throws -> PrometheusServer {
+        if let server { return server }
+        let started = try await PrometheusServer()
+        server = started
+        return started
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw HarnessError("cannot find a free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// The path of an executable on PATH.
+func which(_ name: String) throws -> String {
+    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+        let path = "\(directory)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    throw HarnessError("\(name) is not installed (scripts/setup installs it)")
+}
+
+/// Polls `condition` every 100 ms until it holds or `timeout` seconds pass.
+func waitUntil(timeout: Double, _ condition: @Sendable () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw HarnessError("condition not met within \(timeout)s")
+}
+
+/// An HTTP status code of a GET, or nil when the request failed.
+func httpStatus(_ url: String) async -> Int? {
+    guard let target = URL(string: url) else { return nil }
+    let response = try? await URLSession.shared.data(from: target).1 as? HTTPURLResponse
+    return response?.statusCode
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+import ModelConfig
+import PrometheusClient
+import Recommendation
+@testable import RecommenderService
+
+/// The recommender wired to a real Prometheus, ticked by the test.
+struct Rig {
+    let engine: Engine
+    let loop: TickLoop
+    let watcher: ConfigWatcher
+    let configDirectory: String
+    let collector: SignalCollector
+
+    init(prometheusURL: String, config: [String: String], options: EngineOptions = EngineOptions(), attempts: Int = 2) async throws {
+        configDirectory = NSTemporaryDirectory() + "rr-cm-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: configDirectory, withIntermediateDirectories: true)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        engine = Engine(options: options, logger: logger)
+        let client = PrometheusClient(
+            transport: CurlTransport(connection: PrometheusConnection(url: prometheusURL, timeoutSeconds: 2)),
+            retry: RetryPolicy(attempts: attempts, initialBackoff: .milliseconds(50)))
+        collector = SignalCollector(client: client, queries: QueryBuilder())
+        loop = TickLoop(engine: engine, collector: collector, clock: SystemTime(), interval: .seconds(1), recoveryWindow: ConfigDuration(seconds: 3600))
+        watcher = ConfigWatcher(path: configDirectory, engine: engine, clock: SystemTime(), pollInterval: .milliseconds(100))
+        try write(config)
+        await watcher.load()
+    }
+
+    /// Replaces the ConfigMap volume's files (one per key).
+    func write(_ config: [String: String]) throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: configDirectory) {
+            try FileManager.default.removeItem(atPath: configDirectory + "/" + name)
+        }
+        for (key, text) in config { try text.write(toFile: configDirectory + "/" + key, atomically: true, encoding: .utf8) }
+    }
+
+    func tick() async { await loop.tickOnce() }
+
+    func decision(_ namespace: String, _ model: String) async -> Decision? {
+        await engine.decision(for: ModelKey(namespace: namespace, modelID: model))
+    }
+
+    /// Ticks every `every` seconds for at most `seconds`, recording (elapsed, decision) of one model,
+    /// until `stop` holds.
+    func trace(_ namespace: String, _ model: String, every: Double = 0.25, for seconds: Double,
+               until stop: (Decision) -> Bool = { _ in false }) async throws -> [(elapsed: Double, decision: Decision)] {
+        let start = Date()
+        var points: [(Double, Decision)] = []
+        while Date().timeIntervalSince(start) < seconds {
+            await tick()
+            if let decision = await decision(namespace, model) {
+                points.append((Date().timeIntervalSince(start), decision))
+                if stop(decision) { break }
+            }
+            try await Task.sleep(for: .milliseconds(Int(every * 1000)))
+        }
+        return points
+    }
+}
+
+/// Waits until Prometheus returns `count` series for `query`.
+func waitForSeries(_ prometheus: PrometheusServer, _ query: String, count: Int = 1, timeout: Double = 15) async throws {
+    let client = PrometheusClient(transport: CurlTransport(connection: PrometheusConnection(url: prometheus.url)))
+    try await waitUntil(timeout: timeout) { (try? await client.query(query).count) == count }
+}
+
+/// Model ConfigMap text enabling scale-to-zero with a retention.
+func enabled(_ retention: String) -> String { "enable_scale_to_zero: true\nretention_period: \(retention)\n" }

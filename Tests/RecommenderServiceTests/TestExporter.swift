@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+import Logging
+import Synchronization
+
+/// A `/metrics` endpoint whose series the test sets, scraped by the real Prometheus like vLLM pods
+/// and the gateway's endpoint picker would be.
+final class TestExporter: Sendable {
+    /// One series: a full name with labels (`vllm:num_requests_running{namespace="a",model_name="m"}`).
+    typealias Series = String
+
+    /// The series, shared with the route handler.
+    final class Store: Sendable {
+        let series = Mutex<[Series: Double]>([:])
+        let counters = Mutex<[Series: Double]>([:])
+    }
+
+    private let store = Store()
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+    let port: Int
+
+    /// Starts the exporter and registers it with `prometheus`.
+    init(prometheus: PrometheusServer, name: String) async throws {
+        port = try freePort()
+        let router = Router()
+        let store = self.store
+        router.get("/metrics") { _, _ -> Response in
+            let snapshot = store.series.withLock { current -> [Series: Double] in
+                var next = current
+                for (key, step) in store.counters.withLock({ $0 }) { next[key, default: 0] += step }
+                current = next
+                return next
+            }
+            let text = snapshot.keys.sorted().map { "\($0) \(snapshot[$0]!)" }.joined(separator: "\n") + "\n"
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        var logger = Logger(label: "exporter")
+        logger.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+        task.withLock { $0 = Task { try await app.runService() } }
+        let url = "http://127.0.0.1:\(port)/metrics"
+        try await waitUntil(timeout: 10) { await httpStatus(url) == 200 }
+        try prometheus.addTarget(port: port, name: name)
+        try await waitForSeries(prometheus, "up{target=\"\(name)\"} == 1")
+    }
+
+    /// Sets a series' value.
+    func set(_ name: String, _ labels: String, _ value: Double) {
+        store.series.withLock { $0["\(name){\(labels)}"] = value }
+    }
+
+    /// Removes a series (Prometheus marks it stale at the next scrape).
+    func remove(_ name: String, _ labels: String) {
+        store.series.withLock { $0["\(name){\(labels)}"] = nil }
+        store.counters.withLock { $0["\(name){\(labels)}"] = nil }
+    }
+
+    /// Makes a counter grow by `step` at every scrape (live traffic).
+    func grow(_ name: String, _ labels: String, by step: Double) {
+        store.counters.withLock { $0["\(name){\(labels)}"] = step }
+    }
+
+    /// The series of one vLLM pod of `model` in `namespace`.
+    func vllmPod(namespace: String, model: String, pod: String = "p0", requests: Double = 10, running: Double = 0, waiting: Double = 0) {
+        let labels = "namespace=\"\(namespace)\",model_name=\"\(model)\",pod=\"\(pod)\""
+        set("vllm:request_success_total", labels + ",finished_reason=\"stop\"", requests)
+        set("vllm:num_requests_running", labels, running)
+        set("vllm:num_requests_waiting", labels, waiting)
+        set("vllm:kv_cache_usage_perc", labels, 0.1)
+    }
+
+    func stop() { task.withLock { $0?.cancel() } }
+
+    deinit { stop() }
+}
