@@ -101,7 +101,7 @@ public enum Recommender {
 
         if wake {
             desired = activeSize(config, signals) ?? max(previous ?? floor, floor)
-            let fromZero = (previous ?? 0) == 0
+            let fromZero = previous == 0
             reason = fromZero || input.wakeRequested || (signals.demand ?? 0) > 0 || groupWake ? .wake : .active
             detail = wakeDetail(input, groupWake: groupWake && !own)
         } else if zeroAllowed, let missing = unknownForZero(signals) {

@@ -132,6 +132,11 @@ public struct ModelRecommendation: Sendable, Encodable {
     /// The signals as JSON.
     public struct SignalsView: Sendable, Encodable {
         let requests, running, waiting, ready, kvCacheUsage, demand: Double?
+
+        init(_ s: ModelSignals) {
+            (requests, running, waiting, ready, kvCacheUsage, demand) = (s.requests, s.running, s.waiting, s.ready, s.kvCacheUsage, s.demand)
+        }
+
         enum CodingKeys: String, CodingKey {
             case requests = "model_request_count", running, waiting, ready, kvCacheUsage = "kv_cache_usage", demand
         }
@@ -174,7 +179,7 @@ public struct ModelRecommendation: Sendable, Encodable {
         detail = record.decision?.detail
         config = ConfigExplanation(resolved: record.config, resolver: resolver, killSwitchFlag: killSwitchFlag)
         let s = record.signals
-        signals = SignalsView(requests: s.requests, running: s.running, waiting: s.waiting, ready: s.ready, kvCacheUsage: s.kvCacheUsage, demand: s.demand)
+        signals = SignalsView(s)
         lastActivity = record.state.lastActivity?.seconds
         idleSince = record.state.idleSince?.seconds
     }

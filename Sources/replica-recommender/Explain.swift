@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import ModelConfig
+import PrometheusClient
+import RecommenderService
 
 /// `explain`: the resolved configuration of one model with the source of each field.
 struct Explain: AsyncParsableCommand {
@@ -21,6 +23,12 @@ struct Explain: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Option(help: "Also query this Prometheus for the model's live signals and decision.")
+    var prometheusURL: String?
+
+    @Option(help: "Extra label matchers on vLLM series, e.g. 'job=\"vllm\"'.")
+    var selector: String = ""
+
     func run() async throws {
         let entries: [RawEntry]
         do {
@@ -34,7 +42,28 @@ struct Explain: AsyncParsableCommand {
         let resolver = ConfigResolver(
             config: set, environmentScaleToZero: ConfigResolver.environmentFlag(environment["WVA_SCALE_TO_ZERO"]))
         let resolved = resolver.resolve(ModelKey(namespace: namespace ?? "", modelID: model))
-        let explanation = ConfigExplanation(resolved: resolved, resolver: resolver, namespaceGiven: namespace != nil)
-        print(json ? explanation.json() : explanation.text())
+        guard let prometheusURL else {
+            let explanation = ConfigExplanation(resolved: resolved, resolver: resolver, namespaceGiven: namespace != nil)
+            print(json ? explanation.json() : explanation.text())
+            return
+        }
+        guard namespace != nil else {
+            printError("error: --prometheus-url needs --namespace (signals are per namespace)")
+            throw ExitCode(2)
+        }
+        let collector = SignalCollector(
+            client: PrometheusClient(transport: CurlTransport(connection: PrometheusConnection(url: prometheusURL))),
+            queries: QueryBuilder(selector: selector))
+        let live = await LiveExplanation.probe(
+            resolved: resolved, resolver: resolver, killSwitch: resolver.killSwitchEngaged, collector: collector,
+            recoveryWindow: ConfigDuration(seconds: 86_400), now: SystemTime().now())
+        for (signal, error) in live.errors.sorted(by: { $0.key < $1.key }) { printError("warning: \(signal) query failed: \(error)") }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(live), as: UTF8.self))
+        } else {
+            print(live.text())
+        }
     }
 }

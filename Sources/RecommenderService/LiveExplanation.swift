@@ -1,0 +1,72 @@
+import Foundation
+import ModelConfig
+import PrometheusClient
+import Recommendation
+
+/// `explain --prometheus-url`: one model's configuration, its live signals and the decision a
+/// fresh tick would make, starting from its last exported recommendation.
+public struct LiveExplanation: Sendable, Encodable {
+    /// The configuration part (same keys as plain `explain --json`).
+    public let config: ConfigExplanation
+    /// The signals (null = unknown).
+    public let signals: ModelRecommendation.SignalsView
+    /// Its last `inferno_desired_replicas`, read back from Prometheus.
+    public let lastRecommendation: Int?
+    /// The decision.
+    public let decision: Decision
+    /// Failed queries: signal → error.
+    public let errors: [String: String]
+
+    enum Keys: String, CodingKey {
+        case signals, lastRecommendation = "last_recommendation", desired, reason, state, detail, errors
+    }
+
+    /// Encodes the configuration keys and the live keys in one object.
+    public func encode(to encoder: any Encoder) throws {
+        try config.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(signals, forKey: .signals)
+        try c.encode(lastRecommendation, forKey: .lastRecommendation)
+        try c.encode(decision.desired, forKey: .desired)
+        try c.encode(decision.reason.rawValue, forKey: .reason)
+        try c.encode(decision.phase.rawValue, forKey: .state)
+        try c.encode(decision.detail, forKey: .detail)
+        try c.encode(errors, forKey: .errors)
+    }
+
+    /// Queries Prometheus once and decides.
+    public static func probe(
+        resolved: ResolvedModelConfig, resolver: ConfigResolver, killSwitch: Bool, collector: SignalCollector,
+        recoveryWindow: ConfigDuration, now: Instant
+    ) async -> LiveExplanation {
+        let (fleet, outcomes) = await collector.collect(retentions: [resolved.retention])
+        let recovered = await collector.recover(window: recoveryWindow)
+        var errors: [String: String] = [:]
+        for outcome in outcomes { if let error = outcome.error { errors[outcome.signal.rawValue] = error.description } }
+        if case .failure(let error) = recovered { errors[Signal.recovery.rawValue] = error.description }
+        let last = (try? recovered.get())?[resolved.model].map { Int($0.rounded()) }
+        let signals = fleet.signals(for: resolved.model, retention: resolved.retention)
+        let decision = Recommender.decide(
+            DecisionInput(config: resolved, signals: signals, state: ModelState(desired: last)), killSwitch: killSwitch, now: now)
+        return LiveExplanation(
+            config: ConfigExplanation(resolved: resolved, resolver: resolver, killSwitchFlag: killSwitch && !resolver.killSwitchEngaged),
+            signals: ModelRecommendation.SignalsView(signals),
+            lastRecommendation: last, decision: decision, errors: errors)
+    }
+
+    /// Text: the configuration, then signals and decision.
+    public func text() -> String {
+        func show(_ value: Double?) -> String { value.map { $0 == $0.rounded() ? String(Int64($0)) : String($0) } ?? "unknown" }
+        var lines = [config.text(), ""]
+        lines.append("model_request_count   \(show(signals.requests))   (completed requests in the last \(config.promqlRange))")
+        lines.append("running / waiting     \(show(signals.running)) / \(show(signals.waiting))")
+        lines.append("ready replicas        \(show(signals.ready))")
+        lines.append("gateway demand        \(show(signals.demand))")
+        lines.append("kv_cache_usage        \(show(signals.kvCacheUsage))")
+        lines.append("last recommendation   \(lastRecommendation.map(String.init) ?? "none")")
+        lines.append("decision              desired=\(decision.desired) reason=\(decision.reason.rawValue) state=\(decision.phase.rawValue) (\(decision.detail))")
+        lines.append("note: a one-shot decision does not know how long the model has been idle; the service's /api/v1/recommendations does")
+        for (signal, error) in errors.sorted(by: { $0.key < $1.key }) { lines.append("error: \(signal): \(error)") }
+        return lines.joined(separator: "\n")
+    }
+}
