@@ -68,9 +68,25 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Quality bars of the spec as measured figures: `swift run -c release rr-bench`.
+        .executableTarget(
+            name: "rr-bench",
+            dependencies: [
+                "ModelConfig", "Recommendation", "RecommenderService", "PrometheusClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/rr-bench",
+            swiftSettings: strict
+        ),
         .testTarget(name: "ModelConfigTests", dependencies: ["ModelConfig"], swiftSettings: strict),
         .testTarget(name: "RecommendationTests", dependencies: ["Recommendation", "ModelConfig"], swiftSettings: strict),
         .testTarget(name: "PrometheusClientTests", dependencies: ["PrometheusClient"], swiftSettings: strict),
+        .testTarget(
+            name: "ChartTests",
+            dependencies: ["ModelConfig", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "RecommenderServiceTests",
             dependencies: [

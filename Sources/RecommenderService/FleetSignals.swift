@@ -19,6 +19,21 @@ public struct FleetSignals: Sendable {
     /// Gateway queue by model id (the gateway metric has no namespace).
     public var demand: Result<[String: Double], PrometheusError>
 
+    /// Creates a tick's answers.
+    public init(
+        requests: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:],
+        running: Result<[ModelKey: Double], PrometheusError>, waiting: Result<[ModelKey: Double], PrometheusError>,
+        ready: Result<[ModelKey: Double], PrometheusError>, kvCache: Result<[ModelKey: Double], PrometheusError>,
+        demand: Result<[String: Double], PrometheusError>
+    ) {
+        self.requests = requests
+        self.running = running
+        self.waiting = waiting
+        self.ready = ready
+        self.kvCache = kvCache
+        self.demand = demand
+    }
+
     /// A tick where nothing is known (every query failed with `error`).
     public static func unknown(_ error: PrometheusError) -> FleetSignals {
         FleetSignals(running: .failure(error), waiting: .failure(error), ready: .failure(error), kvCache: .failure(error), demand: .failure(error))

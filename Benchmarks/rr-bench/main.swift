@@ -1,0 +1,135 @@
+// Measures the quality bars of the spec (§10) and prints a table: min / median / max.
+//   swift run -c release rr-bench [--models 10000] [--runs 30]
+import Foundation
+import Hummingbird
+import Logging
+import ModelConfig
+import PrometheusClient
+import Recommendation
+import RecommenderService
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+let arguments = CommandLine.arguments
+func argument(_ name: String, _ fallback: Int) -> Int {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else { return fallback }
+    return value
+}
+let modelCount = argument("--models", 10_000)
+let runs = argument("--runs", 30)
+
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+        let pages = Int(text.split(separator: " ")[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+func measure(_ runs: Int, _ body: () async throws -> Void) async rethrows -> [Double] {
+    var samples: [Double] = []
+    for _ in 0..<runs {
+        let start = ContinuousClock.now
+        try await body()
+        let elapsed = ContinuousClock.now - start
+        samples.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+    }
+    return samples.sorted()
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))] }
+func row(_ name: String, _ samples: [Double], unit: String = "ms", target: String) {
+    let f = { (v: Double) in String(format: "%.3f", v) }
+    print("| \(name) | \(f(samples.first!)) | \(f(percentile(samples, 0.5))) | \(f(samples.last!)) | \(unit) | \(target) |")
+}
+
+var logger = Logger(label: "bench")
+logger.logLevel = .critical
+
+print("replica-recommender benchmarks: \(modelCount) models, \(runs) runs, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+print("| measure | min | median | max | unit | target |")
+print("|---|---|---|---|---|---|")
+
+// 1. Parsing a ConfigMap with one override entry per model.
+let entries = (0..<modelCount).map { i in
+    RawEntry(key: "m\(i)", text: "model_id: org/model-\(i)\nnamespace: ns\(i % 20)\nenable_scale_to_zero: true\nretention_period: \(1 + i % 3)m\n", location: EntryLocation(file: "m\(i)"))
+} + [RawEntry(key: "default", text: "enable_scale_to_zero: true\nretention_period: 15m\n", location: EntryLocation(file: "default"))]
+let rssBeforeParse = residentBytes()
+var parsed: ModelConfigSet?
+let parseSamples = await measure(max(3, runs / 10)) { parsed = ModelConfigSet.build(entries: entries, previous: nil) }
+row("parse ConfigMap, \(modelCount) overrides", parseSamples, target: "—")
+print("| parse ConfigMap: resident memory growth | \(String(format: "%.1f", Double(residentBytes() - rssBeforeParse) / 1_048_576)) | | | MB | — |")
+
+// 2. The pure decision pass.
+let resolver = ConfigResolver(config: parsed!, environmentScaleToZero: true)
+let keys = (0..<modelCount).map { ModelKey(namespace: "ns\($0 % 20)", modelID: "org/model-\($0)") }
+let inputs = keys.enumerated().map { i, key in
+    DecisionInput(
+        config: resolver.resolve(key),
+        signals: ModelSignals(requests: Double(i % 3), running: Double(i % 5 == 0 ? 1 : 0), waiting: 0, ready: 1, kvCacheUsage: 0.2, demand: 0),
+        state: ModelState(desired: 1, idleSince: Instant(seconds: 0)))
+}
+let decisionSamples = await measure(runs) { _ = Recommender.recommend(inputs, killSwitch: false, now: Instant(seconds: 100)) }
+row("decision pass, \(modelCount) models", decisionSamples, target: "< 5 ms median")
+
+// 3. The engine: tick application and /metrics rendering.
+let baseline = residentBytes()
+let engine = Engine(options: EngineOptions(environmentScaleToZero: true), logger: logger)
+await engine.loadConfig(entries, now: Instant(seconds: 0))
+await engine.recover(.success([:]), now: Instant(seconds: 0))
+var values: [ModelKey: Double] = [:]
+for key in keys { values[key] = 1 }
+let retentions = Set((1...3).map { ConfigDuration(seconds: Int64($0 * 60)) }).union([ConfigDuration(seconds: 900)])
+var requests: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:]
+for retention in retentions { requests[retention] = .success([:]) }
+let fleet = FleetSignals(
+    requests: requests, running: .success([:]), waiting: .success([:]), ready: .success(values), kvCache: .success([:]),
+    demand: .success([:]))
+var now = 1.0
+let tickSamples = await measure(runs) {
+    now += 1
+    await engine.tick(fleet, outcomes: [], duration: 0, now: Instant(seconds: now))
+}
+row("engine tick (inventory + decisions + state), \(modelCount) models", tickSamples, target: "—")
+var page = ""
+let renderSamples = await measure(runs) { page = await engine.renderMetrics() }
+row("render /metrics, \(modelCount) models (\(page.utf8.count / 1024) KiB)", renderSamples, target: "< 10 ms median")
+print("| resident memory above baseline, \(modelCount) known models | \(String(format: "%.1f", Double(residentBytes() - baseline) / 1_048_576)) | | | MB | < 32 MB |")
+print("| queries per tick (\(retentions.count) distinct retention periods) | \(retentions.count + 5) | | | queries | ≤ retentions + 6 |")
+
+// 4. Wake call → new value on /metrics, over HTTP on loopback.
+let api = RecommenderAPI(engine: engine, clock: SystemTime(), options: APIOptions(wakeRatePerSecond: 1e9, wakeBurst: 1e9))
+let port = 18_000 + Int.random(in: 0..<2000)
+let app = Application(router: api.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+let server = Task { try await app.runService() }
+try await Task.sleep(for: .milliseconds(500))
+let session = URLSession(configuration: .ephemeral)
+func post(_ url: String) async throws -> Int {
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = "POST"
+    return (try await session.data(for: request).1 as! HTTPURLResponse).statusCode
+}
+// Fresh models at zero, each woken once.
+let wakeCount = 1000
+var wakeSamples: [Double] = []
+for i in 0..<wakeCount {
+    let id = "org/sleeper-\(i)"
+    let start = ContinuousClock.now
+    let status = try await post("http://127.0.0.1:\(port)/api/v1/models/wake/\(id.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)/wake")
+    let metrics = await api.metrics().body  // what the next scrape returns
+    let elapsed = ContinuousClock.now - start
+    guard status == 202, metrics.contains("model_name=\"\(id)\"") else { fatalError("wake \(i) not visible (status \(status))") }
+    wakeSamples.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+}
+wakeSamples.sort()
+let f = { (v: Double) in String(format: "%.3f", v) }
+print("| wake call (HTTP) → value on /metrics, \(wakeCount) calls, \(modelCount)+ models | \(f(wakeSamples.first!)) | p50 \(f(percentile(wakeSamples, 0.5))) | p99 \(f(percentile(wakeSamples, 0.99))) | ms | p99 < 5 ms (spec: < 50 ms) |")
+var handlerSamples: [Double] = []
+for i in 0..<wakeCount {
+    let start = ContinuousClock.now
+    _ = await api.wake(path: "/api/v1/models/wake2/org%2Fm\(i)/wake", authorization: nil)
+    let elapsed = ContinuousClock.now - start
+    handlerSamples.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+}
+handlerSamples.sort()
+print("| wake handler alone (value set in the engine), \(wakeCount) calls | \(f(handlerSamples.first!)) | p50 \(f(percentile(handlerSamples, 0.5))) | p99 \(f(percentile(handlerSamples, 0.99))) | ms | — |")
+server.cancel()
