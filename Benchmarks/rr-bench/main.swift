@@ -19,7 +19,11 @@ func argument(_ name: String, _ fallback: Int) -> Int {
 let modelCount = argument("--models", 10_000)
 let runs = argument("--runs", 30)
 
+@_silgen_name("malloc_trim") func malloc_trim(_ pad: Int) -> Int32
+
+/// Resident set size after returning freed heap pages to the system (so garbage is not counted).
 func residentBytes() -> Int {
+    _ = malloc_trim(0)
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
         let pages = Int(text.split(separator: " ")[1]) else { return 0 }
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
@@ -91,9 +95,11 @@ let tickSamples = await measure(runs) {
 }
 row("engine tick (inventory + decisions + state), \(modelCount) models", tickSamples, target: "—")
 var page = ""
+let afterTicks = residentBytes()
 let renderSamples = await measure(runs) { page = await engine.renderMetrics() }
 row("render /metrics, \(modelCount) models (\(page.utf8.count / 1024) KiB)", renderSamples, target: "< 10 ms median")
-print("| resident memory above baseline, \(modelCount) known models | \(String(format: "%.1f", Double(residentBytes() - baseline) / 1_048_576)) | | | MB | < 32 MB |")
+print("| resident memory above baseline, \(modelCount) known models (engine state) | \(String(format: "%.1f", Double(afterTicks - baseline) / 1_048_576)) | | | MB | < 32 MB |")
+print("| resident memory above baseline, with the last rendered page held | \(String(format: "%.1f", Double(residentBytes() - baseline) / 1_048_576)) | | | MB | < 32 MB |")
 print("| queries per tick (\(retentions.count) distinct retention periods) | \(retentions.count + 5) | | | queries | ≤ retentions + 6 |")
 
 // 4. Wake call → new value on /metrics, over HTTP on loopback.

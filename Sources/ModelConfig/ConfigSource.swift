@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Yams
 
 /// One key of a ConfigMap with its raw text and where it was read from.
@@ -34,7 +37,8 @@ public enum ConfigSource {
     }
 
     /// A fingerprint of what `read(path:)` would return, cheap enough to poll: the volume's
-    /// `..data` link target (changed atomically by the kubelet) or the files' sizes and dates.
+    /// `..data` link target (swapped atomically by the kubelet) and, per file, inode, size and
+    /// modification time to the nanosecond (a same-size edit within a second still changes it).
     public static func fingerprint(path: String) -> String {
         let manager = FileManager.default
         var parts: [String] = []
@@ -47,10 +51,12 @@ public enum ConfigSource {
             ? ((try? manager.contentsOfDirectory(atPath: path)) ?? []).filter { !$0.hasPrefix(".") }.sorted().map { path + "/" + $0 }
             : [path]
         for file in files {
-            let attributes = try? manager.attributesOfItem(atPath: file)
-            let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
-            let date = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            parts.append("\(file):\(size):\(date)")
+            var info = stat()
+            guard stat(file, &info) == 0 else {
+                parts.append("\(file):unreadable")
+                continue
+            }
+            parts.append("\(file):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)")
         }
         return parts.joined(separator: "|")
     }

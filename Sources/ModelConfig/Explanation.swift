@@ -67,13 +67,13 @@ public struct ConfigExplanation: Sendable, Encodable {
         targetConcurrency = resolved.targetConcurrency
         group = resolved.group
         killSwitch = killSwitchFlag || resolver.killSwitchEngaged
-        sources = Dictionary(uniqueKeysWithValues: resolved.sources.map { ($0.key.rawValue, $0.value.description) })
+        sources = Dictionary(uniqueKeysWithValues: resolved.sources.all.map { ($0.field.rawValue, $0.source.description) })
         var notes: [String] = []
         if case .invalidEntry(let key) = resolved.sources[.enableScaleToZero] {
             notes.append(
                 "enable_scale_to_zero is forced false: entry `\(key)` is invalid and has no last good version (fix it; run check-config)")
         }
-        for key in resolver.config.retainedKeys where resolved.sources.values.contains(.override(key: key)) || (key == "default" && resolved.sources.values.contains(.defaults)) {
+        for key in resolver.config.retainedKeys where resolved.sources.all.contains(where: { $0.source == .override(key: key) || (key == "default" && $0.source == .defaults) }) {
             notes.append("entry `\(key)` is invalid; its last good version is in force")
         }
         if killSwitchFlag {

@@ -39,6 +39,46 @@ public enum FieldSource: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// The source of every field of a resolved configuration: a fixed-size value (no allocation per
+/// model), read and written by field like a dictionary.
+public struct FieldSources: Sendable, Hashable {
+    private var enable, retention, variant, minimum, maximum, target, group: FieldSource?
+
+    /// No field has a source yet.
+    public init() {}
+
+    /// The source of `field`.
+    public subscript(field: ConfigField) -> FieldSource? {
+        get {
+            switch field {
+            case .enableScaleToZero: enable
+            case .retentionPeriod: retention
+            case .variantName: variant
+            case .minReplicas: minimum
+            case .maxReplicas: maximum
+            case .targetConcurrency: target
+            case .group: group
+            }
+        }
+        set {
+            switch field {
+            case .enableScaleToZero: enable = newValue
+            case .retentionPeriod: retention = newValue
+            case .variantName: variant = newValue
+            case .minReplicas: minimum = newValue
+            case .maxReplicas: maximum = newValue
+            case .targetConcurrency: target = newValue
+            case .group: group = newValue
+            }
+        }
+    }
+
+    /// Every field that has a source, in declaration order.
+    public var all: [(field: ConfigField, source: FieldSource)] {
+        ConfigField.allCases.compactMap { field in self[field].map { (field, $0) } }
+    }
+}
+
 /// One model's configuration after resolution, every field set, with the source of each.
 public struct ResolvedModelConfig: Sendable, Hashable {
     /// The model.
@@ -58,7 +98,7 @@ public struct ResolvedModelConfig: Sendable, Hashable {
     /// The model's wake/sleep group, if any.
     public let group: String?
     /// Where each field came from.
-    public let sources: [ConfigField: FieldSource]
+    public let sources: FieldSources
 
     /// The floor while active: max(1, min_replicas), never above max_replicas.
     public var activeFloor: Int { Swift.min(Swift.max(1, minReplicas), maxReplicas ?? Int.max) }
@@ -94,7 +134,7 @@ public struct ConfigResolver: Sendable {
         if let scoped { levels.append((scoped.settings, .override(key: scoped.key))) }
         if let unscoped { levels.append((unscoped.settings, .override(key: unscoped.key))) }
         if let defaults = config.defaults { levels.append((defaults.settings, .defaults)) }
-        var sources: [ConfigField: FieldSource] = [:]
+        var sources = FieldSources()
 
         func pick<T>(_ field: ConfigField, _ path: KeyPath<ModelSettings, T?>) -> T? {
             for (settings, source) in levels {

@@ -1,28 +1,59 @@
-/// Writes the Prometheus text exposition format (version 0.0.4) into one growing string.
+/// Writes the Prometheus text exposition format (version 0.0.4) into one growing byte buffer.
 struct ExpositionWriter {
-    private(set) var text = ""
+    private(set) var bytes: [UInt8] = []
 
-    init(reserving capacity: Int = 4096) { text.reserveCapacity(capacity) }
+    init(reserving capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
+
+    /// The page as text.
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Appends pre-rendered lines.
+    mutating func append(bytes more: [UInt8]) { bytes.append(contentsOf: more) }
+
+    private mutating func append(_ string: String) {
+        var string = string
+        string.withUTF8 { bytes.append(contentsOf: $0) }
+    }
 
     /// `# HELP` and `# TYPE` lines of a metric family.
     mutating func family(_ name: String, _ type: String, _ help: String) {
-        text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        append("# HELP \(name) \(help)\n# TYPE \(name) \(type)\n")
     }
 
     /// One sample; `labels` is already rendered (`a="1",b="2"`), empty for none.
     mutating func sample(_ name: String, _ labels: String = "", _ value: Double) {
-        text += name
-        if !labels.isEmpty { text += "{\(labels)}" }
-        text += " "
-        text += Self.format(value)
-        text += "\n"
+        prefix(name, labels)
+        append(Self.format(value))
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    private mutating func prefix(_ name: String, _ labels: String) {
+        append(name)
+        if !labels.isEmpty {
+            bytes.append(UInt8(ascii: "{"))
+            append(labels)
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes.append(UInt8(ascii: " "))
     }
 
     /// An integer sample.
     mutating func sample(_ name: String, _ labels: String = "", int value: Int) {
-        text += name
-        if !labels.isEmpty { text += "{\(labels)}" }
-        text += " \(value)\n"
+        prefix(name, labels)
+        appendDecimal(value)
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    private mutating func appendDecimal(_ value: Int) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        if magnitude < 10 { bytes.append(UInt8(ascii: "0") + UInt8(magnitude)); return }
+        var digits: [UInt8] = []
+        while magnitude > 0 {
+            digits.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        }
+        bytes.append(contentsOf: digits.reversed())
     }
 
     /// A cumulative histogram from bucket bounds, per-bucket counts, sum and count.

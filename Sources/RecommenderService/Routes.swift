@@ -143,7 +143,12 @@ public struct RecommenderAPI: Sendable {
     /// The Hummingbird router serving these handlers.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("/metrics") { _, _ in await self.metrics().response }
+        router.get("/metrics") { _, _ -> Response in
+            let page = await self.engine.renderMetricsBytes()
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: page.bytes)))
+        }
         router.get("/healthz") { _, _ in self.healthz().response }
         router.get("/readyz") { _, _ in await self.readyz().response }
         router.get("/api/v1/recommendations") { _, _ in await self.recommendations().response }

@@ -23,28 +23,25 @@ struct ServiceMetrics: Sendable {
 extension Engine {
     /// The `/metrics` page: `inferno_desired_replicas` for every known model, per-model state, and
     /// the service's own health.
-    public func renderMetrics() -> String {
-        var w = ExpositionWriter(reserving: 256 + records.count * 400)
-        let keys = currentKeys()
+    public func renderMetrics() -> String { renderMetricsBytes().text }
+
+    /// The `/metrics` page as UTF-8 bytes, ready for the HTTP response.
+    func renderMetricsBytes() -> ExpositionWriter {
+        var w = ExpositionWriter(reserving: 4096 + records.count * 420)
+        let ordered = sortedModelRecords()
 
         w.family("inferno_desired_replicas", "gauge", "Desired replica count of a model (0 when idle for its retention period).")
-        for key in keys {
-            guard let record = records[key], let decision = record.decision else { continue }
-            w.sample("inferno_desired_replicas", record.desiredLabels, int: decision.desired)
-        }
+        for record in ordered { w.append(bytes: record.desiredLine) }
         w.family("recommender_model_state", "gauge", "Current state of each model (1 for the state it is in): active, idle, zero, waking or held.")
-        for key in keys {
-            guard let record = records[key], let decision = record.decision else { continue }
-            w.sample("recommender_model_state", record.modelLabels + ",state=\"\(decision.phase.rawValue)\"", int: 1)
-        }
+        for record in ordered { w.append(bytes: record.stateLine) }
         w.family("recommender_model_last_activity_timestamp_seconds", "gauge", "Last time requests, in-flight work, demand or a wake were seen for a model.")
-        for key in keys {
-            guard let record = records[key], let last = record.state.lastActivity else { continue }
+        for record in ordered {
+            guard let last = record.state.lastActivity else { continue }
             w.sample("recommender_model_last_activity_timestamp_seconds", record.modelLabels, last.seconds)
         }
         w.family("recommender_model_last_cold_start_seconds", "gauge", "Duration of a model's last cold start: recommendation 0 to >= 1 until a replica was ready.")
-        for key in keys {
-            guard let record = records[key], let seconds = record.lastColdStartSeconds else { continue }
+        for record in ordered {
+            guard let seconds = record.lastColdStartSeconds else { continue }
             w.sample("recommender_model_last_cold_start_seconds", record.modelLabels, seconds)
         }
 
@@ -91,17 +88,13 @@ extension Engine {
         w.sample("recommender_recovered_models", int: m.recoveredModels)
         w.family("recommender_ready", "gauge", "1 once config is loaded, recovery is done and a tick has decided.")
         w.sample("recommender_ready", int: readiness().ready ? 1 : 0)
-        return w.text
+        return w
     }
-
-    /// Known models in label order.
-    func currentKeys() -> [ModelKey] { records.keys.sorted() }
 
     /// `GET /api/v1/recommendations`: per model the resolved config with sources, signals, decision.
     public func recommendations() -> [ModelRecommendation] {
-        currentKeys().compactMap { key in
-            guard let record = records[key] else { return nil }
-            return ModelRecommendation(record: record, resolver: ConfigResolver(config: config ?? .empty, environmentScaleToZero: options.environmentScaleToZero), killSwitchFlag: options.killSwitchFlag)
+        sortedModelRecords().map { record in
+            ModelRecommendation(record: record, resolver: ConfigResolver(config: config ?? .empty, environmentScaleToZero: options.environmentScaleToZero), killSwitchFlag: options.killSwitchFlag)
         }
     }
 }
