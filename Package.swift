@@ -92,6 +92,7 @@ let package = Package(
             dependencies: [
                 "RecommenderService", "PrometheusClient", "Recommendation", "ModelConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
