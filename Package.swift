@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "replica-recommender", targets: ["replica-recommender"]),
+        .executable(name: "vllm-sim", targets: ["vllm-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -63,6 +64,25 @@ let package = Package(
             name: "replica-recommender",
             dependencies: [
                 "ModelConfig", "Recommendation", "PrometheusClient", "RecommenderService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The vLLM traffic simulator: scenario, replicas, gateway queue, statistics (no I/O).
+        .target(
+            name: "VLLMSimulator",
+            dependencies: ["ModelConfig", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        // The simulator's executable: serves /metrics like vLLM pods and the gateway, follows the
+        // recommendation from Prometheus like KEDA would.
+        .executableTarget(
+            name: "vllm-sim",
+            dependencies: [
+                "VLLMSimulator", "PrometheusClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

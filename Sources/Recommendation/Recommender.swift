@@ -89,9 +89,16 @@ public enum Recommender {
         let wake = own || groupWake
         if own || (signals.requests ?? 0) > 0 { next.lastActivity = now }
         if wake { next.lastWake = now }
+        let reporting = (signals.ready ?? 0) >= 1
         switch quietness(signals, wakeRequested: input.wakeRequested) {
-        case .quiet where !wake: next.idleSince = input.state.idleSince ?? now
+        case .quiet where !wake && reporting:
+            next.idleSince = input.state.idleSince ?? now
+        case .quiet where !wake && previous != 0:
+            // No replica reports metrics: not scraped yet, a scrape outage, or pods gone. Absence of
+            // series is no evidence of idleness; the evidence must start again once they report.
+            next.idleSince = nil
         case .unknown where !wake: break
+        case .quiet where !wake: break
         default: next.idleSince = nil
         }
 
@@ -114,7 +121,9 @@ public enum Recommender {
             let wakeHold = input.state.lastWake.map { now.since($0) < retention } ?? false
             if previous == 0 {
                 (desired, reason, detail) = (0, .idle, "at zero, no demand")
-            } else if idleFor >= retention && !wakeHold && groupIdle {
+            } else if next.idleSince == nil, let size = activeSize(config, signals) {
+                (desired, reason, detail) = (size, .active, "no replica reports metrics: no evidence of idleness yet")
+            } else if next.idleSince != nil && idleFor >= retention && !wakeHold && groupIdle {
                 (desired, reason, detail) = (0, .idle, "idle for the retention period (\(format(retention))s)")
             } else if let size = activeSize(config, signals) {
                 desired = size
@@ -137,15 +146,14 @@ public enum Recommender {
         }
         if !zeroAllowed { desired = max(desired, floor) }
 
-        // Cold start: from the recommendation leaving zero until a replica is ready.
+        // Cold start: from the recommendation leaving zero until a later decision sees a ready
+        // replica (the signals of the transition itself may predate it).
         var coldStartSeconds: Double?
-        let ready = signals.ready ?? 0
         if desired == 0 {
             next.coldStartSince = nil
-        } else if previous == 0, ready < 1 {
-            next.coldStartSince = next.coldStartSince ?? now
-        }
-        if let since = next.coldStartSince, ready >= 1 {
+        } else if previous == 0 {
+            next.coldStartSince = now
+        } else if let since = next.coldStartSince, (signals.ready ?? 0) >= 1 {
             coldStartSeconds = now.since(since)
             next.coldStartSince = nil
         }
@@ -189,10 +197,12 @@ public enum Recommender {
         return input.wakeRequested || (s.demand ?? 0) > 0 || (s.running ?? 0) > 0 || (s.waiting ?? 0) > 0
     }
 
-    /// Quiet and either already at zero or idle for its retention with no wake in it.
+    /// Quiet and either already at zero or idle (with replicas reporting) for its retention with
+    /// no wake in it.
     static func idleLongEnough(_ input: DecisionInput, now: Instant) -> Bool {
         guard quietness(input.signals, wakeRequested: input.wakeRequested) == .quiet else { return false }
         if input.state.desired == 0 { return true }
+        guard (input.signals.ready ?? 0) >= 1 else { return false }
         let retention = input.config.retention.seconds
         guard let since = input.state.idleSince, now.since(since) >= retention else { return false }
         return input.state.lastWake.map { now.since($0) >= retention } ?? true

@@ -32,6 +32,9 @@ public struct ModelSignals: Sendable, Hashable {
     /// All zero: a model with no series anywhere, seen by successful queries.
     public static let quiet = ModelSignals(requests: 0, running: 0, waiting: 0, ready: 0, kvCacheUsage: 0, demand: 0)
 
+    /// One replica reporting, no activity: positive evidence of idleness.
+    public static let idleReplica = ModelSignals(requests: 0, running: 0, waiting: 0, ready: 1, kvCacheUsage: 0, demand: 0)
+
     /// Requests in flight (running + waiting), nil when either is unknown.
     public var inFlight: Double? {
         guard let running, let waiting else { return nil }

@@ -107,6 +107,8 @@ public actor Engine {
     private(set) var recovered = false
     private(set) var lastTickAt: Instant?
     private var lastConfigError: String?
+    /// Signals whose last query failed: failures and recoveries are logged once, not every tick.
+    private var failingSignals: Set<Signal> = []
     var metrics = ServiceMetrics()
 
     /// Creates an engine with no configuration loaded yet.
@@ -223,7 +225,11 @@ public actor Engine {
             metrics.queries[outcome.signal, default: 0] += 1
             if let error = outcome.error {
                 metrics.queryErrors[outcome.signal, default: 0] += 1
-                logger.warning("prometheus query failed", metadata: ["signal": "\(outcome.signal.rawValue)", "error": "\(error)"])
+                if failingSignals.insert(outcome.signal).inserted {
+                    logger.warning("prometheus query failing; models needing it are held", metadata: ["signal": "\(outcome.signal.rawValue)", "error": "\(error)"])
+                }
+            } else if failingSignals.remove(outcome.signal) != nil {
+                logger.info("prometheus query recovered", metadata: ["signal": "\(outcome.signal.rawValue)"])
             }
         }
         guard config != nil, recovered else { return }

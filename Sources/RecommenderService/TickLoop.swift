@@ -4,6 +4,7 @@ import ModelConfig
 import PrometheusClient
 import Recommendation
 import ServiceLifecycle
+import Synchronization
 
 /// Every interval: restart recovery (until it succeeds), then one query per signal and a decision
 /// pass over every model.
@@ -24,7 +25,8 @@ public struct TickLoop: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // Shutdown cancels the sleep; that is the normal way out, not an error.
+        try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.tickOnce()
                 try await Task.sleep(for: self.interval)
@@ -52,6 +54,12 @@ public struct ConfigWatcher: Service {
     let engine: Engine
     let clock: any TimeSource
     let pollInterval: Duration
+    /// The fingerprint of what was last read (nil: never read successfully).
+    private let loaded = LoadedFingerprint()
+
+    final class LoadedFingerprint: Sendable {
+        let value = Mutex<String?>(nil)
+    }
 
     /// Creates the watcher.
     public init(path: String, engine: Engine, clock: any TimeSource, pollInterval: Duration) {
@@ -62,16 +70,13 @@ public struct ConfigWatcher: Service {
     }
 
     public func run() async throws {
-        let initiallyLoaded = await engine.config != nil
-        try await cancelWhenGracefulShutdown {
-            var fingerprint = ConfigSource.fingerprint(path: self.path)
-            var loaded = initiallyLoaded
+        // Shutdown cancels the sleep; that is the normal way out, not an error.
+        try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                if ConfigSource.fingerprint(path: self.path) != self.loaded.value.withLock({ $0 }) {
+                    await self.load()
+                }
                 try await Task.sleep(for: self.pollInterval)
-                let current = ConfigSource.fingerprint(path: self.path)
-                guard current != fingerprint || !loaded else { continue }
-                fingerprint = current
-                loaded = await self.load()
             }
         }
     }
@@ -79,15 +84,19 @@ public struct ConfigWatcher: Service {
     /// Reads and applies the ConfigMap; false when it could not be read.
     @discardableResult
     public func load() async -> Bool {
+        // Taken before reading: an edit that lands while reading changes it again and is re-read.
+        let fingerprint = ConfigSource.fingerprint(path: path)
         do {
             let entries = try ConfigSource.read(path: path)
             // Parsing 10,000 entries takes ~0.5 s: do it here, not inside the engine actor, so
             // ticks and wake calls are not held up. Only this watcher writes the configuration.
             let set = ModelConfigSet.build(entries: entries, previous: await engine.config)
             await engine.apply(set, now: clock.now())
+            loaded.value.withLock { $0 = fingerprint }
             return true
         } catch {
             await engine.configUnreadable(error)
+            loaded.value.withLock { $0 = nil }
             return false
         }
     }

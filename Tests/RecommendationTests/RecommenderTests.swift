@@ -40,13 +40,13 @@ struct DecisionTableTests {
     }
 
     static let rows: [Row] = [
-        Row(name: "idle for the whole retention goes to zero", config: model(), signals: .quiet,
+        Row(name: "idle for the whole retention goes to zero", config: model(), signals: .idleReplica,
             state: ModelState(desired: 1, idleSince: t0), now: at(300), desired: 0, reason: .idle, phase: .zero),
-        Row(name: "idle for less than the retention stays up, idle", config: model(), signals: .quiet,
+        Row(name: "idle for less than the retention stays up, idle", config: model(), signals: .idleReplica,
             state: ModelState(desired: 1, idleSince: t0), now: at(299), desired: 1, reason: .active, phase: .idle),
-        Row(name: "first quiet tick starts the idle clock, not zero", config: model(retention: 1), signals: .quiet,
+        Row(name: "first quiet tick starts the idle clock, not zero", config: model(retention: 1), signals: .idleReplica,
             state: ModelState(desired: 1), now: at(1000), desired: 1, reason: .active, phase: .idle),
-        Row(name: "a fresh recommender with no history does not go to zero", config: model(retention: 1), signals: .quiet,
+        Row(name: "a fresh recommender with no history does not go to zero", config: model(retention: 1), signals: .idleReplica,
             state: ModelState(), now: at(0), desired: 1, reason: .active, phase: .idle),
         Row(name: "idle model with a failed request query is held", config: model(),
             signals: ModelSignals(requests: nil, running: 0, waiting: 0, ready: 1, demand: 0),
@@ -76,11 +76,11 @@ struct DecisionTableTests {
         Row(name: "recent completed requests keep a model up", config: model(),
             signals: ModelSignals(requests: 5, running: 0, waiting: 0, ready: 2, demand: 0),
             state: ModelState(desired: 2, idleSince: t0), now: at(10_000), desired: 2, reason: .active, phase: .active),
-        Row(name: "disabled model never goes below 1", config: model(enable: false), signals: .quiet,
+        Row(name: "disabled model never goes below 1", config: model(enable: false), signals: .idleReplica,
             state: ModelState(desired: 1, idleSince: t0), now: at(100_000), desired: 1, reason: .active, phase: .idle),
         Row(name: "disabled model at zero comes back", config: model(enable: false), signals: .quiet,
             state: ModelState(desired: 0), now: at(0), desired: 1, reason: .active, phase: .waking),
-        Row(name: "kill switch keeps an idle model up", config: model(), signals: .quiet,
+        Row(name: "kill switch keeps an idle model up", config: model(), signals: .idleReplica,
             state: ModelState(desired: 1, idleSince: t0), killSwitch: true, now: at(100_000), desired: 1, reason: .active, phase: .idle),
         Row(name: "kill switch brings back a model at zero", config: model(), signals: .quiet,
             state: ModelState(desired: 0), killSwitch: true, now: at(0), desired: 1, reason: .active, phase: .waking),
@@ -91,12 +91,16 @@ struct DecisionTableTests {
             state: ModelState(desired: 0, idleSince: t0), now: at(1), desired: 0, reason: .idle, phase: .zero),
         Row(name: "a recovered zero stays zero after a restart", config: model(), signals: .quiet,
             state: ModelState(desired: 0), now: at(0), desired: 0, reason: .idle, phase: .zero),
-        Row(name: "no zero within the retention after a wake", config: model(retention: 300), signals: .quiet,
+        Row(name: "no zero within the retention after a wake", config: model(retention: 300), signals: .idleReplica,
             state: ModelState(desired: 1, idleSince: at(0), lastWake: at(100)), now: at(350),
             desired: 1, reason: .active, phase: .idle),
-        Row(name: "zero once the retention after a wake has passed", config: model(retention: 300), signals: .quiet,
+        Row(name: "zero once the retention after a wake has passed", config: model(retention: 300), signals: .idleReplica,
             state: ModelState(desired: 1, idleSince: at(0), lastWake: at(100)), now: at(400),
             desired: 0, reason: .idle, phase: .zero),
+        Row(name: "a model whose replicas report no metrics is not idle (not scraped, or gone)", config: model(),
+            signals: .quiet, state: ModelState(desired: 1, idleSince: t0), now: at(100_000), desired: 1, reason: .active, phase: .active),
+        Row(name: "a configured model never seen by Prometheus never reaches zero", config: model(retention: 1),
+            signals: .quiet, state: ModelState(desired: 1), now: at(100_000), desired: 1, reason: .active, phase: .active),
         Row(name: "target concurrency sizes to load", config: model(max: 10, target: 4),
             signals: ModelSignals(requests: 50, running: 9, waiting: 4, ready: 2, demand: 0),
             state: ModelState(desired: 2), now: at(0), desired: 4, reason: .active, phase: .active),
@@ -146,12 +150,12 @@ struct DecisionSequenceTests {
         let decisions = run(model(retention: 60), from: ModelState(desired: 0), ticks: [
             (0, cold, true),  // wake call
             (15, cold, false), (30, cold, false), (45, cold, false),  // pods loading, nothing completes
-            (59, ModelSignals(requests: 0, running: 0, waiting: 0, ready: 1, demand: 0), false),
-            (75, ModelSignals(requests: 0, running: 0, waiting: 0, ready: 1, demand: 0), false),
+            (59, .idleReplica, false), (75, .idleReplica, false), (118, .idleReplica, false), (119, .idleReplica, false),
         ])
-        // Up through the whole retention after the wake; zero only once it has passed (t=75 > 60).
-        #expect(decisions.map(\.desired) == [1, 1, 1, 1, 1, 0])
-        #expect(decisions.map(\.phase) == [.waking, .waking, .waking, .waking, .idle, .zero])
+        // Up through the retention after the wake, and then until the replica has reported idle for
+        // a whole retention (59 + 60): zero only at 119.
+        #expect(decisions.map(\.desired) == [1, 1, 1, 1, 1, 1, 1, 0])
+        #expect(decisions.map(\.phase) == [.waking, .waking, .waking, .waking, .idle, .idle, .idle, .zero])
         #expect(decisions[4].coldStartSeconds == 59)
         #expect(decisions[0].woke)
     }
@@ -159,7 +163,7 @@ struct DecisionSequenceTests {
     @Test func idleClockRestartsOnActivity() {
         let busy = ModelSignals(requests: 1, running: 0, waiting: 0, ready: 1, demand: 0)
         let decisions = run(model(retention: 30), ticks: [
-            (0, .quiet, false), (20, busy, false), (40, .quiet, false), (69, .quiet, false), (70, .quiet, false),
+            (0, .idleReplica, false), (20, busy, false), (40, .idleReplica, false), (69, .idleReplica, false), (70, .idleReplica, false),
         ])
         #expect(decisions.map(\.desired) == [1, 1, 1, 1, 0])
         #expect(decisions[4].scaledToZero)
@@ -168,7 +172,7 @@ struct DecisionSequenceTests {
 
     @Test func heldTickKeepsTheIdleClock() {
         let unknown = ModelSignals(requests: nil, running: 0, waiting: 0, ready: 1, demand: 0)
-        let decisions = run(model(retention: 30), ticks: [(0, .quiet, false), (15, unknown, false), (30, .quiet, false)])
+        let decisions = run(model(retention: 30), ticks: [(0, .idleReplica, false), (15, unknown, false), (30, .idleReplica, false)])
         #expect(decisions.map(\.reason) == [.active, .hold, .idle])
         #expect(decisions.map(\.desired) == [1, 1, 0])
     }
@@ -193,10 +197,10 @@ struct GroupTests {
     @Test func groupSleepsOnlyWhenEveryMemberIsIdleLongEnough() {
         let idleLong = ModelState(desired: 1, idleSince: at(0))
         let idleShort = ModelState(desired: 1, idleSince: at(50))
-        let notYet = Recommender.recommend([input("a", .quiet, idleLong), input("b", .quiet, idleShort)], killSwitch: false, now: at(100))
+        let notYet = Recommender.recommend([input("a", .idleReplica, idleLong), input("b", .idleReplica, idleShort)], killSwitch: false, now: at(100))
         #expect(notYet.map(\.desired) == [1, 1])
         #expect(notYet[0].detail == "idle, but group org is not")
-        let both = Recommender.recommend([input("a", .quiet, idleLong), input("b", .quiet, idleShort)], killSwitch: false, now: at(110))
+        let both = Recommender.recommend([input("a", .idleReplica, idleLong), input("b", .idleReplica, idleShort)], killSwitch: false, now: at(110))
         #expect(both.map(\.desired) == [0, 0])
     }
 }

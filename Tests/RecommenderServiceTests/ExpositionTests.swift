@@ -56,7 +56,7 @@ struct ExpositionTests {
         let page = await engine.renderMetrics()
         #expect(page.contains("inferno_desired_replicas{namespace=\"llm-inference\",model_name=\"meta/llama-3.1-8b\",variant_name=\"llama-8b-autoscaler\",variantautoscaling_name=\"llama-8b-autoscaler\",variantautoscaling_namespace=\"llm-inference\"} 1\n"))
         #expect(page.contains("inferno_desired_replicas{namespace=\"llm-inference\",model_name=\"org/z\",variant_name=\"z\",variantautoscaling_name=\"z\",variantautoscaling_namespace=\"llm-inference\"} 1\n"))
-        #expect(page.contains("recommender_model_state{namespace=\"llm-inference\",model_name=\"org/z\",state=\"idle\"} 1\n"))
+        #expect(page.contains("recommender_model_state{namespace=\"llm-inference\",model_name=\"org/z\",state=\"active\"} 1\n"))
     }
 }
 

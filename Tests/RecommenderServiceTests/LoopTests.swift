@@ -64,9 +64,10 @@ struct LoopTests {
         let rig = try await Rig(
             prometheusURL: prometheus.url,
             config: ["sleeper": "model_id: \(model)\nnamespace: demand\nenable_scale_to_zero: true\nretention_period: 1s\n"])
-        // A configured model with no pods goes to zero after its retention.
-        let down = try await rig.trace("demand", model, for: 6) { $0.desired == 0 }
-        #expect(down.last?.decision.desired == 0)
+        try await rig.putToSleep(exporter, prometheus, namespace: "demand", models: [model])
+        #expect(await rig.decision("demand", model)?.desired == 0)
+        await rig.tick()  // at zero with no pods, it stays there
+        #expect(await rig.decision("demand", model)?.desired == 0)
 
         exporter.set(metric, "target_model_name=\"\(model)\"", 2)
         let start = Date()
@@ -88,7 +89,7 @@ struct LoopTests {
         let rig = try await Rig(
             prometheusURL: prometheus.url,
             config: ["default": enabled("2s"), "zero": "model_id: org/zero\nnamespace: out\n"], attempts: 1)
-        _ = try await rig.trace("out", "org/zero", for: 8) { $0.desired == 0 }
+        try await rig.putToSleep(exporter, prometheus, namespace: "out", models: ["org/zero"])
         #expect(await rig.decision("out", "org/zero")?.desired == 0)
         #expect(await rig.decision("out", "org/up")?.desired == 1)
 

@@ -61,6 +61,29 @@ struct Rig {
     }
 }
 
+extension Rig {
+    /// Brings models to zero the way it happens for real: one idle replica reports metrics until
+    /// the recommendation is 0, then its series disappear (KEDA scaled it away).
+    func putToSleep(_ exporter: TestExporter, _ prometheus: PrometheusServer, namespace: String, models: [String], within seconds: Double = 12) async throws {
+        for model in models { exporter.vllmPod(namespace: namespace, model: model) }
+        for model in models {
+            try await waitForSeries(prometheus, "vllm:num_requests_running{namespace=\"\(namespace)\",model_name=\"\(model)\"}")
+        }
+        let start = Date()
+        while Date().timeIntervalSince(start) < seconds {
+            await tick()
+            var all = true
+            for model in models where await decision(namespace, model)?.desired != 0 { all = false }
+            if all { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        for model in models {
+            exporter.removePod(namespace: namespace, model: model)
+            try await waitForSeries(prometheus, "vllm:num_requests_running{namespace=\"\(namespace)\",model_name=\"\(model)\"}", count: 0)
+        }
+    }
+}
+
 /// Waits until Prometheus returns `count` series for `query`.
 func waitForSeries(_ prometheus: PrometheusServer, _ query: String, count: Int = 1, timeout: Double = 15) async throws {
     let client = PrometheusClient(transport: CurlTransport(connection: PrometheusConnection(url: prometheus.url)))

@@ -69,6 +69,15 @@ final class TestExporter: Sendable {
         set("vllm:kv_cache_usage_perc", labels, 0.1)
     }
 
+    /// Removes one vLLM pod's series (the pod was scaled away).
+    func removePod(namespace: String, model: String, pod: String = "p0") {
+        let labels = "namespace=\"\(namespace)\",model_name=\"\(model)\",pod=\"\(pod)\""
+        remove("vllm:request_success_total", labels + ",finished_reason=\"stop\"")
+        remove("vllm:num_requests_running", labels)
+        remove("vllm:num_requests_waiting", labels)
+        remove("vllm:kv_cache_usage_perc", labels)
+    }
+
     func stop() { task.withLock { $0?.cancel() } }
 
     deinit { stop() }

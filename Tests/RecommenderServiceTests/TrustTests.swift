@@ -21,10 +21,10 @@ struct TrustTests {
             prometheusURL: prometheus.url,
             config: ["cold": "model_id: \(model)\nnamespace: cold\nenable_scale_to_zero: true\nretention_period: 12s\n"])
         let key = ModelKey(namespace: "cold", modelID: model)
-        // Down to zero first: no pods, no traffic (a fresh recommender waits the retention).
+        // Down to zero first: an idle replica, then none.
         try rig.write(["cold": "model_id: \(model)\nnamespace: cold\nenable_scale_to_zero: true\nretention_period: 1s\n"])
         await rig.watcher.load()
-        _ = try await rig.trace("cold", model, for: 6) { $0.desired == 0 }
+        try await rig.putToSleep(exporter, prometheus, namespace: "cold", models: [model])
         #expect(await rig.decision("cold", model)?.desired == 0)
         try rig.write(["cold": "model_id: \(model)\nnamespace: cold\nenable_scale_to_zero: true\nretention_period: 12s\n"])
         await rig.watcher.load()
@@ -49,7 +49,7 @@ struct TrustTests {
         }
         #expect(points.count > 20)
         #expect(points.allSatisfy { $0.1 >= 1 }, "went to zero within the retention: \(points)")
-        #expect(points.filter { $0.0 < 8 }.allSatisfy { $0.2 == .waking })
+        #expect(points.filter { $0.0 < 8 }.allSatisfy { $0.2 == .waking }, "\(points)")
         #expect(points.last?.2 != .waking)
         let page = await rig.engine.renderMetrics()
         let line = try #require(page.split(separator: "\n").first { $0.hasPrefix("recommender_model_last_cold_start_seconds{namespace=\"cold\"") })
@@ -63,8 +63,9 @@ struct TrustTests {
         let exporter = try await TestExporter(prometheus: prometheus, name: "group")
         let entry = { (id: String) in "model_id: org/\(id)\nnamespace: grp\nenable_scale_to_zero: true\nretention_period: 1s\ngroup: pipeline\n" }
         let rig = try await Rig(prometheusURL: prometheus.url, config: ["a": entry("embed"), "b": entry("rerank"), "c": "model_id: org/other\nnamespace: grp\nenable_scale_to_zero: true\nretention_period: 1s\n"])
-        _ = try await rig.trace("grp", "org/rerank", for: 6) { $0.desired == 0 }
+        try await rig.putToSleep(exporter, prometheus, namespace: "grp", models: ["org/embed", "org/rerank", "org/other"])
         #expect(await rig.decision("grp", "org/embed")?.desired == 0)
+        #expect(await rig.decision("grp", "org/rerank")?.desired == 0)
         #expect(await rig.decision("grp", "org/other")?.desired == 0)
 
         exporter.set("llm_d_epp_flow_control_queue_size", "target_model_name=\"org/embed\"", 1)
@@ -78,8 +79,9 @@ struct TrustTests {
     @Test func killSwitchBringsBackAModelAtZeroWithinOneTick() async throws {
         let prometheus = try await SharedPrometheus.instance.get()
         let config = ["m": "model_id: org/kill\nnamespace: ks\nenable_scale_to_zero: true\nretention_period: 1s\n"]
+        let exporter = try await TestExporter(prometheus: prometheus, name: "kill")
         let rig = try await Rig(prometheusURL: prometheus.url, config: config)
-        _ = try await rig.trace("ks", "org/kill", for: 6) { $0.desired == 0 }
+        try await rig.putToSleep(exporter, prometheus, namespace: "ks", models: ["org/kill"])
         #expect(await rig.decision("ks", "org/kill")?.desired == 0)
 
         try rig.write(config.merging(["global": "scale_to_zero_allowed: false\n"]) { $1 })
@@ -106,9 +108,13 @@ struct TrustTests {
         let metricsURL = "http://127.0.0.1:\(configuration.port)/metrics"
         let series = "inferno_desired_replicas{namespace=\"rs\",model_name=\"org/restart\""
 
+        let exporter = try await TestExporter(prometheus: prometheus, name: "restart-pods")
+        exporter.vllmPod(namespace: "rs", model: "org/restart")
+        try await waitForSeries(prometheus, "vllm:num_requests_running{model_name=\"org/restart\"}")
         let first = startServer(configuration)
         try prometheus.addTarget(port: configuration.port, name: "restart")
         try await waitForSeries(prometheus, "last_over_time(inferno_desired_replicas{model_name=\"org/restart\"}[1h]) == 0", timeout: 20)
+        exporter.removePod(namespace: "rs", model: "org/restart")  // scaled away, as KEDA would
         first.cancel()
         _ = await first.result
         try await Task.sleep(for: .seconds(2))  // Prometheus sees the target down

@@ -1,0 +1,178 @@
+import Foundation
+import ModelConfig
+import Yams
+
+/// A traffic scenario: the models to simulate and how requests arrive. Durations are in scenario
+/// time, which runs `timeScale` times faster than real time.
+public struct Scenario: Sendable {
+    /// How one model's requests arrive.
+    public enum Traffic: Sendable, Equatable {
+        /// Exactly `rate` requests per second, evenly spread.
+        case constant(rate: Double)
+        /// Poisson arrivals at `rate` per second.
+        case poisson(rate: Double)
+        /// Poisson at `rate` during `on`, silent during `off`, repeating (starting with `on`).
+        case bursts(rate: Double, on: Double, off: Double)
+        /// Poisson with a rate following a sine between 0 and `peak` over `period` (peak at half period).
+        case diurnal(peak: Double, period: Double)
+        /// Poisson at `rate` for `duration` every `every` (a batch job), first run at `offset`.
+        case periodic(rate: Double, every: Double, duration: Double, offset: Double)
+        /// No requests at all.
+        case silent
+
+        /// The arrival rate at scenario time `t` (seconds).
+        public func rate(at t: Double) -> Double {
+            switch self {
+            case .constant(let rate), .poisson(let rate): return rate
+            case .bursts(let rate, let on, let off):
+                return t.truncatingRemainder(dividingBy: on + off) < on ? rate : 0
+            case .diurnal(let peak, let period):
+                return peak * (1 - cos(2 * .pi * t / period)) / 2
+            case .periodic(let rate, let every, let duration, let offset):
+                guard t >= offset else { return 0 }
+                return (t - offset).truncatingRemainder(dividingBy: every) < duration ? rate : 0
+            case .silent: return 0
+            }
+        }
+
+        /// Whether arrivals are random (Poisson) or evenly spread.
+        var isRandom: Bool {
+            if case .constant = self { return false }
+            return true
+        }
+    }
+
+    /// One simulated model.
+    public struct Model: Sendable {
+        /// The model id (`model_name`).
+        public let id: String
+        /// Its namespace.
+        public let namespace: String
+        /// How its requests arrive.
+        public let traffic: Traffic
+        /// Replicas before the first recommendation is read.
+        public let initialReplicas: Int
+    }
+
+    /// Scenario seconds per real second.
+    public let timeScale: Double
+    /// Scenario seconds from a replica's start to ready.
+    public let coldStart: Double
+    /// Scenario seconds one request takes on a replica.
+    public let serviceTime: Double
+    /// Requests in flight per replica before they wait.
+    public let replicaConcurrency: Int
+    /// Scenario seconds a request waits at the gateway before it is dropped.
+    public let queueTimeout: Double
+    /// Requests the gateway queues per model before it drops new ones.
+    public let queueCapacity: Int
+    /// Random seed (runs are reproducible for a given sequence of replica decisions).
+    public let seed: UInt64
+    /// The models.
+    public let models: [Model]
+
+    /// Creates a scenario.
+    public init(
+        timeScale: Double = 1, coldStart: Double = 60, serviceTime: Double = 2, replicaConcurrency: Int = 8,
+        queueTimeout: Double = 600, queueCapacity: Int = 10_000, seed: UInt64 = 1, models: [Model]
+    ) {
+        self.timeScale = timeScale
+        self.coldStart = coldStart
+        self.serviceTime = serviceTime
+        self.replicaConcurrency = replicaConcurrency
+        self.queueTimeout = queueTimeout
+        self.queueCapacity = queueCapacity
+        self.seed = seed
+        self.models = models
+    }
+}
+
+/// A scenario file that cannot be used: where and why.
+public struct ScenarioError: Error, CustomStringConvertible {
+    /// The message, naming the file and the field.
+    public let description: String
+}
+
+extension Scenario {
+    /// Reads a scenario YAML file.
+    public static func load(path: String) throws -> Scenario {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ScenarioError(description: "\(path): cannot read the scenario file")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses scenario YAML.
+    public static func parse(_ text: String, file: String = "scenario") throws -> Scenario {
+        let root: [String: Any]
+        do {
+            guard let loaded = try Yams.load(yaml: text) as? [String: Any] else {
+                throw ScenarioError(description: "\(file): expected a mapping with `models:`")
+            }
+            root = loaded
+        } catch let error as ScenarioError {
+            throw error
+        } catch {
+            throw ScenarioError(description: "\(file): invalid YAML: \(error)")
+        }
+        func duration(_ value: Any?, _ field: String, _ fallback: Double) throws -> Double {
+            guard let value else { return fallback }
+            guard let parsed = ConfigDuration.parse("\(value)"), parsed.milliseconds > 0 else {
+                throw ScenarioError(description: "\(file): \(field): expected a duration such as 30s or 5m, found \(value)")
+            }
+            return parsed.seconds
+        }
+        func number(_ value: Any?, _ field: String, _ fallback: Double) throws -> Double {
+            guard let value else { return fallback }
+            guard let number = (value as? Double) ?? (value as? Int).map(Double.init), number >= 0 else {
+                throw ScenarioError(description: "\(file): \(field): expected a number ≥ 0, found \(value)")
+            }
+            return number
+        }
+        let known: Set<String> = ["time_scale", "cold_start", "service_time", "replica_concurrency", "queue_timeout", "queue_capacity", "seed", "models"]
+        if let unknown = root.keys.first(where: { !known.contains($0) }) {
+            throw ScenarioError(description: "\(file): \(unknown): unknown field; expected one of \(known.sorted().joined(separator: ", "))")
+        }
+        guard let list = root["models"] as? [[String: Any]], !list.isEmpty else {
+            throw ScenarioError(description: "\(file): models: expected a non-empty list of models")
+        }
+        var models: [Model] = []
+        for (index, entry) in list.enumerated() {
+            let at = "models[\(index)]"
+            guard let id = entry["id"] as? String, !id.isEmpty else {
+                throw ScenarioError(description: "\(file): \(at).id: expected the model id")
+            }
+            let spec = entry["traffic"] as? [String: Any] ?? ["kind": "silent"]
+            let kind = spec["kind"] as? String ?? "silent"
+            let traffic: Traffic
+            switch kind {
+            case "constant": traffic = .constant(rate: try number(spec["rate"], "\(at).traffic.rate", 1))
+            case "poisson": traffic = .poisson(rate: try number(spec["rate"], "\(at).traffic.rate", 1))
+            case "bursts":
+                traffic = .bursts(
+                    rate: try number(spec["rate"], "\(at).traffic.rate", 1), on: try duration(spec["on"], "\(at).traffic.on", 300),
+                    off: try duration(spec["off"], "\(at).traffic.off", 1200))
+            case "diurnal":
+                traffic = .diurnal(peak: try number(spec["peak"], "\(at).traffic.peak", 1), period: try duration(spec["period"], "\(at).traffic.period", 86_400))
+            case "periodic":
+                traffic = .periodic(
+                    rate: try number(spec["rate"], "\(at).traffic.rate", 1), every: try duration(spec["every"], "\(at).traffic.every", 3600),
+                    duration: try duration(spec["for"], "\(at).traffic.for", 300),
+                    offset: spec["offset"] == nil ? 0 : try duration(spec["offset"], "\(at).traffic.offset", 0))
+            case "silent": traffic = .silent
+            default:
+                throw ScenarioError(description: "\(file): \(at).traffic.kind: expected constant, poisson, bursts, diurnal, periodic or silent, found \(kind)")
+            }
+            models.append(Model(
+                id: id, namespace: entry["namespace"] as? String ?? "default", traffic: traffic,
+                initialReplicas: Int(try number(entry["initial_replicas"], "\(at).initial_replicas", 1))))
+        }
+        return Scenario(
+            timeScale: try number(root["time_scale"], "time_scale", 1), coldStart: try duration(root["cold_start"], "cold_start", 60),
+            serviceTime: try duration(root["service_time"], "service_time", 2),
+            replicaConcurrency: max(1, Int(try number(root["replica_concurrency"], "replica_concurrency", 8))),
+            queueTimeout: try duration(root["queue_timeout"], "queue_timeout", 600),
+            queueCapacity: Int(try number(root["queue_capacity"], "queue_capacity", 10_000)),
+            seed: UInt64(try number(root["seed"], "seed", 1)), models: models)
+    }
+}

@@ -1,0 +1,308 @@
+import Foundation
+
+/// The simulated fleet: vLLM replicas per model, the gateway's queue in front of them, and the
+/// statistics a platform team would ask for. Driven step by step (`advance(by:)`) and told the
+/// recommendation the way HPA/KEDA would act on it (`setDesired`). No I/O, no clock.
+public struct Simulation: Sendable {
+    struct Replica: Sendable {
+        let pod: String
+        let readyAt: Double
+        var served: Int = 0
+    }
+
+    struct ModelState: Sendable {
+        let spec: Scenario.Model
+        var replicas: [Replica] = []
+        var gateway: [Double] = []  // arrival times of requests queued at the gateway (FIFO)
+        var gatewayHead = 0
+        var inPods: [Double] = []  // arrival times of requests inside the pods (FIFO)
+        var podsHead = 0
+        var arrivalCarry = 0.0
+        var completionCarry = 0.0
+        var nextPod = 0
+        var roundRobin = 0
+        var report: ModelReport
+
+        var gatewayCount: Int { gateway.count - gatewayHead }
+        var podCount: Int { inPods.count - podsHead }
+    }
+
+    /// Scenario time, in seconds since the start.
+    public private(set) var now: Double = 0
+    /// The scenario.
+    public let scenario: Scenario
+    var models: [ModelState]
+    var random: SplitMix64
+
+    /// Starts a scenario with each model at its initial replicas, already ready.
+    public init(scenario: Scenario) {
+        self.scenario = scenario
+        random = SplitMix64(seed: scenario.seed)
+        models = scenario.models.map { ModelState(spec: $0, report: ModelReport(model: $0.id, namespace: $0.namespace)) }
+        for index in models.indices {
+            for _ in 0..<models[index].spec.initialReplicas { addReplica(index, readyAt: 0) }
+        }
+    }
+
+    // MARK: - Actuation
+
+    /// Scales a model to `desired` replicas, as HPA/KEDA would: new replicas are ready after the
+    /// cold start; scale-down removes replicas still starting first.
+    public mutating func setDesired(namespace: String, model: String, desired: Int) {
+        guard let index = models.firstIndex(where: { $0.spec.id == model && $0.spec.namespace == namespace }) else { return }
+        let current = models[index].replicas.count
+        if desired > current {
+            if current == 0 { models[index].report.coldStarts += 1 }
+            for _ in current..<desired { addReplica(index, readyAt: now + scenario.coldStart) }
+        } else if desired < current {
+            models[index].replicas.sort { $0.readyAt < $1.readyAt }
+            models[index].replicas.removeLast(current - desired)
+        }
+    }
+
+    private mutating func addReplica(_ index: Int, readyAt: Double) {
+        let name = models[index].spec.id.split(separator: "/").last.map(String.init) ?? models[index].spec.id
+        models[index].replicas.append(Replica(pod: "\(name)-\(models[index].nextPod)", readyAt: readyAt))
+        models[index].nextPod += 1
+    }
+
+    // MARK: - Time
+
+    /// Advances scenario time by `dt` seconds: arrivals, queueing, completions, timeouts, cost.
+    public mutating func advance(by dt: Double) {
+        now += dt
+        for index in models.indices { step(index, dt: dt) }
+    }
+
+    private mutating func step(_ index: Int, dt: Double) {
+        var model = models[index]
+        defer { models[index] = model }
+        model.report.replicaSeconds += Double(model.replicas.count) * dt
+        if model.replicas.isEmpty { model.report.zeroSeconds += dt }
+        let ready = model.replicas.indices.filter { model.replicas[$0].readyAt <= now }
+
+        // Arrivals.
+        let expected = model.spec.traffic.rate(at: now) * dt
+        let count: Int
+        if model.spec.traffic.isRandom {
+            count = random.poisson(expected)
+        } else {
+            model.arrivalCarry += expected
+            count = Int(model.arrivalCarry)
+            model.arrivalCarry -= Double(count)
+        }
+        model.report.arrived += count
+        for _ in 0..<count {
+            if !ready.isEmpty && model.gatewayCount == 0 {
+                model.inPods.append(now)
+            } else if model.gatewayCount < scenario.queueCapacity {
+                model.gateway.append(now)
+            } else {
+                model.report.dropped += 1
+            }
+        }
+
+        if ready.isEmpty {
+            // No replica: what was inside removed pods goes back to the gateway.
+            while model.podCount > 0 {
+                model.gateway.append(model.inPods[model.podsHead])
+                model.podsHead += 1
+            }
+        } else {
+            // The gateway forwards its queue to the ready replicas.
+            while model.gatewayCount > 0 {
+                let arrival = model.gateway[model.gatewayHead]
+                model.gatewayHead += 1
+                model.report.recordWait(now - arrival)
+                model.inPods.append(arrival)
+            }
+        }
+        // Requests that waited too long at the gateway are dropped.
+        while model.gatewayCount > 0, now - model.gateway[model.gatewayHead] > scenario.queueTimeout {
+            model.gatewayHead += 1
+            model.report.dropped += 1
+        }
+
+        // Completions: each running request takes serviceTime.
+        let capacity = ready.count * scenario.replicaConcurrency
+        let running = min(model.podCount, capacity)
+        model.completionCarry += Double(running) * dt / scenario.serviceTime
+        let done = min(Int(model.completionCarry), running)
+        model.completionCarry -= Double(done)
+        if running == 0 { model.completionCarry = 0 }
+        for _ in 0..<done {
+            model.podsHead += 1
+            let replica = ready[model.roundRobin % ready.count]
+            model.replicas[replica].served += 1
+            model.roundRobin += 1
+        }
+        model.report.served += done
+        compact(&model.gateway, &model.gatewayHead)
+        compact(&model.inPods, &model.podsHead)
+    }
+
+    private func compact(_ queue: inout [Double], _ head: inout Int) {
+        if head > 1024 && head * 2 > queue.count {
+            queue.removeFirst(head)
+            head = 0
+        }
+    }
+
+    // MARK: - Views
+
+    /// Per model: ready and starting replicas, requests queued at the gateway.
+    public var fleet: [(namespace: String, model: String, ready: Int, starting: Int, queued: Int)] {
+        models.map { m in
+            let ready = m.replicas.count { $0.readyAt <= now }
+            return (m.spec.namespace, m.spec.id, ready, m.replicas.count - ready, m.gatewayCount)
+        }
+    }
+
+    /// The statistics so far, per model.
+    public var report: [ModelReport] { models.map(\.report) }
+
+    /// `/metrics` as vLLM pods and the gateway's endpoint picker expose them.
+    public func metricsText() -> String {
+        var lines: [String] = []
+        var success: [String] = [], running: [String] = [], waiting: [String] = [], kv: [String] = []
+        for m in models {
+            let ready = m.replicas.filter { $0.readyAt <= now }
+            guard !ready.isEmpty else { continue }
+            let capacity = ready.count * scenario.replicaConcurrency
+            let totalRunning = min(m.podCount, capacity)
+            let totalWaiting = m.podCount - totalRunning
+            for (position, replica) in ready.enumerated() {
+                let labels = "namespace=\"\(m.spec.namespace)\",model_name=\"\(m.spec.id)\",pod=\"\(replica.pod)\""
+                let share = { (total: Int) in total / ready.count + (position < total % ready.count ? 1 : 0) }
+                success.append("vllm:request_success_total{\(labels),finished_reason=\"stop\"} \(replica.served)")
+                running.append("vllm:num_requests_running{\(labels)} \(share(totalRunning))")
+                waiting.append("vllm:num_requests_waiting{\(labels)} \(share(totalWaiting))")
+                kv.append("vllm:kv_cache_usage_perc{\(labels)} \(Double(share(totalRunning)) / Double(scenario.replicaConcurrency))")
+            }
+        }
+        lines += ["# TYPE vllm:request_success_total counter"] + success
+        lines += ["# TYPE vllm:num_requests_running gauge"] + running
+        lines += ["# TYPE vllm:num_requests_waiting gauge"] + waiting
+        lines += ["# TYPE vllm:kv_cache_usage_perc gauge"] + kv
+        lines.append("# TYPE llm_d_epp_flow_control_queue_size gauge")
+        for m in models { lines.append("llm_d_epp_flow_control_queue_size{target_model_name=\"\(m.spec.id)\"} \(m.gatewayCount)") }
+        lines.append("# TYPE vllm_sim_replicas gauge")
+        for (namespace, model, ready, starting, _) in fleet {
+            lines.append("vllm_sim_replicas{namespace=\"\(namespace)\",model_name=\"\(model)\",state=\"ready\"} \(ready)")
+            lines.append("vllm_sim_replicas{namespace=\"\(namespace)\",model_name=\"\(model)\",state=\"starting\"} \(starting)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// What happened to one model: cost, cold starts, waits, drops. Times in scenario seconds.
+public struct ModelReport: Sendable, Codable {
+    /// Model id.
+    public let model: String
+    /// Namespace.
+    public let namespace: String
+    /// Replica-seconds (GPU cost), starting replicas included.
+    public var replicaSeconds = 0.0
+    /// Seconds the model spent at zero replicas (each one a replica-second a floor of 1 would cost).
+    public var zeroSeconds = 0.0
+    /// Times the model went from 0 replicas to ≥ 1.
+    public var coldStarts = 0
+    /// Requests that arrived.
+    public var arrived = 0
+    /// Requests completed.
+    public var served = 0
+    /// Requests dropped (gateway queue full or timed out).
+    public var dropped = 0
+    /// Requests that waited at the gateway for a replica.
+    public var waited = 0
+    /// Their waits, for percentiles.
+    var waits: [Double] = []
+
+    init(model: String, namespace: String) {
+        self.model = model
+        self.namespace = namespace
+    }
+
+    mutating func recordWait(_ seconds: Double) {
+        waited += 1
+        waits.append(seconds)
+    }
+
+    /// The `p` quantile (0–1) of gateway waits, 0 when nobody waited.
+    public func waitPercentile(_ p: Double) -> Double {
+        guard !waits.isEmpty else { return 0 }
+        let sorted = waits.sorted()
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded(.up)))]
+    }
+
+    /// The longest gateway wait.
+    public var maxWait: Double { waits.max() ?? 0 }
+
+    enum CodingKeys: String, CodingKey {
+        case model, namespace, replicaSeconds = "replica_seconds", zeroSeconds = "zero_seconds", coldStarts = "cold_starts", arrived, served, dropped, waited
+        case waitP50 = "wait_p50_seconds", waitP99 = "wait_p99_seconds", maxWait = "wait_max_seconds"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(namespace, forKey: .namespace)
+        try c.encode(replicaSeconds, forKey: .replicaSeconds)
+        try c.encode(zeroSeconds, forKey: .zeroSeconds)
+        try c.encode(coldStarts, forKey: .coldStarts)
+        try c.encode(arrived, forKey: .arrived)
+        try c.encode(served, forKey: .served)
+        try c.encode(dropped, forKey: .dropped)
+        try c.encode(waited, forKey: .waited)
+        try c.encode(waitPercentile(0.5), forKey: .waitP50)
+        try c.encode(waitPercentile(0.99), forKey: .waitP99)
+        try c.encode(maxWait, forKey: .maxWait)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(String.self, forKey: .model)
+        namespace = try c.decode(String.self, forKey: .namespace)
+        replicaSeconds = try c.decode(Double.self, forKey: .replicaSeconds)
+        zeroSeconds = try c.decode(Double.self, forKey: .zeroSeconds)
+        coldStarts = try c.decode(Int.self, forKey: .coldStarts)
+        arrived = try c.decode(Int.self, forKey: .arrived)
+        served = try c.decode(Int.self, forKey: .served)
+        dropped = try c.decode(Int.self, forKey: .dropped)
+        waited = try c.decode(Int.self, forKey: .waited)
+    }
+}
+
+/// A small deterministic random generator (SplitMix64).
+struct SplitMix64: Sendable {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+
+    /// A Poisson sample with mean `lambda` (Knuth for small means, normal approximation above 30).
+    mutating func poisson(_ lambda: Double) -> Int {
+        guard lambda > 0 else { return 0 }
+        if lambda > 30 {
+            let u1 = max(uniform(), 1e-12), u2 = uniform()
+            let normal = (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+            return max(0, Int((lambda + normal * lambda.squareRoot()).rounded()))
+        }
+        let limit = exp(-lambda)
+        var k = 0
+        var p = 1.0
+        repeat {
+            k += 1
+            p *= uniform()
+        } while p > limit
+        return k - 1
+    }
+}
