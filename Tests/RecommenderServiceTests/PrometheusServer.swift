@@ -30,8 +30,18 @@ final class PrometheusServer: @unchecked Sendable {
         try config.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
         port = try freePort()
         process = Process()
-        process.executableURL = URL(fileURLWithPath: try which("prometheus"))
+        // A watchdog shell owns Prometheus: it stops it when told to (stop()) and when the test
+        // process is gone, so no server outlives a test run, even one that crashed.
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = [
+            "-c",
+            """
+            "$0" "$@" & server=$!
+            trap 'kill $server 2>/dev/null; wait $server; exit 0' TERM INT
+            while kill -0 \(getpid()) 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.5; done
+            kill $server 2>/dev/null; wait $server
+            """,
+            try which("prometheus"),
             "--config.file=\(directory)/prometheus.yml", "--web.listen-address=127.0.0.1:\(port)",
             "--storage.tsdb.path=\(directory)/data", "--log.level=warn",
         ]
