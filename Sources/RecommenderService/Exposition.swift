@@ -69,6 +69,18 @@ struct ExpositionWriter {
         sample(name + "_count", labels, int: histogram.count)
     }
 
+    /// A family with one unlabelled sample.
+    mutating func single(_ name: String, _ type: String, _ help: String, _ value: Double) {
+        family(name, type, help)
+        sample(name, "", value)
+    }
+
+    /// A family with one sample per value of one label.
+    mutating func labelled(_ name: String, _ type: String, _ help: String, label: String, _ values: [(String, Int)]) {
+        family(name, type, help)
+        for (labelValue, value) in values { sample(name, "\(label)=\"\(labelValue)\"", int: value) }
+    }
+
     /// `name="value"` pairs, values escaped.
     static func labels(_ pairs: KeyValuePairs<String, String>) -> String {
         pairs.map { "\($0.key)=\"\(escape($0.value))\"" }.joined(separator: ",")

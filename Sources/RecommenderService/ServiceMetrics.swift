@@ -46,48 +46,29 @@ extension Engine {
         }
 
         let m = metrics
-        w.family("recommender_known_models", "gauge", "Models the recommender knows (config, vLLM series, demand, wakes, recovery).")
-        w.sample("recommender_known_models", int: records.count)
-        w.family("recommender_ticks_total", "counter", "Ticks that decided.")
-        w.sample("recommender_ticks_total", int: m.ticks)
+        w.single("recommender_known_models", "gauge", "Models the recommender knows (config, vLLM series, demand, wakes, recovery).", Double(records.count))
+        w.single("recommender_ticks_total", "counter", "Ticks that decided.", Double(m.ticks))
         w.family("recommender_tick_duration_seconds", "histogram", "Duration of a tick: queries and decisions.")
         w.histogram("recommender_tick_duration_seconds", m.tickDuration)
-        w.family("recommender_last_tick_success_timestamp_seconds", "gauge", "When the last tick decided.")
-        w.sample("recommender_last_tick_success_timestamp_seconds", "", m.lastTickSuccess ?? 0)
-        w.family("recommender_prometheus_queries_total", "counter", "Prometheus queries by signal.")
-        for signal in Signal.allCases {
-            w.sample("recommender_prometheus_queries_total", "signal=\"\(signal.rawValue)\"", int: m.queries[signal] ?? 0)
-        }
-        w.family("recommender_prometheus_query_errors_total", "counter", "Failed Prometheus queries by signal (the signal is unknown; decisions hold).")
-        for signal in Signal.allCases {
-            w.sample("recommender_prometheus_query_errors_total", "signal=\"\(signal.rawValue)\"", int: m.queryErrors[signal] ?? 0)
-        }
-        w.family("recommender_config_reloads_total", "counter", "Model ConfigMap loads by result (failure: an error in any entry, or unreadable).")
-        for result in ["success", "failure"] {
-            w.sample("recommender_config_reloads_total", "result=\"\(result)\"", int: m.configReloads[result] ?? 0)
-        }
-        w.family("recommender_config_errors", "gauge", "Errors in the current model ConfigMap (their last good versions stay in force).")
-        w.sample("recommender_config_errors", int: m.configErrors)
-        w.family("recommender_config_last_reload_success_timestamp_seconds", "gauge", "When the ConfigMap last loaded without errors.")
-        w.sample("recommender_config_last_reload_success_timestamp_seconds", "", m.configLastSuccess ?? 0)
-        w.family("recommender_decisions_total", "counter", "Per-model decisions by reason.")
-        for reason in Reason.allCases {
-            w.sample("recommender_decisions_total", "reason=\"\(reason.rawValue)\"", int: m.decisions[reason] ?? 0)
-        }
-        w.family("recommender_wake_calls_total", "counter", "Calls to the wake API.")
-        w.sample("recommender_wake_calls_total", int: m.wakeCalls)
-        w.family("recommender_wakes_total", "counter", "Recommendations that went from 0 to >= 1.")
-        w.sample("recommender_wakes_total", int: m.wakeEvents)
-        w.family("recommender_scale_to_zero_total", "counter", "Recommendations that went from >= 1 to 0.")
-        w.sample("recommender_scale_to_zero_total", int: m.scaleToZeroEvents)
+        w.single("recommender_last_tick_success_timestamp_seconds", "gauge", "When the last tick decided.", m.lastTickSuccess ?? 0)
+        w.labelled("recommender_prometheus_queries_total", "counter", "Prometheus queries by signal.",
+                   label: "signal", Signal.allCases.map { ($0.rawValue, m.queries[$0] ?? 0) })
+        w.labelled("recommender_prometheus_query_errors_total", "counter", "Failed Prometheus queries by signal (the signal is unknown; decisions hold).",
+                   label: "signal", Signal.allCases.map { ($0.rawValue, m.queryErrors[$0] ?? 0) })
+        w.labelled("recommender_config_reloads_total", "counter", "Model ConfigMap loads by result (failure: an error in any entry, or unreadable).",
+                   label: "result", ["success", "failure"].map { ($0, m.configReloads[$0] ?? 0) })
+        w.single("recommender_config_errors", "gauge", "Errors in the current model ConfigMap (their last good versions stay in force).", Double(m.configErrors))
+        w.single("recommender_config_last_reload_success_timestamp_seconds", "gauge", "When the ConfigMap last loaded without errors.", m.configLastSuccess ?? 0)
+        w.labelled("recommender_decisions_total", "counter", "Per-model decisions by reason.",
+                   label: "reason", Reason.allCases.map { ($0.rawValue, m.decisions[$0] ?? 0) })
+        w.single("recommender_wake_calls_total", "counter", "Calls to the wake API.", Double(m.wakeCalls))
+        w.single("recommender_wakes_total", "counter", "Recommendations that went from 0 to >= 1.", Double(m.wakeEvents))
+        w.single("recommender_scale_to_zero_total", "counter", "Recommendations that went from >= 1 to 0.", Double(m.scaleToZeroEvents))
         w.family("recommender_cold_start_seconds", "histogram", "Cold starts: recommendation 0 to >= 1 until a replica was ready.")
         w.histogram("recommender_cold_start_seconds", m.coldStarts)
-        w.family("recommender_kill_switch", "gauge", "1 while the kill switch keeps every model at >= 1.")
-        w.sample("recommender_kill_switch", int: killSwitch ? 1 : 0)
-        w.family("recommender_recovered_models", "gauge", "Models whose last recommendation was read back from Prometheus at start.")
-        w.sample("recommender_recovered_models", int: m.recoveredModels)
-        w.family("recommender_ready", "gauge", "1 once config is loaded, recovery is done and a tick has decided.")
-        w.sample("recommender_ready", int: readiness().ready ? 1 : 0)
+        w.single("recommender_kill_switch", "gauge", "1 while the kill switch keeps every model at >= 1.", killSwitch ? 1 : 0)
+        w.single("recommender_recovered_models", "gauge", "Models whose last recommendation was read back from Prometheus at start.", Double(m.recoveredModels))
+        w.single("recommender_ready", "gauge", "1 once config is loaded, recovery is done and a tick has decided.", readiness().ready ? 1 : 0)
         return w
     }
 

@@ -25,13 +25,7 @@ public struct TickLoop: Service {
     }
 
     public func run() async throws {
-        // Shutdown cancels the sleep; that is the normal way out, not an error.
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.tickOnce()
-                try await Task.sleep(for: self.interval)
-            }
-        }
+        await repeatUntilShutdown(every: interval) { await self.tickOnce() }
     }
 
     /// One tick: recovery if still due, signals, decisions.
@@ -70,13 +64,9 @@ public struct ConfigWatcher: Service {
     }
 
     public func run() async throws {
-        // Shutdown cancels the sleep; that is the normal way out, not an error.
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                if ConfigSource.fingerprint(path: self.path) != self.loaded.value.withLock({ $0 }) {
-                    await self.load()
-                }
-                try await Task.sleep(for: self.pollInterval)
+        await repeatUntilShutdown(every: pollInterval) {
+            if ConfigSource.fingerprint(path: self.path) != self.loaded.value.withLock({ $0 }) {
+                await self.load()
             }
         }
     }
@@ -98,6 +88,17 @@ public struct ConfigWatcher: Service {
             await engine.configUnreadable(error)
             loaded.value.withLock { $0 = nil }
             return false
+        }
+    }
+}
+
+/// Runs `body`, then sleeps `interval`, until graceful shutdown or cancellation. Shutdown cancels
+/// the sleep: that is the normal way out, not an error.
+func repeatUntilShutdown(every interval: Duration, _ body: @escaping @Sendable () async -> Void) async {
+    try? await cancelWhenGracefulShutdown {
+        while !Task.isCancelled {
+            await body()
+            try await Task.sleep(for: interval)
         }
     }
 }

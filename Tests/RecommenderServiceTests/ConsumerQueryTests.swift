@@ -30,8 +30,6 @@ struct ConsumerQueryTests {
         try "model_id: org/llama-8b\nnamespace: llm-inference\nvariant_name: llama-8b\nenable_scale_to_zero: false\nmin_replicas: 2\n"
             .write(toFile: directory + "/example", atomically: true, encoding: .utf8)
 
-        var logger = Logger(label: "consumers")
-        logger.logLevel = .critical
         var servers: [Task<Void, any Error>] = []
         defer { servers.forEach { $0.cancel() } }
         func start(_ name: String) throws {
@@ -39,8 +37,7 @@ struct ConsumerQueryTests {
             configuration.host = "127.0.0.1"
             configuration.port = try freePort()
             configuration.interval = .milliseconds(500)
-            let server = RecommenderServer(configuration: configuration, logger: logger)
-            servers.append(Task { try await server.run(signals: false) })
+            servers.append(startServer(configuration))
             try prometheus.addTarget(port: configuration.port, name: name)
         }
         let client = PrometheusClient(transport: CurlTransport(connection: PrometheusConnection(url: prometheus.url)))

@@ -92,3 +92,11 @@ func waitForSeries(_ prometheus: PrometheusServer, _ query: String, count: Int =
 
 /// Model ConfigMap text enabling scale-to-zero with a retention.
 func enabled(_ retention: String) -> String { "enable_scale_to_zero: true\nretention_period: \(retention)\n" }
+
+/// Runs a whole recommender server in this process (no signal handling); cancel the task to stop it.
+func startServer(_ configuration: ServerConfiguration) -> Task<Void, any Error> {
+    var logger = Logger(label: "server")
+    logger.logLevel = .critical
+    let server = RecommenderServer(configuration: configuration, logger: logger)
+    return Task { try await server.run(signals: false) }
+}

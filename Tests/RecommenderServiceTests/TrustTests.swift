@@ -133,13 +133,6 @@ struct TrustTests {
         #expect(Set(values) == ["0"], "exported after restart: \(Set(values))")
     }
 
-    func startServer(_ configuration: ServerConfiguration) -> Task<Void, any Error> {
-        var logger = Logger(label: "restart")
-        logger.logLevel = .critical
-        let server = RecommenderServer(configuration: configuration, logger: logger)
-        return Task { try await server.run(signals: false) }
-    }
-
     func fetch(_ url: String) async -> String? {
         guard let (data, response) = try? await URLSession.shared.data(from: URL(string: url)!),
             (response as? HTTPURLResponse)?.statusCode == 200 else { return nil }
