@@ -11,17 +11,24 @@ public struct ModelState: Sendable, Hashable {
     public var lastActivity: Instant?
     /// When the current cold start began (desired 0 → ≥ 1 with no ready replica); nil when none.
     public var coldStartSince: Instant?
+    /// The highest load-based size within the scale-down stabilization window, and when it was
+    /// last wanted: a lower size is recommended only once this one is older than the window.
+    public var peak: Int?
+    /// When `peak` was last wanted.
+    public var peakAt: Instant?
 
     /// Creates a state.
     public init(
         desired: Int? = nil, idleSince: Instant? = nil, lastWake: Instant? = nil, lastActivity: Instant? = nil,
-        coldStartSince: Instant? = nil
+        coldStartSince: Instant? = nil, peak: Int? = nil, peakAt: Instant? = nil
     ) {
         self.desired = desired
         self.idleSince = idleSince
         self.lastWake = lastWake
         self.lastActivity = lastActivity
         self.coldStartSince = coldStartSince
+        self.peak = peak
+        self.peakAt = peakAt
     }
 }
 

@@ -54,8 +54,10 @@ public struct Decision: Sendable, Hashable {
 /// 4. **active** — otherwise: sized to load (`target_concurrency`) or to its ready replicas,
 ///    clamped to [max(1, min_replicas), max_replicas].
 public enum Recommender {
-    /// Decides every model at once (groups need to see all their members).
-    public static func recommend(_ inputs: [DecisionInput], killSwitch: Bool, now: Instant) -> [Decision] {
+    /// Decides every model at once (groups need to see all their members). `scaleDownStabilization`
+    /// (seconds): a load-based size (`target_concurrency`) goes down only after the lower size has
+    /// been wanted that long; scale-up is immediate.
+    public static func recommend(_ inputs: [DecisionInput], killSwitch: Bool, now: Instant, scaleDownStabilization: Double = 0) -> [Decision] {
         var groupWake: [String: Bool] = [:]
         var groupIdle: [String: Bool] = [:]
         for input in inputs {
@@ -69,14 +71,15 @@ public enum Recommender {
                 input, killSwitch: killSwitch,
                 groupWake: group.flatMap { groupWake[$0] } ?? false,
                 groupIdle: group.flatMap { groupIdle[$0] } ?? true,
-                now: now)
+                now: now, scaleDownStabilization: scaleDownStabilization)
         }
     }
 
     /// Decides one model. `groupWake`: another member of its group woke; `groupIdle`: every member
     /// of its group has been idle long enough (true for models without a group).
     public static func decide(
-        _ input: DecisionInput, killSwitch: Bool, groupWake: Bool = false, groupIdle: Bool = true, now: Instant
+        _ input: DecisionInput, killSwitch: Bool, groupWake: Bool = false, groupIdle: Bool = true, now: Instant,
+        scaleDownStabilization: Double = 0
     ) -> Decision {
         let config = input.config
         let signals = input.signals
@@ -145,6 +148,16 @@ public enum Recommender {
             detail = "unknown: \(config.targetConcurrency == nil ? "ready" : "in-flight")"
         }
         if !zeroAllowed { desired = max(desired, floor) }
+
+        // Scale-down stabilization of load-based sizes: hold the peak of the window.
+        if desired == 0 || config.targetConcurrency == nil || reason == .hold {
+            if desired == 0 { (next.peak, next.peakAt) = (nil, nil) }
+        } else if let peak = input.state.peak, let at = input.state.peakAt, desired < peak, now.since(at) < scaleDownStabilization {
+            detail += ", holding \(peak) for \(format(scaleDownStabilization - now.since(at)))s (scale-down stabilization)"
+            desired = peak
+        } else {
+            (next.peak, next.peakAt) = (desired, now)
+        }
 
         // Cold start: from the recommendation leaving zero until a later decision sees a ready
         // replica (the signals of the transition itself may predate it).

@@ -17,17 +17,20 @@ public struct EngineOptions: Sendable {
     public var defaultNamespace: String
     /// Reject wake calls for unknown models (404) instead of adopting them.
     public var wakeKnownModelsOnly: Bool
+    /// A load-based size goes down only after the lower size has been wanted this long (seconds).
+    public var scaleDownStabilizationSeconds: Double
 
     /// Creates options.
     public init(
         environmentScaleToZero: Bool? = nil, killSwitchFlag: Bool = false, forgetAfterSeconds: Double = 7 * 86_400,
-        defaultNamespace: String = "default", wakeKnownModelsOnly: Bool = false
+        defaultNamespace: String = "default", wakeKnownModelsOnly: Bool = false, scaleDownStabilizationSeconds: Double = 60
     ) {
         self.environmentScaleToZero = environmentScaleToZero
         self.killSwitchFlag = killSwitchFlag
         self.forgetAfterSeconds = forgetAfterSeconds
         self.defaultNamespace = defaultNamespace
         self.wakeKnownModelsOnly = wakeKnownModelsOnly
+        self.scaleDownStabilizationSeconds = scaleDownStabilizationSeconds
     }
 }
 
@@ -269,7 +272,8 @@ public actor Engine {
             if let fleet { record.signals = fleet.signals(for: record.config.model, retention: record.config.retention) }
             inputs.append(DecisionInput(config: record.config, signals: record.signals, state: record.state, wakeRequested: record.pendingWake))
         }
-        let decisions = Recommender.recommend(inputs, killSwitch: killSwitch, now: now)
+        let decisions = Recommender.recommend(
+            inputs, killSwitch: killSwitch, now: now, scaleDownStabilization: options.scaleDownStabilizationSeconds)
         for (record, decision) in zip(models, decisions) { apply(decision, to: record) }
     }
 
@@ -289,7 +293,8 @@ public actor Engine {
                 "model": "\(key.modelID)", "namespace": "\(key.namespace)",
                 "desired": "\(decision.desired)", "previous": "\(previous.map { String($0.desired) } ?? "none")",
                 "reason": "\(decision.reason.rawValue)", "state": "\(decision.phase.rawValue)", "detail": "\(decision.detail)",
-                "model_request_count": "\(record.signals.requests.map(ExpositionWriter.format) ?? "unknown")",
+                // increase() extrapolates: 41.3865 completed requests reads better as 41.4.
+                "model_request_count": "\(record.signals.requests.map { ($0 * 10).rounded() / 10 }.map(ExpositionWriter.format) ?? "unknown")",
                 "retention": "\(record.config.retention)", "enable_scale_to_zero": "\(record.config.enableScaleToZero)",
             ])
         }

@@ -50,6 +50,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How far back restart recovery looks for the last recommendations (default 24h).") var recoveryWindow: String?
     @Option(help: "Kill switch: false keeps every model at >= 1 (default true).") var scaleToZeroAllowed: String?
     @Option(help: "How often the ConfigMap is checked for changes (default 2s).") var configPollInterval: String?
+    @Option(help: "A target_concurrency size goes down only after the lower size was wanted this long (default 60s).")
+    var scaleDownStabilization: String?
     @Option(help: "File with the bearer token wake calls must present.") var wakeTokenFile: String?
     @Option(help: "Answer 404 to wake calls for unknown models instead of adopting them: true or false.") var wakeKnownModelsOnly: String?
     @Option(help: "Wake calls per second, all callers together (default 50).") var wakeRate: String?
@@ -112,7 +114,8 @@ struct Serve: AsyncParsableCommand {
             killSwitchFlag: !(try s.bool("scale-to-zero-allowed", scaleToZeroAllowed, true)),
             forgetAfterSeconds: try s.duration("forget-after", forgetAfter, "7d").seconds,
             defaultNamespace: s.string("default-namespace", defaultNamespace, "default"),
-            wakeKnownModelsOnly: try s.bool("wake-known-models-only", wakeKnownModelsOnly, false))
+            wakeKnownModelsOnly: try s.bool("wake-known-models-only", wakeKnownModelsOnly, false),
+            scaleDownStabilizationSeconds: try s.duration("scale-down-stabilization", scaleDownStabilization, "60s").seconds)
         let rate = try s.int("wake-rate", wakeRate, 50)
         c.api = APIOptions(wakeTokenFile: s.optional("wake-token-file", wakeTokenFile), wakeRatePerSecond: Double(rate), wakeBurst: Double(rate * 2))
         return c

@@ -178,6 +178,35 @@ struct DecisionSequenceTests {
     }
 }
 
+struct StabilizationTests {
+    @Test func loadBasedSizeScalesUpAtOnceAndDownOnlyAfterTheWindow() {
+        let config = model(max: 10, target: 4)
+        func load(_ inFlight: Double) -> ModelSignals {
+            ModelSignals(requests: 10, running: inFlight, waiting: 0, ready: 1, demand: 0)
+        }
+        var state = ModelState(desired: 1)
+        var sizes: [Int] = []
+        for (offset, inFlight) in [(0.0, 16.0), (10, 4), (30, 8), (59, 4), (60, 4), (61, 20), (62, 4)] {
+            let decision = Recommender.decide(
+                DecisionInput(config: config, signals: load(inFlight), state: state), killSwitch: false, now: at(offset),
+                scaleDownStabilization: 60)
+            state = decision.state
+            sizes.append(decision.desired)
+        }
+        // 4 held for 60 s after it was last wanted (t=0), then 1; 5 at once on the spike.
+        #expect(sizes == [4, 4, 4, 4, 1, 5, 5])
+    }
+
+    @Test func stabilizationNeverDelaysScaleToZero() {
+        let decision = Recommender.decide(
+            DecisionInput(config: model(retention: 10, target: 4), signals: .idleReplica,
+                          state: ModelState(desired: 3, idleSince: t0, peak: 3, peakAt: at(5))),
+            killSwitch: false, now: at(10), scaleDownStabilization: 60)
+        #expect(decision.desired == 0)
+        #expect(decision.state.peak == nil)
+    }
+}
+
 struct GroupTests {
     func input(_ id: String, _ signals: ModelSignals, _ state: ModelState) -> DecisionInput {
         DecisionInput(config: model(id, retention: 60, group: "org"), signals: signals, state: state)
