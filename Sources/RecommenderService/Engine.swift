@@ -279,6 +279,7 @@ public actor Engine {
 
     private func apply(_ decision: Decision, to record: ModelRecord) {
         let previous = record.decision
+        let previousDesired = previous?.desired ?? record.state.desired  // a recovered value counts
         record.record(decision)
         if let seconds = decision.coldStartSeconds {
             record.lastColdStartSeconds = seconds
@@ -291,7 +292,7 @@ public actor Engine {
             let key = record.config.model
             logger.info("decision changed", metadata: [
                 "model": "\(key.modelID)", "namespace": "\(key.namespace)",
-                "desired": "\(decision.desired)", "previous": "\(previous.map { String($0.desired) } ?? "none")",
+                "desired": "\(decision.desired)", "previous": "\(previousDesired.map(String.init) ?? "none")",
                 "reason": "\(decision.reason.rawValue)", "state": "\(decision.phase.rawValue)", "detail": "\(decision.detail)",
                 // increase() extrapolates: 41.3865 completed requests reads better as 41.4.
                 "model_request_count": "\(record.signals.requests.map { ($0 * 10).rounded() / 10 }.map(ExpositionWriter.format) ?? "unknown")",
