@@ -16,9 +16,13 @@ func decidedEngine(models: [ModelKey], config: [String: String] = [:], options: 
     await engine.recover(.success([:]), now: Instant(seconds: 0))
     var values: [ModelKey: Double] = [:]
     for key in models { values[key] = 1 }
-    let fleet = FleetSignals(
-        requests: [ConfigDuration(seconds: 600): .success([:])], running: .success(values.mapValues { _ in 0 }),
-        waiting: .success([:]), ready: .success(values), kvCache: .success([:]), demand: .success([:]))
+    // A first tick makes the models known (they have series); the second answers every retention
+    // period they use, as the collector would.
+    var fleet = FleetSignals(
+        running: .success(values.mapValues { _ in 0 }), waiting: .success([:]), ready: .success(values),
+        kvCache: .success([:]), demand: .success([:]))
+    await engine.tick(fleet, outcomes: [], duration: 0.01, now: Instant(seconds: 0))
+    for retention in await engine.retentionsInUse { fleet.requests[retention] = .success([:]) }
     await engine.tick(fleet, outcomes: [], duration: 0.01, now: Instant(seconds: 1))
     return engine
 }
@@ -131,5 +135,52 @@ struct APITests {
         #expect(before.body == "not ready\nconfig: not loaded\nrecovery: waiting for Prometheus\ntick: none decided yet\n")
         let after = await RecommenderAPI(engine: await decidedEngine(models: []), clock: SystemTime(), options: APIOptions()).readyz()
         #expect(after.status == 200)
+    }
+}
+
+struct RecommendationsAPITests {
+    @Test func recommendationsShowConfigSourcesSignalsAndDecision() async throws {
+        let engine = await decidedEngine(
+            models: [ModelKey(namespace: "prod", modelID: "meta/llama-3.1-8b")],
+            config: ["default": "enable_scale_to_zero: true\nretention_period: 15m\n", "llama": "model_id: meta/llama-3.1-8b\nretention_period: 5m\n"])
+        let reply = await RecommenderAPI(engine: engine, clock: SystemTime(), options: APIOptions()).recommendations()
+        #expect(reply.status == 200)
+        let object = try JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any]
+        let model = try #require((object?["models"] as? [[String: Any]])?.first)
+        #expect(model["model_id"] as? String == "meta/llama-3.1-8b")
+        #expect(model["namespace"] as? String == "prod")
+        #expect(model["desired"] as? Int == 1)
+        #expect(model["reason"] as? String == "active")
+        #expect(model["state"] as? String == "idle")
+        let config = try #require(model["config"] as? [String: Any])
+        #expect(config["retention_seconds"] as? Double == 300)
+        #expect((config["sources"] as? [String: String]) == [
+            "enable_scale_to_zero": "default", "retention_period": "override:llama", "variant_name": "derived",
+            "min_replicas": "system", "max_replicas": "system", "target_concurrency": "system", "group": "system",
+        ])
+        let signals = try #require(model["signals"] as? [String: Any])
+        #expect(signals["ready"] as? Double == 1)
+        #expect(signals["model_request_count"] as? Double == 0)
+        #expect(signals.keys.sorted() == ["demand", "kv_cache_usage", "model_request_count", "ready", "running", "waiting"])
+    }
+}
+
+struct QueryBuilderTests {
+    @Test func selectorsAndRangesAreSubstitutedIntoEveryTemplate() {
+        let builder = QueryBuilder(selector: #"job="vllm""#, gatewaySelector: #"job="epp""#, recommenderSelector: #"job="rr""#)
+        #expect(builder.query(.requests, range: ConfigDuration(seconds: 90))
+            == #"sum by (namespace, model_name) (increase(vllm:request_success_total{job="vllm"}[1m30s]))"#)
+        #expect(builder.query(.ready) == #"count by (namespace, model_name) (vllm:num_requests_running{job="vllm"})"#)
+        #expect(builder.query(.demand)
+            == #"sum by (target_model_name) (llm_d_epp_flow_control_queue_size{job="epp"}) or sum by (target_model_name) (inference_extension_flow_control_queue_size{job="epp"})"#)
+        #expect(builder.query(.recovery, range: ConfigDuration(seconds: 86_400))
+            == #"max by (namespace, model_name) (last_over_time(inferno_desired_replicas{job="rr"}[1d]))"#)
+    }
+
+    @Test func aReplacedTemplateIsUsedAsGiven() {
+        var templates = QueryTemplates()
+        templates.running = "sum by (namespace, model_name) (model:running:sum{$SELECTOR})"
+        #expect(QueryBuilder(templates: templates, selector: "cluster=\"a\"").query(.running)
+            == #"sum by (namespace, model_name) (model:running:sum{cluster="a"})"#)
     }
 }

@@ -11,9 +11,11 @@ final class PrometheusServer: @unchecked Sendable {
     let directory: String
     private let process: Process
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    let scheme: String
+    var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
-    init() async throws {
+    /// Starts Prometheus; `webConfig` (a `--web.config.file` YAML, e.g. TLS) is optional.
+    init(webConfig: String? = nil, readiness: (@Sendable (String) async -> Bool)? = nil) async throws {
         directory = NSTemporaryDirectory() + "rr-prometheus-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory + "/targets", withIntermediateDirectories: true)
         let config = """
@@ -29,6 +31,12 @@ final class PrometheusServer: @unchecked Sendable {
             """
         try config.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
         port = try freePort()
+        scheme = webConfig == nil ? "http" : "https"
+        var extra: [String] = []
+        if let webConfig {
+            try webConfig.write(toFile: directory + "/web.yml", atomically: true, encoding: .utf8)
+            extra.append("--web.config.file=\(directory)/web.yml")
+        }
         process = Process()
         // A watchdog shell owns Prometheus: it stops it when told to (stop()) and when the test
         // process is gone, so no server outlives a test run, even one that crashed.
@@ -44,12 +52,14 @@ final class PrometheusServer: @unchecked Sendable {
             try which("prometheus"),
             "--config.file=\(directory)/prometheus.yml", "--web.listen-address=127.0.0.1:\(port)",
             "--storage.tsdb.path=\(directory)/data", "--log.level=warn",
-        ]
+        ] + extra
         let log = FileHandle(forWritingAtPath: "/dev/null")
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        try await waitUntil(timeout: 30) { await httpStatus("\(self.url)/-/ready") == 200 }
+        let ready = readiness ?? { url in await httpStatus("\(url)/-/ready") == 200 }
+        let url = self.url
+        try await waitUntil(timeout: 30) { await ready(url) }
     }
 
     /// Registers a scrape target (`127.0.0.1:PORT`); Prometheus picks it up within about a second.
