@@ -26,6 +26,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def get(url):
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.read().decode()
@@ -86,6 +93,16 @@ scrape_configs:
 
         start = cpu_seconds(prom.pid); time.sleep(WINDOW); baseline = cpu_seconds(prom.pid) - start
 
+        # The idle baseline: the same service with no model at all.
+        os.makedirs(f"{work}/empty")
+        idle_port = free_port()
+        idle = subprocess.Popen([f"{BIN}/replica-recommender", "serve", "--config", f"{work}/empty", "--prometheus-url", "http://127.0.0.1:1",
+                                 "--listen", f"127.0.0.1:{idle_port}", "--interval", f"{INTERVAL}s", "--log-level", "critical"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait(f"http://127.0.0.1:{idle_port}/healthz"); get(f"http://127.0.0.1:{idle_port}/metrics"); time.sleep(2)
+        idle_rss = rss_mb(idle.pid)
+        idle.send_signal(signal.SIGTERM); idle.wait(timeout=20)
+
         rr = subprocess.Popen([f"{BIN}/replica-recommender", "serve", "--config", f"{work}/models", "--prometheus-url", f"http://127.0.0.1:{prom_port}",
                                "--listen", f"127.0.0.1:{rr_port}", "--interval", f"{INTERVAL}s", "--log-level", "error"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -95,6 +112,7 @@ scrape_configs:
         page0 = get(f"http://127.0.0.1:{rr_port}/metrics")
         start = cpu_seconds(prom.pid); time.sleep(WINDOW); loaded = cpu_seconds(prom.pid) - start
         page1 = get(f"http://127.0.0.1:{rr_port}/metrics")
+        serve_rss = rss_mb(rr.pid)
 
         def metric(page, name):
             m = re.search(rf"^{re.escape(name)} (\S+)$", page, re.M)
@@ -106,7 +124,8 @@ scrape_configs:
         known = metric(page1, "recommender_known_models")
         per_tick_cpu = (loaded - baseline) / ticks if ticks else float("nan")
         print(f"| {n} | {int(known)} | {ticks:.0f} | {1000 * tick_seconds / ticks:.1f} | {queries / ticks:.0f} | "
-              f"{baseline / WINDOW * 100:.1f}% | {loaded / WINDOW * 100:.1f}% | {1000 * per_tick_cpu:.0f} |", flush=True)
+              f"{baseline / WINDOW * 100:.1f}% | {loaded / WINDOW * 100:.1f}% | {1000 * per_tick_cpu:.0f} | "
+              f"{serve_rss:.1f} MB ({serve_rss - idle_rss:+.1f} MB over idle {idle_rss:.1f}) |", flush=True)
     finally:
         for p in reversed(procs):
             p.send_signal(signal.SIGTERM)
@@ -121,7 +140,7 @@ scrape_configs:
 if __name__ == "__main__":
     sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000]
     print(f"tick against a real Prometheus (scrape and tick every {INTERVAL}s, {WINDOW}s windows, {os.cpu_count()} cores)")
-    print("| models | known | ticks | tick wall time (ms, mean) | queries/tick | Prometheus CPU without recommender | with | Prometheus CPU per tick (ms) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| models | known | ticks | tick wall time (ms, mean) | queries/tick | Prometheus CPU without recommender | with | Prometheus CPU per tick (ms) | serve RSS |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n in sizes:
         run(n)

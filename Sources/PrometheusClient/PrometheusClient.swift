@@ -106,45 +106,24 @@ public struct PrometheusClient: Sendable {
 
     /// Decodes a query API response: samples on success, a typed error otherwise.
     static func decode(_ response: HTTPResponse) throws(PrometheusError) -> [Sample] {
-        let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
-        if let object, object["status"] as? String == "error" {
-            let type = object["errorType"] as? String ?? "unknown"
-            let detail = object["error"] as? String ?? ""
-            throw PrometheusError(code: .api(type), message: "Prometheus \(type) error (HTTP \(response.status)): \(detail)")
+        var decoder = ResponseDecoder(response.body)
+        let decoded = try? decoder.decode()
+        if let decoded, decoded.status == "error" {
+            let type = decoded.errorType ?? "unknown"
+            throw PrometheusError(code: .api(type), message: "Prometheus \(type) error (HTTP \(response.status)): \(decoded.error ?? "")")
         }
         guard (200..<300).contains(response.status) else {
             let snippet = String(decoding: response.body.prefix(200), as: UTF8.self)
             throw PrometheusError(code: .http(response.status), message: "HTTP \(response.status) from Prometheus: \(snippet)")
         }
-        guard let object, object["status"] as? String == "success", let data = object["data"] as? [String: Any],
-            let type = data["resultType"] as? String
-        else {
+        guard let decoded, decoded.status == "success", let type = decoded.resultType, decoded.sawResult else {
             throw PrometheusError(code: .decoding, message: "not a Prometheus query API response")
         }
-        switch type {
-        case "vector":
-            guard let result = data["result"] as? [[String: Any]] else {
-                throw PrometheusError(code: .decoding, message: "vector result is not a list")
-            }
-            var samples: [Sample] = []
-            samples.reserveCapacity(result.count)
-            for item in result {
-                guard let value = item["value"] as? [Any], value.count == 2, let text = value[1] as? String else {
-                    throw PrometheusError(code: .decoding, message: "vector sample without a [time, value] pair")
-                }
-                let labels = item["metric"] as? [String: String] ?? [:]
-                samples.append(Sample(labels: labels, value: parseValue(text)))
-            }
-            return samples
-        case "scalar":
-            guard let value = data["result"] as? [Any], value.count == 2, let text = value[1] as? String else {
-                throw PrometheusError(code: .decoding, message: "scalar result without a [time, value] pair")
-            }
-            return [Sample(labels: [:], value: parseValue(text))]
-        default:
+        guard type == "vector" || type == "scalar" else {
             throw PrometheusError(
                 code: .unexpectedResultType(type), message: "expected an instant vector or scalar, got a \(type)")
         }
+        return decoded.samples
     }
 
     /// Prometheus writes `NaN`, `+Inf`, `-Inf` as strings; anything unparsable is NaN (unknown).

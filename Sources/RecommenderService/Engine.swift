@@ -106,7 +106,6 @@ public actor Engine {
     var records: [ModelKey: ModelRecord] = [:]
     private var sortedRecords: [ModelRecord] = []
     private var inventoryChanged = false
-    private var lastFleet: FleetSignals?
     private(set) var recovered = false
     private(set) var lastTickAt: Instant?
     private var lastConfigError: String?
@@ -236,7 +235,6 @@ public actor Engine {
             }
         }
         guard config != nil, recovered else { return }
-        lastFleet = fleet
 
         adoptConfiguredModels(now: now)
         for key in fleet.seenModels { touch(key, now: now) }
@@ -321,7 +319,7 @@ public actor Engine {
         if let group = record.config.group {
             affected = sortedModelRecords().filter { $0.config.group == group }
         }
-        decide(affected, fleet: lastFleet, now: now)
+        decide(affected, fleet: nil, now: now)  // each record keeps its last tick's signals
         return .woken(desired: record.decision?.desired ?? 1)
     }
 

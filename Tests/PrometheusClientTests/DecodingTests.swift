@@ -41,10 +41,43 @@ struct DecodingTests {
         }
     }
 
-    @Test func matrixResultIsRejected() {
-        #expect(throws: PrometheusError.self) {
-            try decode(200, #"{"status":"success","data":{"resultType":"matrix","result":[]}}"#)
+    @Test func matrixResultIsRejectedByType() {
+        #expect {
+            try decode(200, #"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"2"]]}]}}"#)
+        } throws: { error in
+            "\(error)" == "expected an instant vector or scalar, got a matrix"
         }
+    }
+
+    @Test func labelEscapesAreDecoded() throws {
+        let body = #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"model_name":"a\"b\\c\/d\u00e9\ud83d\ude00\n"},"value":[1,"3"]}]}}"#
+        #expect(try decode(200, body).first?.labels["model_name"] == "a\"b\\c/dé😀\n")
+    }
+
+    @Test func unknownFieldsWarningsAndPrettyPrintingAreSkipped() throws {
+        let body = """
+            {
+              "status" : "success",
+              "warnings": ["partial response", {"nested": [1, 2.5e3, true, null]}],
+              "data" : {
+                "resultType" : "vector",
+                "result" : [ { "metric" : { "namespace" : "a" }, "value" : [ 1.7e9, "1.5" ], "histogram": null } ],
+                "analysis": {}
+              },
+              "infos": []
+            }
+            """
+        #expect(try decode(200, body) == [Sample(labels: ["namespace": "a"], value: 1.5)])
+    }
+
+    @Test(arguments: [
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"2"]}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{}}]}}"#,
+        #"{"status":"success","data":{"resultType":"vector"}}"#,
+        "not json",
+    ])
+    func truncatedOrIncompleteResponsesAreDecodingErrors(body: String) {
+        #expect(throws: PrometheusError.self) { try decode(200, body) }
     }
 }
 

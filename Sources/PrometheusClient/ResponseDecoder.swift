@@ -1,0 +1,205 @@
+/// A single-pass decoder for the Prometheus query API's JSON, from bytes straight to samples.
+///
+/// `JSONSerialization` builds a Foundation object per value: for 10,000 models (about 60,000
+/// samples a tick) that cost ~160 MB of transient memory a tick in `serve`. This decoder builds
+/// only what the client returns (the samples with their labels) and skips every other value.
+struct ResponseDecoder {
+    private let bytes: [UInt8]
+    private var index = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    /// What a response says.
+    struct Response {
+        var status: String?
+        var errorType: String?
+        var error: String?
+        var resultType: String?
+        var samples: [Sample] = []
+        var sawResult = false
+    }
+
+    struct Malformed: Error {}
+
+    mutating func decode() throws(Malformed) -> Response {
+        var response = Response()
+        try object { key, decoder throws(Malformed) in
+            switch key {
+            case "status": response.status = try decoder.string()
+            case "errorType": response.errorType = try decoder.string()
+            case "error": response.error = try decoder.string()
+            case "data":
+                try decoder.object { key, decoder throws(Malformed) in
+                    switch key {
+                    case "resultType": response.resultType = try decoder.string()
+                    case "result" where response.resultType.map({ $0 != "vector" && $0 != "scalar" }) ?? false:
+                        response.sawResult = true
+                        try decoder.skip()  // a matrix or string result: rejected by the caller by type
+                    case "result":
+                        response.sawResult = true
+                        response.samples = try decoder.result()
+                    default: try decoder.skip()
+                    }
+                }
+            default: try decoder.skip()
+            }
+        }
+        return response
+    }
+
+    // MARK: - The result: a vector (array of {metric, value}) or a scalar ([time, "value"])
+
+    private mutating func result() throws(Malformed) -> [Sample] {
+        whitespace()
+        guard peek() == UInt8(ascii: "[") else { throw Malformed() }
+        let save = index
+        index += 1
+        whitespace()
+        if peek() == UInt8(ascii: "{") || peek() == UInt8(ascii: "]") {
+            index = save
+            var samples: [Sample] = []
+            try array { decoder throws(Malformed) in samples.append(try decoder.sample()) }
+            return samples
+        }
+        index = save
+        return [Sample(labels: [:], value: try pair())]
+    }
+
+    private mutating func sample() throws(Malformed) -> Sample {
+        var labels: [String: String] = [:]
+        var value: Double?
+        try object { key, decoder throws(Malformed) in
+            switch key {
+            case "metric":
+                try decoder.object { name, decoder throws(Malformed) in labels[name] = try decoder.string() }
+            case "value": value = try decoder.pair()
+            default: try decoder.skip()  // "values" of a matrix, histograms: not an instant vector
+            }
+        }
+        guard let value else { throw Malformed() }
+        return Sample(labels: labels, value: value)
+    }
+
+    /// `[time, "value"]`: the value, as Prometheus writes it (NaN and ±Inf included).
+    private mutating func pair() throws(Malformed) -> Double {
+        var value: Double?
+        var position = 0
+        try array { decoder throws(Malformed) in
+            if position == 1 { value = PrometheusClient.parseValue(try decoder.string()) } else { try decoder.skip() }
+            position += 1
+        }
+        guard let value, position == 2 else { throw Malformed() }
+        return value
+    }
+
+    // MARK: - JSON structure
+
+    private mutating func object(_ member: (String, inout ResponseDecoder) throws(Malformed) -> Void) throws(Malformed) {
+        try expect(UInt8(ascii: "{"))
+        whitespace()
+        if peek() == UInt8(ascii: "}") { index += 1; return }
+        while true {
+            let key = try string()
+            try expect(UInt8(ascii: ":"))
+            try member(key, &self)
+            whitespace()
+            guard index < bytes.count else { throw Malformed() }
+            let next = bytes[index]
+            index += 1
+            if next == UInt8(ascii: "}") { return }
+            guard next == UInt8(ascii: ",") else { throw Malformed() }
+        }
+    }
+
+    private mutating func array(_ element: (inout ResponseDecoder) throws(Malformed) -> Void) throws(Malformed) {
+        try expect(UInt8(ascii: "["))
+        whitespace()
+        if peek() == UInt8(ascii: "]") { index += 1; return }
+        while true {
+            try element(&self)
+            whitespace()
+            guard index < bytes.count else { throw Malformed() }
+            let next = bytes[index]
+            index += 1
+            if next == UInt8(ascii: "]") { return }
+            guard next == UInt8(ascii: ",") else { throw Malformed() }
+        }
+    }
+
+    /// A JSON string; escapes decoded (`\uXXXX` with surrogate pairs included).
+    private mutating func string() throws(Malformed) -> String {
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") { index += 1 }
+        guard index < bytes.count else { throw Malformed() }
+        if bytes[index] == UInt8(ascii: "\"") {
+            defer { index += 1 }
+            return String(decoding: bytes[start..<index], as: UTF8.self)
+        }
+        var scalars = Array(bytes[start..<index])
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if byte == UInt8(ascii: "\"") { return String(decoding: scalars, as: UTF8.self) }
+            guard byte == UInt8(ascii: "\\") else { scalars.append(byte); continue }
+            guard index < bytes.count else { throw Malformed() }
+            let escape = bytes[index]
+            index += 1
+            switch escape {
+            case UInt8(ascii: "n"): scalars.append(0x0A)
+            case UInt8(ascii: "t"): scalars.append(0x09)
+            case UInt8(ascii: "r"): scalars.append(0x0D)
+            case UInt8(ascii: "b"): scalars.append(0x08)
+            case UInt8(ascii: "f"): scalars.append(0x0C)
+            case UInt8(ascii: "u"):
+                var code = try hex4()
+                if (0xD800..<0xDC00).contains(code), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                    index += 2
+                    let low = try hex4()
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                }
+                scalars.append(contentsOf: Array(String(Unicode.Scalar(code).map(Character.init) ?? "\u{FFFD}").utf8))
+            default: scalars.append(escape)  // \" \\ \/
+            }
+        }
+        throw Malformed()
+    }
+
+    private mutating func hex4() throws(Malformed) -> UInt32 {
+        guard index + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
+            throw Malformed()
+        }
+        index += 4
+        return code
+    }
+
+    /// Skips any JSON value.
+    private mutating func skip() throws(Malformed) {
+        whitespace()
+        guard index < bytes.count else { throw Malformed() }
+        switch bytes[index] {
+        case UInt8(ascii: "\""): _ = try string()
+        case UInt8(ascii: "{"): try object { _, decoder throws(Malformed) in try decoder.skip() }
+        case UInt8(ascii: "["): try array { decoder throws(Malformed) in try decoder.skip() }
+        default:
+            while index < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]")].contains(bytes[index]),
+                bytes[index] > 0x20 { index += 1 }
+        }
+    }
+
+    private mutating func expect(_ byte: UInt8) throws(Malformed) {
+        whitespace()
+        guard index < bytes.count, bytes[index] == byte else { throw Malformed() }
+        index += 1
+    }
+
+    private mutating func whitespace() {
+        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 { index += 1 }
+    }
+
+    private func peek() -> UInt8? {
+        var position = index
+        while position < bytes.count, bytes[position] <= 0x20 { position += 1 }
+        return position < bytes.count ? bytes[position] : nil
+    }
+}
