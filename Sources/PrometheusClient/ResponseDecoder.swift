@@ -95,33 +95,29 @@ struct ResponseDecoder {
     // MARK: - JSON structure
 
     private mutating func object(_ member: (String, inout ResponseDecoder) throws(Malformed) -> Void) throws(Malformed) {
-        try expect(UInt8(ascii: "{"))
-        whitespace()
-        if peek() == UInt8(ascii: "}") { index += 1; return }
-        while true {
-            let key = try string()
-            try expect(UInt8(ascii: ":"))
-            try member(key, &self)
-            whitespace()
-            guard index < bytes.count else { throw Malformed() }
-            let next = bytes[index]
-            index += 1
-            if next == UInt8(ascii: "}") { return }
-            guard next == UInt8(ascii: ",") else { throw Malformed() }
+        try delimited(open: UInt8(ascii: "{"), close: UInt8(ascii: "}")) { decoder throws(Malformed) in
+            let key = try decoder.string()
+            try decoder.expect(UInt8(ascii: ":"))
+            try member(key, &decoder)
         }
     }
 
     private mutating func array(_ element: (inout ResponseDecoder) throws(Malformed) -> Void) throws(Malformed) {
-        try expect(UInt8(ascii: "["))
+        try delimited(open: UInt8(ascii: "["), close: UInt8(ascii: "]"), element)
+    }
+
+    /// `open item , item , … close`, possibly empty.
+    private mutating func delimited(open: UInt8, close: UInt8, _ item: (inout ResponseDecoder) throws(Malformed) -> Void) throws(Malformed) {
+        try expect(open)
         whitespace()
-        if peek() == UInt8(ascii: "]") { index += 1; return }
+        if index < bytes.count, bytes[index] == close { index += 1; return }
         while true {
-            try element(&self)
+            try item(&self)
             whitespace()
             guard index < bytes.count else { throw Malformed() }
             let next = bytes[index]
             index += 1
-            if next == UInt8(ascii: "]") { return }
+            if next == close { return }
             guard next == UInt8(ascii: ",") else { throw Malformed() }
         }
     }
