@@ -113,12 +113,6 @@ public struct ModelConfigSet: Sendable {
         return (entries.first { $0.namespace == namespace }, entries.first { $0.namespace == nil })
     }
 
-    /// Every (namespace, model) the overrides name with a namespace, and every model they name
-    /// without one (namespace nil): the models the configuration makes known.
-    public var configuredModels: [(modelID: String, namespace: String?)] {
-        overrides.compactMap { entry in entry.modelID.map { ($0, entry.namespace) } }
-    }
-
     /// Whether `key` is quarantined (broken, never good) for the model.
     func quarantine(for modelID: String, namespace: String) -> Quarantine? {
         quarantined.first { q in

@@ -186,6 +186,11 @@ public struct ConfigResolver: Sendable {
             sources: sources)
     }
 
+    /// The retention of a model no override names: `default`'s, else the system's.
+    public var defaultRetention: ConfigDuration {
+        config.defaults?.settings.retentionPeriod ?? Self.systemRetention
+    }
+
     /// Whether the kill switch is engaged by configuration: `global.scale_to_zero_allowed: false`,
     /// or a broken `global` entry with no good version.
     public var killSwitchEngaged: Bool {

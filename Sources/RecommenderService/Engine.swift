@@ -102,7 +102,7 @@ public actor Engine {
     let options: EngineOptions
     let logger: Logger
     private(set) var config: ModelConfigSet?
-    private var resolver: ConfigResolver
+    private(set) var resolver: ConfigResolver
     var records: [ModelKey: ModelRecord] = [:]
     private var sortedRecords: [ModelRecord] = []
     private var inventoryChanged = false
@@ -171,8 +171,9 @@ public actor Engine {
 
     /// The distinct retention periods in use: one request-count query each.
     public var retentionsInUse: Set<ConfigDuration> {
+        // The default one too: models first seen this tick most likely use it.
         var set = Set(records.values.map(\.config.retention))
-        set.insert(resolver.resolve(ModelKey(namespace: "", modelID: "")).retention)
+        set.insert(resolver.defaultRetention)
         return set
     }
 
@@ -185,15 +186,14 @@ public actor Engine {
         }
     }
 
-    @discardableResult
-    private func touch(_ key: ModelKey, now: Instant) -> Bool {
+    /// Marks a model as seen now, adopting it when it is new.
+    private func touch(_ key: ModelKey, now: Instant) {
         if let record = records[key] {
             record.lastSeen = now
-            return false
+            return
         }
         records[key] = ModelRecord(config: resolver.resolve(key), now: now)
         inventoryChanged = true
-        return true
     }
 
     /// The known keys of a model id, or the default namespace's when none is known.

@@ -36,7 +36,7 @@ public struct LiveExplanation: Sendable, Encodable {
 
     /// Queries Prometheus once and decides.
     public static func probe(
-        resolved: ResolvedModelConfig, resolver: ConfigResolver, killSwitch: Bool, collector: SignalCollector,
+        resolved: ResolvedModelConfig, resolver: ConfigResolver, killSwitchFlag: Bool, collector: SignalCollector,
         recoveryWindow: ConfigDuration, now: Instant
     ) async -> LiveExplanation {
         let (fleet, outcomes) = await collector.collect(retentions: [resolved.retention])
@@ -47,9 +47,10 @@ public struct LiveExplanation: Sendable, Encodable {
         let last = (try? recovered.get())?[resolved.model].map { Int($0.rounded()) }
         let signals = fleet.signals(for: resolved.model, retention: resolved.retention)
         let decision = Recommender.decide(
-            DecisionInput(config: resolved, signals: signals, state: ModelState(desired: last)), killSwitch: killSwitch, now: now)
+            DecisionInput(config: resolved, signals: signals, state: ModelState(desired: last)),
+            killSwitch: killSwitchFlag || resolver.killSwitchEngaged, now: now)
         return LiveExplanation(
-            config: ConfigExplanation(resolved: resolved, resolver: resolver, killSwitchFlag: killSwitch && !resolver.killSwitchEngaged),
+            config: ConfigExplanation(resolved: resolved, resolver: resolver, killSwitchFlag: killSwitchFlag),
             signals: ModelRecommendation.SignalsView(signals),
             lastRecommendation: last, decision: decision, errors: errors)
     }

@@ -65,15 +65,30 @@ public struct RecommenderAPI: Sendable {
         public let status: Int
         /// Content type.
         public let contentType: String
-        /// Body.
-        public let body: String
+        /// Body bytes, as sent.
+        public let bytes: [UInt8]
         /// Extra headers.
         public var headers: [String: String] = [:]
+
+        /// A reply with a text body.
+        public init(status: Int, contentType: String, body: String) {
+            self.init(status: status, contentType: contentType, bytes: Array(body.utf8))
+        }
+
+        /// A reply with a byte body (the metrics page is written as bytes).
+        public init(status: Int, contentType: String, bytes: [UInt8]) {
+            self.status = status
+            self.contentType = contentType
+            self.bytes = bytes
+        }
+
+        /// The body as text.
+        public var body: String { String(decoding: bytes, as: UTF8.self) }
     }
 
     /// `GET /metrics`.
     public func metrics() async -> Reply {
-        Reply(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: await engine.renderMetrics())
+        Reply(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", bytes: await engine.renderMetricsBytes().bytes)
     }
 
     /// `GET /healthz`: the process is alive.
@@ -143,12 +158,7 @@ public struct RecommenderAPI: Sendable {
     /// The Hummingbird router serving these handlers.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("/metrics") { _, _ -> Response in
-            let page = await self.engine.renderMetricsBytes()
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: page.bytes)))
-        }
+        router.get("/metrics") { _, _ in await self.metrics().response }
         router.get("/healthz") { _, _ in self.healthz().response }
         router.get("/readyz") { _, _ in await self.readyz().response }
         router.get("/api/v1/recommendations") { _, _ in await self.recommendations().response }
@@ -166,6 +176,6 @@ extension RecommenderAPI.Reply {
         for (name, value) in headers {
             if let field = HTTPFields.Element.Name(name) { fields[field] = value }
         }
-        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

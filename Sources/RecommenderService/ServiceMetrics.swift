@@ -74,9 +74,7 @@ extension Engine {
 
     /// `GET /api/v1/recommendations`: per model the resolved config with sources, signals, decision.
     public func recommendations() -> [ModelRecommendation] {
-        sortedModelRecords().map { record in
-            ModelRecommendation(record: record, resolver: ConfigResolver(config: config ?? .empty, environmentScaleToZero: options.environmentScaleToZero), killSwitchFlag: options.killSwitchFlag)
-        }
+        sortedModelRecords().map { ModelRecommendation(record: $0, resolver: resolver, killSwitchFlag: options.killSwitchFlag) }
     }
 }
 

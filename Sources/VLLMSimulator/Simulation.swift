@@ -196,7 +196,7 @@ public struct Simulation: Sendable {
 }
 
 /// What happened to one model: cost, cold starts, waits, drops. Times in scenario seconds.
-public struct ModelReport: Sendable, Codable {
+public struct ModelReport: Sendable, Encodable {
     /// Model id.
     public let model: String
     /// Namespace.
@@ -257,19 +257,6 @@ public struct ModelReport: Sendable, Codable {
         try c.encode(waitPercentile(0.5), forKey: .waitP50)
         try c.encode(waitPercentile(0.99), forKey: .waitP99)
         try c.encode(maxWait, forKey: .maxWait)
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        model = try c.decode(String.self, forKey: .model)
-        namespace = try c.decode(String.self, forKey: .namespace)
-        replicaSeconds = try c.decode(Double.self, forKey: .replicaSeconds)
-        zeroSeconds = try c.decode(Double.self, forKey: .zeroSeconds)
-        coldStarts = try c.decode(Int.self, forKey: .coldStarts)
-        arrived = try c.decode(Int.self, forKey: .arrived)
-        served = try c.decode(Int.self, forKey: .served)
-        dropped = try c.decode(Int.self, forKey: .dropped)
-        waited = try c.decode(Int.self, forKey: .waited)
     }
 }
 

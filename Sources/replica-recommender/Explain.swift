@@ -55,7 +55,7 @@ struct Explain: AsyncParsableCommand {
             client: PrometheusClient(transport: CurlTransport(connection: PrometheusConnection(url: prometheusURL))),
             queries: QueryBuilder(selector: selector))
         let live = await LiveExplanation.probe(
-            resolved: resolved, resolver: resolver, killSwitch: resolver.killSwitchEngaged, collector: collector,
+            resolved: resolved, resolver: resolver, killSwitchFlag: false, collector: collector,
             recoveryWindow: ConfigDuration(seconds: 86_400), now: SystemTime().now())
         for (signal, error) in live.errors.sorted(by: { $0.key < $1.key }) { printError("warning: \(signal) query failed: \(error)") }
         if json {

@@ -18,7 +18,7 @@ struct LiveExplanationTests {
         let collector = SignalCollector(
             client: PrometheusClient(transport: CurlTransport(connection: PrometheusConnection(url: prometheus.url))), queries: QueryBuilder())
         let live = await LiveExplanation.probe(
-            resolved: resolver.resolve(ModelKey(namespace: "ex", modelID: "org/explained")), resolver: resolver, killSwitch: false,
+            resolved: resolver.resolve(ModelKey(namespace: "ex", modelID: "org/explained")), resolver: resolver, killSwitchFlag: false,
             collector: collector, recoveryWindow: ConfigDuration(seconds: 3600), now: SystemTime().now())
         #expect(live.errors.isEmpty)
         #expect(live.decision.desired == 3)  // ceil((4 running + 2 waiting) / 2)
