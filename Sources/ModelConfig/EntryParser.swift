@@ -35,7 +35,9 @@ public enum EntryParser {
 
     static let modelFields: Set<String> = [
         "model_id", "namespace", "enable_scale_to_zero", "retention_period", "variant_name",
-        "min_replicas", "max_replicas", "target_concurrency", "group",
+        "min_replicas", "max_replicas", "target_concurrency", "group", "aliases", "wake_path", "keep_alive",
+        "cold_start_cost", "min_retention_period", "prewarm", "target_kv_cache_utilization",
+        "max_waiting_per_replica",
     ]
     static let globalFields: Set<String> = ["scale_to_zero_allowed"]
     /// Retention above this is allowed but reported.
@@ -137,7 +139,7 @@ public enum EntryParser {
                 guard let flag = boolean(value, field: name, report: &report) else { valid = false; continue }
                 settings.enableScaleToZero = flag
             case "retention_period":
-                guard let duration = duration(value, field: name, report: &report) else { valid = false; continue }
+                guard let duration = duration(value, field: name, warnAbove: longRetention, report: &report) else { valid = false; continue }
                 settings.retentionPeriod = duration
             case "variant_name":
                 guard let variant = nonEmptyString(value, field: name, report: &report) else { valid = false; continue }
@@ -162,6 +164,34 @@ public enum EntryParser {
                 } else {
                     settings.group = group
                 }
+            case "aliases":
+                guard let aliases = stringList(value, field: name, report: &report) else { valid = false; continue }
+                if isDefault {
+                    report.warning(field: name, line: line, "ignored in the default entry (every model would answer to the same names)")
+                } else {
+                    settings.aliases = aliases
+                }
+            case "wake_path":
+                guard let path = choice(value, field: name, as: WakePath.self, report: &report) else { valid = false; continue }
+                settings.wakePath = path
+            case "keep_alive":
+                guard let mode = choice(value, field: name, as: KeepAliveMode.self, report: &report) else { valid = false; continue }
+                settings.keepAlive = mode
+            case "cold_start_cost":
+                guard let duration = duration(value, field: name, report: &report) else { valid = false; continue }
+                settings.coldStartCost = duration
+            case "min_retention_period":
+                guard let duration = duration(value, field: name, report: &report) else { valid = false; continue }
+                settings.minRetentionPeriod = duration
+            case "prewarm":
+                guard let flag = boolean(value, field: name, report: &report) else { valid = false; continue }
+                settings.prewarm = flag
+            case "target_kv_cache_utilization":
+                guard let fraction = number(value, field: name, in: .fraction, report: &report) else { valid = false; continue }
+                settings.targetKVCacheUtilization = fraction
+            case "max_waiting_per_replica":
+                guard let count = number(value, field: name, in: .nonNegative, report: &report) else { valid = false; continue }
+                settings.maxWaitingPerReplica = count
             default:
                 let hint = closest(to: name, in: modelFields).map { " (did you mean `\($0)`?)" } ?? ""
                 report.error(
@@ -180,6 +210,15 @@ public enum EntryParser {
                 field: "min_replicas", line: lines["min_replicas"],
                 "min_replicas (\(min)) is greater than max_replicas (\(max)); expected min_replicas ≤ max_replicas")
             valid = false
+        }
+        if let floor = settings.minRetentionPeriod, let retention = settings.retentionPeriod, floor > retention {
+            report.error(
+                field: "min_retention_period", line: lines["min_retention_period"],
+                "min_retention_period (\(floor)) is longer than retention_period (\(retention)); expected min_retention_period ≤ retention_period")
+            valid = false
+        }
+        if let aliases = settings.aliases, let modelID, aliases.contains(modelID) {
+            report.warning(field: "aliases", line: lines["aliases"], "`\(modelID)` is the model_id itself; an alias names another name")
         }
         guard valid else { return .invalid(key: key, modelID: modelID, namespace: namespace) }
         return .model(ModelEntry(key: key, modelID: modelID, namespace: namespace, settings: settings))
@@ -225,7 +264,9 @@ public enum EntryParser {
         return text
     }
 
-    private static func duration(_ node: Node, field: String, report: inout Reporter) -> ConfigDuration? {
+    private static func duration(
+        _ node: Node, field: String, warnAbove: ConfigDuration? = nil, report: inout Reporter
+    ) -> ConfigDuration? {
         let expected = "a duration such as 30s, 5m, 1h30m, 1.5h, 2d or 1w"
         guard let scalar = scalar(node, field: field, expected: expected, report: &report) else { return nil }
         let text = scalar.string.trimmingCharacters(in: .whitespaces)
@@ -239,7 +280,7 @@ public enum EntryParser {
             report.error(field: field, line: scalar.mark?.line, "expected a duration greater than 0, found \(describe(scalar))")
             return nil
         }
-        if duration > longRetention {
+        if let warnAbove, duration > warnAbove {
             report.warning(
                 field: field, line: scalar.mark?.line,
                 "\(text) is longer than 24h: the model waits that long idle before scaling to zero, and every tick queries that range")
@@ -255,6 +296,83 @@ public enum EntryParser {
             return nil
         }
         return value
+    }
+
+    /// The ranges a bounded number field accepts.
+    enum NumberRange {
+        /// 0 < x ≤ 1.
+        case fraction
+        /// x ≥ 0.
+        case nonNegative
+
+        var expected: String {
+            switch self {
+            case .fraction: "a number greater than 0 and at most 1 (a fraction such as 0.8)"
+            case .nonNegative: "a number ≥ 0"
+            }
+        }
+
+        func contains(_ value: Double) -> Bool {
+            switch self {
+            case .fraction: value > 0 && value <= 1
+            case .nonNegative: value >= 0
+            }
+        }
+    }
+
+    private static func number(_ node: Node, field: String, in range: NumberRange, report: inout Reporter) -> Double? {
+        guard let scalar = scalar(node, field: field, expected: range.expected, report: &report) else { return nil }
+        guard !isQuoted(scalar), let value = Double(scalar.string), value.isFinite, range.contains(value) else {
+            let percent = range == .fraction && !isQuoted(scalar) && (Double(scalar.string).map { $0 > 1 && $0 <= 100 } ?? false)
+            let hint = percent ? " (a fraction, not a percentage: write \(Double(scalar.string)! / 100))" : ""
+            report.error(field: field, line: scalar.mark?.line, "expected \(range.expected), found \(describe(scalar))\(hint)")
+            return nil
+        }
+        return value
+    }
+
+    private static func choice<Choice: RawRepresentable & CaseIterable>(
+        _ node: Node, field: String, as _: Choice.Type, report: inout Reporter
+    ) -> Choice? where Choice.RawValue == String {
+        let names = Choice.allCases.map { "`\($0.rawValue)`" }.joined(separator: " or ")
+        let expected = "one of \(names)"
+        guard let scalar = scalar(node, field: field, expected: expected, report: &report) else { return nil }
+        let text = scalar.string.trimmingCharacters(in: .whitespaces)
+        guard let value = Choice(rawValue: text) ?? Choice(rawValue: text.lowercased()) else {
+            report.error(field: field, line: scalar.mark?.line, "expected \(expected), found \(describe(scalar))")
+            return nil
+        }
+        return value
+    }
+
+    private static func stringList(_ node: Node, field: String, report: inout Reporter) -> [String]? {
+        let expected = "a list of names (like `[llama-8b, llama-8b-lora]`)"
+        guard let sequence = node.sequence else {
+            let found = node.scalar.map { " (write `[\($0.string)]` for a single name)" } ?? ""
+            report.error(field: field, line: node.mark?.line, "expected \(expected), found \(kind(of: node))\(found)")
+            return nil
+        }
+        var names: [String] = []
+        var ok = true
+        for item in sequence {
+            guard let scalar = item.scalar else {
+                report.error(field: field, line: item.mark?.line, "expected every item to be a name, found \(kind(of: item))")
+                ok = false
+                continue
+            }
+            let text = scalar.string.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty || (!isQuoted(scalar) && ["null", "~"].contains(text)) {
+                report.error(field: field, line: scalar.mark?.line, "expected every item to be a non-empty name, found an empty value")
+                ok = false
+                continue
+            }
+            if names.contains(text) {
+                report.warning(field: field, line: scalar.mark?.line, "`\(text)` is listed twice")
+                continue
+            }
+            names.append(text)
+        }
+        return ok ? names : nil
     }
 
     private static func positiveNumber(_ node: Node, field: String, report: inout Reporter) -> Double? {

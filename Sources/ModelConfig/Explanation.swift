@@ -22,6 +22,22 @@ public struct ConfigExplanation: Sendable, Encodable {
     public let targetConcurrency: Double?
     /// Group, nil for none.
     public let group: String?
+    /// Other names of the model.
+    public let aliases: [String]
+    /// `gateway` or `api`.
+    public let wakePath: String
+    /// `fixed` or `adaptive`.
+    public let keepAlive: String
+    /// Cost of one cold start in seconds.
+    public let coldStartCostSeconds: Double
+    /// Shortest learned retention in seconds.
+    public let minRetentionSeconds: Double
+    /// Wake ahead of predicted demand.
+    public let prewarm: Bool
+    /// KV-cache utilisation target.
+    public let targetKVCacheUtilization: Double
+    /// Waiting requests per replica tolerated.
+    public let maxWaitingPerReplica: Double
     /// True when the kill switch keeps every model at ≥ 1.
     public let killSwitch: Bool
     /// Field name → source (`override:<key>`, `default`, `env`, `system`, `derived`, `invalid:<key>`).
@@ -34,6 +50,9 @@ public struct ConfigExplanation: Sendable, Encodable {
         case retentionSeconds = "retention_seconds", promqlRange = "promql_range", variantName = "variant_name"
         case minReplicas = "min_replicas", maxReplicas = "max_replicas", targetConcurrency = "target_concurrency"
         case group, killSwitch = "kill_switch", sources, notes
+        case aliases, wakePath = "wake_path", keepAlive = "keep_alive", coldStartCostSeconds = "cold_start_cost_seconds"
+        case minRetentionSeconds = "min_retention_seconds", prewarm
+        case targetKVCacheUtilization = "target_kv_cache_utilization", maxWaitingPerReplica = "max_waiting_per_replica"
     }
 
     /// Encodes every key, `null` included, so consumers see the full shape.
@@ -49,6 +68,14 @@ public struct ConfigExplanation: Sendable, Encodable {
         try c.encode(maxReplicas, forKey: .maxReplicas)
         try c.encode(targetConcurrency, forKey: .targetConcurrency)
         try c.encode(group, forKey: .group)
+        try c.encode(aliases, forKey: .aliases)
+        try c.encode(wakePath, forKey: .wakePath)
+        try c.encode(keepAlive, forKey: .keepAlive)
+        try c.encode(coldStartCostSeconds, forKey: .coldStartCostSeconds)
+        try c.encode(minRetentionSeconds, forKey: .minRetentionSeconds)
+        try c.encode(prewarm, forKey: .prewarm)
+        try c.encode(targetKVCacheUtilization, forKey: .targetKVCacheUtilization)
+        try c.encode(maxWaitingPerReplica, forKey: .maxWaitingPerReplica)
         try c.encode(killSwitch, forKey: .killSwitch)
         try c.encode(sources, forKey: .sources)
         try c.encode(notes, forKey: .notes)
@@ -66,6 +93,14 @@ public struct ConfigExplanation: Sendable, Encodable {
         maxReplicas = resolved.maxReplicas
         targetConcurrency = resolved.targetConcurrency
         group = resolved.group
+        aliases = resolved.aliases
+        wakePath = resolved.wakePath.rawValue
+        keepAlive = resolved.keepAlive.rawValue
+        coldStartCostSeconds = resolved.coldStartCost.seconds
+        minRetentionSeconds = resolved.minRetention.seconds
+        prewarm = resolved.prewarm
+        targetKVCacheUtilization = resolved.targetKVCacheUtilization
+        maxWaitingPerReplica = resolved.maxWaitingPerReplica
         killSwitch = killSwitchFlag || resolver.killSwitchEngaged
         sources = Dictionary(uniqueKeysWithValues: resolved.sources.all.map { ($0.field.rawValue, $0.source.description) })
         var notes: [String] = []
@@ -75,6 +110,13 @@ public struct ConfigExplanation: Sendable, Encodable {
         }
         for key in resolver.config.retainedKeys where resolved.sources.all.contains(where: { $0.source == .override(key: key) || (key == "default" && $0.source == .defaults) }) {
             notes.append("entry `\(key)` is invalid; its last good version is in force")
+        }
+        if let floor = resolver.configured(\.minRetentionPeriod, for: resolved.model), floor > resolved.retention {
+            notes.append(
+                "min_retention_period \(floor) is longer than retention_period \(resolved.retention): bounded to \(resolved.retention)")
+        }
+        if case .derived = resolved.sources[.prewarm] {
+            notes.append("prewarm follows keep_alive (\(resolved.keepAlive.rawValue)): \(resolved.prewarm)")
         }
         if killSwitchFlag {
             notes.append("kill switch engaged by flag: the model is kept at ≥ 1 replica")
@@ -106,12 +148,20 @@ public struct ConfigExplanation: Sendable, Encodable {
             ("max_replicas", fmt(maxReplicas), sources["max_replicas"]),
             ("target_concurrency", fmt(targetConcurrency.map(formatSeconds)), sources["target_concurrency"]),
             ("group", fmt(group), sources["group"]),
+            ("aliases", aliases.isEmpty ? "none" : aliases.joined(separator: ", "), sources["aliases"]),
+            ("wake_path", wakePath, sources["wake_path"]),
+            ("keep_alive", keepAlive, sources["keep_alive"]),
+            ("cold_start_cost", "\(formatSeconds(coldStartCostSeconds))s", sources["cold_start_cost"]),
+            ("min_retention_period", "\(formatSeconds(minRetentionSeconds))s", sources["min_retention_period"]),
+            ("prewarm", "\(prewarm)", sources["prewarm"]),
+            ("target_kv_cache_utilization", formatSeconds(targetKVCacheUtilization), sources["target_kv_cache_utilization"]),
+            ("max_waiting_per_replica", formatSeconds(maxWaitingPerReplica), sources["max_waiting_per_replica"]),
             ("kill_switch", killSwitch ? "engaged" : "off", nil),
         ]
         var lines = rows.map { name, value, source in
-            let padded = name.padding(toLength: 22, withPad: " ", startingAt: 0)
+            let padded = name.padding(toLength: 29, withPad: " ", startingAt: 0)
             let left = "\(padded)\(value)"
-            return source.map { left.padding(toLength: max(left.count + 2, 48), withPad: " ", startingAt: 0) + "from \($0)" } ?? left
+            return source.map { left.padding(toLength: max(left.count + 2, 56), withPad: " ", startingAt: 0) + "from \($0)" } ?? left
         }
         lines += notes.map { "note: \($0)" }
         return lines.joined(separator: "\n")

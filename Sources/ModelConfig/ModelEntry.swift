@@ -1,3 +1,20 @@
+/// How a model comes back from zero (`wake_path`).
+public enum WakePath: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Through the inference gateway: its queue or request counter is the demand signal at zero.
+    case gateway
+    /// Through the wake API: a caller posts to `/api/v1/models/{namespace}/{model}/wake`.
+    case api
+}
+
+/// How a model's retention is chosen (`keep_alive`).
+public enum KeepAliveMode: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The configured `retention_period`, as is.
+    case fixed
+    /// Learned from the model's own history, bounded by `min_retention_period` and
+    /// `retention_period`.
+    case adaptive
+}
+
 /// The fields an entry of the model ConfigMap may set. Every one is optional: an override sets only
 /// what differs and each field falls through to the next level on its own.
 public struct ModelSettings: Sendable, Hashable {
@@ -15,12 +32,32 @@ public struct ModelSettings: Sendable, Hashable {
     public var targetConcurrency: Double?
     /// Models of one group wake and sleep together.
     public var group: String?
+    /// Other names the model is requested or reported under (served-model-name, LoRA adapters,
+    /// the gateway's `target_model_name`).
+    public var aliases: [String]?
+    /// How the model comes back from zero.
+    public var wakePath: WakePath?
+    /// Fixed or adaptive retention.
+    public var keepAlive: KeepAliveMode?
+    /// What one cold start costs, expressed as idle GPU time worth paying to avoid it.
+    public var coldStartCost: ConfigDuration?
+    /// The shortest retention adaptive keep-alive may learn.
+    public var minRetentionPeriod: ConfigDuration?
+    /// Wake ahead of predicted demand.
+    public var prewarm: Bool?
+    /// KV-cache utilisation per replica that sizing aims at, in (0, 1].
+    public var targetKVCacheUtilization: Double?
+    /// Waiting requests per replica tolerated before sizing up, ≥ 0.
+    public var maxWaitingPerReplica: Double?
 
     /// Creates settings; every field defaults to "not set".
     public init(
         enableScaleToZero: Bool? = nil, retentionPeriod: ConfigDuration? = nil,
         variantName: String? = nil, minReplicas: Int? = nil, maxReplicas: Int? = nil,
-        targetConcurrency: Double? = nil, group: String? = nil
+        targetConcurrency: Double? = nil, group: String? = nil, aliases: [String]? = nil,
+        wakePath: WakePath? = nil, keepAlive: KeepAliveMode? = nil, coldStartCost: ConfigDuration? = nil,
+        minRetentionPeriod: ConfigDuration? = nil, prewarm: Bool? = nil,
+        targetKVCacheUtilization: Double? = nil, maxWaitingPerReplica: Double? = nil
     ) {
         self.enableScaleToZero = enableScaleToZero
         self.retentionPeriod = retentionPeriod
@@ -29,6 +66,14 @@ public struct ModelSettings: Sendable, Hashable {
         self.maxReplicas = maxReplicas
         self.targetConcurrency = targetConcurrency
         self.group = group
+        self.aliases = aliases
+        self.wakePath = wakePath
+        self.keepAlive = keepAlive
+        self.coldStartCost = coldStartCost
+        self.minRetentionPeriod = minRetentionPeriod
+        self.prewarm = prewarm
+        self.targetKVCacheUtilization = targetKVCacheUtilization
+        self.maxWaitingPerReplica = maxWaitingPerReplica
     }
 }
 

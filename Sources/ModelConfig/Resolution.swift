@@ -1,14 +1,37 @@
 import Foundation
 
-/// A field a model's resolved configuration carries.
+/// A field a model's resolved configuration carries; the raw value is its ConfigMap name.
 public enum ConfigField: String, Sendable, Hashable, CaseIterable, Codable {
+    /// `enable_scale_to_zero`.
     case enableScaleToZero = "enable_scale_to_zero"
+    /// `retention_period`.
     case retentionPeriod = "retention_period"
+    /// `variant_name`.
     case variantName = "variant_name"
+    /// `min_replicas`.
     case minReplicas = "min_replicas"
+    /// `max_replicas`.
     case maxReplicas = "max_replicas"
+    /// `target_concurrency`.
     case targetConcurrency = "target_concurrency"
+    /// `group`.
     case group = "group"
+    /// `aliases`.
+    case aliases = "aliases"
+    /// `wake_path`.
+    case wakePath = "wake_path"
+    /// `keep_alive`.
+    case keepAlive = "keep_alive"
+    /// `cold_start_cost`.
+    case coldStartCost = "cold_start_cost"
+    /// `min_retention_period`.
+    case minRetentionPeriod = "min_retention_period"
+    /// `prewarm`.
+    case prewarm = "prewarm"
+    /// `target_kv_cache_utilization`.
+    case targetKVCacheUtilization = "target_kv_cache_utilization"
+    /// `max_waiting_per_replica`.
+    case maxWaitingPerReplica = "max_waiting_per_replica"
 }
 
 /// Where a resolved field's value came from.
@@ -43,6 +66,7 @@ public enum FieldSource: Sendable, Hashable, CustomStringConvertible {
 /// model), read and written by field like a dictionary.
 public struct FieldSources: Sendable, Hashable {
     private var enable, retention, variant, minimum, maximum, target, group: FieldSource?
+    private var aliases, wakePath, keepAlive, coldStartCost, minRetention, prewarm, kvCache, waiting: FieldSource?
 
     /// No field has a source yet.
     public init() {}
@@ -58,6 +82,14 @@ public struct FieldSources: Sendable, Hashable {
             case .maxReplicas: maximum
             case .targetConcurrency: target
             case .group: group
+            case .aliases: aliases
+            case .wakePath: wakePath
+            case .keepAlive: keepAlive
+            case .coldStartCost: coldStartCost
+            case .minRetentionPeriod: minRetention
+            case .prewarm: prewarm
+            case .targetKVCacheUtilization: kvCache
+            case .maxWaitingPerReplica: waiting
             }
         }
         set {
@@ -69,6 +101,14 @@ public struct FieldSources: Sendable, Hashable {
             case .maxReplicas: maximum = newValue
             case .targetConcurrency: target = newValue
             case .group: group = newValue
+            case .aliases: aliases = newValue
+            case .wakePath: wakePath = newValue
+            case .keepAlive: keepAlive = newValue
+            case .coldStartCost: coldStartCost = newValue
+            case .minRetentionPeriod: minRetention = newValue
+            case .prewarm: prewarm = newValue
+            case .targetKVCacheUtilization: kvCache = newValue
+            case .maxWaitingPerReplica: waiting = newValue
             }
         }
     }
@@ -97,8 +137,55 @@ public struct ResolvedModelConfig: Sendable, Hashable {
     public let targetConcurrency: Double?
     /// The model's wake/sleep group, if any.
     public let group: String?
+    /// Other names the model is requested or reported under; demand or activity under an alias
+    /// counts for the model.
+    public let aliases: [String]
+    /// How the model comes back from zero.
+    public let wakePath: WakePath
+    /// Fixed or adaptive retention.
+    public let keepAlive: KeepAliveMode
+    /// What one cold start costs, as idle time worth paying to avoid it.
+    public let coldStartCost: ConfigDuration
+    /// The shortest retention adaptive keep-alive may learn; never above ``retention``.
+    public let minRetention: ConfigDuration
+    /// Wake ahead of predicted demand.
+    public let prewarm: Bool
+    /// KV-cache utilisation per replica that sizing aims at, in (0, 1].
+    public let targetKVCacheUtilization: Double
+    /// Waiting requests per replica tolerated before sizing up.
+    public let maxWaitingPerReplica: Double
     /// Where each field came from.
     public let sources: FieldSources
+
+    /// Creates a resolved configuration. Every field after `variantName` has the system default;
+    /// `variantName` nil derives it from the model id, `prewarm` nil follows `keepAlive`.
+    public init(
+        model: ModelKey, enableScaleToZero: Bool = false, retention: ConfigDuration = ConfigResolver.systemRetention,
+        variantName: String? = nil, minReplicas: Int = 1, maxReplicas: Int? = nil, targetConcurrency: Double? = nil,
+        group: String? = nil, aliases: [String] = [], wakePath: WakePath = .gateway, keepAlive: KeepAliveMode = .fixed,
+        coldStartCost: ConfigDuration = ConfigResolver.systemColdStartCost,
+        minRetention: ConfigDuration = ConfigResolver.systemMinRetention, prewarm: Bool? = nil,
+        targetKVCacheUtilization: Double = ConfigResolver.systemTargetKVCacheUtilization,
+        maxWaitingPerReplica: Double = ConfigResolver.systemMaxWaitingPerReplica, sources: FieldSources = FieldSources()
+    ) {
+        self.model = model
+        self.enableScaleToZero = enableScaleToZero
+        self.retention = retention
+        self.variantName = variantName ?? ConfigResolver.derivedVariantName(model.modelID)
+        self.minReplicas = minReplicas
+        self.maxReplicas = maxReplicas
+        self.targetConcurrency = targetConcurrency
+        self.group = group
+        self.aliases = aliases
+        self.wakePath = wakePath
+        self.keepAlive = keepAlive
+        self.coldStartCost = coldStartCost
+        self.minRetention = minRetention
+        self.prewarm = prewarm ?? (keepAlive == .adaptive)
+        self.targetKVCacheUtilization = targetKVCacheUtilization
+        self.maxWaitingPerReplica = maxWaitingPerReplica
+        self.sources = sources
+    }
 
     /// The floor while active: max(1, min_replicas), never above max_replicas.
     public var activeFloor: Int { Swift.min(Swift.max(1, minReplicas), maxReplicas ?? Int.max) }
@@ -110,6 +197,14 @@ public struct ResolvedModelConfig: Sendable, Hashable {
 public struct ConfigResolver: Sendable {
     /// System default retention: 10 minutes.
     public static let systemRetention = ConfigDuration(seconds: 600)
+    /// System default cost of one cold start: 10 minutes.
+    public static let systemColdStartCost = ConfigDuration(seconds: 600)
+    /// System default shortest learned retention: 1 minute.
+    public static let systemMinRetention = ConfigDuration(seconds: 60)
+    /// System default KV-cache utilisation target: 0.8.
+    public static let systemTargetKVCacheUtilization = 0.8
+    /// System default waiting requests per replica: 2.
+    public static let systemMaxWaitingPerReplica = 2.0
 
     /// The configuration in force.
     public let config: ModelConfigSet
@@ -129,11 +224,7 @@ public struct ConfigResolver: Sendable {
 
     /// The resolved configuration of `model`.
     public func resolve(_ model: ModelKey) -> ResolvedModelConfig {
-        let (scoped, unscoped) = config.overrides(for: model.modelID, namespace: model.namespace)
-        var levels: [(ModelSettings, FieldSource)] = []
-        if let scoped { levels.append((scoped.settings, .override(key: scoped.key))) }
-        if let unscoped { levels.append((unscoped.settings, .override(key: unscoped.key))) }
-        if let defaults = config.defaults { levels.append((defaults.settings, .defaults)) }
+        let levels = levels(for: model)
         var sources = FieldSources()
 
         func pick<T>(_ field: ConfigField, _ path: KeyPath<ModelSettings, T?>) -> T? {
@@ -180,10 +271,46 @@ public struct ConfigResolver: Sendable {
         let group = pick(.group, \.group)
         if group == nil { sources[.group] = .system }
 
+        func pick<T>(_ field: ConfigField, _ path: KeyPath<ModelSettings, T?>, system: T) -> T {
+            if let value = pick(field, path) { return value }
+            sources[field] = .system
+            return system
+        }
+        let aliases = pick(.aliases, \.aliases, system: [])
+        let wakePath = pick(.wakePath, \.wakePath, system: .gateway)
+        let keepAlive = pick(.keepAlive, \.keepAlive, system: .fixed)
+        let coldStartCost = pick(.coldStartCost, \.coldStartCost, system: Self.systemColdStartCost)
+        // The learned retention lives in [min_retention_period, retention_period]: a floor above the
+        // ceiling (set at different levels) is bounded by the ceiling; explain says so.
+        let minRetention = Swift.min(pick(.minRetentionPeriod, \.minRetentionPeriod, system: Self.systemMinRetention), retention)
+        let prewarm = pick(.prewarm, \.prewarm) ?? {
+            sources[.prewarm] = .derived
+            return keepAlive == .adaptive
+        }()
+        let kvCache = pick(.targetKVCacheUtilization, \.targetKVCacheUtilization, system: Self.systemTargetKVCacheUtilization)
+        let waiting = pick(.maxWaitingPerReplica, \.maxWaitingPerReplica, system: Self.systemMaxWaitingPerReplica)
+
         return ResolvedModelConfig(
             model: model, enableScaleToZero: enable, retention: retention, variantName: variant,
             minReplicas: minReplicas, maxReplicas: maxReplicas, targetConcurrency: target, group: group,
-            sources: sources)
+            aliases: aliases, wakePath: wakePath, keepAlive: keepAlive, coldStartCost: coldStartCost,
+            minRetention: minRetention, prewarm: prewarm, targetKVCacheUtilization: kvCache,
+            maxWaitingPerReplica: waiting, sources: sources)
+    }
+
+    /// The entries that apply to `model`, most specific first, each with the source it stands for.
+    func levels(for model: ModelKey) -> [(ModelSettings, FieldSource)] {
+        let (scoped, unscoped) = config.overrides(for: model.modelID, namespace: model.namespace)
+        var levels: [(ModelSettings, FieldSource)] = []
+        if let scoped { levels.append((scoped.settings, .override(key: scoped.key))) }
+        if let unscoped { levels.append((unscoped.settings, .override(key: unscoped.key))) }
+        if let defaults = config.defaults { levels.append((defaults.settings, .defaults)) }
+        return levels
+    }
+
+    /// The value of `path` the most specific applicable entry sets, before any bounding.
+    func configured<T>(_ path: KeyPath<ModelSettings, T?>, for model: ModelKey) -> T? {
+        levels(for: model).lazy.compactMap { $0.0[keyPath: path] }.first
     }
 
     /// The retention of a model no override names: `default`'s, else the system's.

@@ -72,7 +72,7 @@ struct SourceTests {
         #expect(throws: ConfigSourceError.self) { try ConfigSource.read(path: "/nonexistent/rr") }
     }
 
-    @Test(arguments: ["seed-1-overview.yaml", "seed-2-custom-defaults.yaml", "seed-3-partial-overrides.yaml", "seed-4-environment-specific.yaml"])
+    @Test(arguments: ["seed-1-overview.yaml", "seed-2-custom-defaults.yaml", "seed-3-partial-overrides.yaml", "seed-4-environment-specific.yaml", "extensions.yaml"])
     func shippedSeedExamplesAreClean(name: String) throws {
         let path = #filePath.replacingOccurrences(of: "Tests/ModelConfigTests/SourceTests.swift", with: "config/examples/" + name)
         let set = ModelConfigSet.build(entries: try ConfigSource.read(path: path), previous: nil)

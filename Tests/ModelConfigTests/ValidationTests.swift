@@ -11,7 +11,7 @@ struct ValidationTests {
         ("enable_scale_to_zero: yes",
          "cm/default:1: default: enable_scale_to_zero: expected a boolean (true or false), found \"yes\""),
         ("retention_periods: 5m",
-         "cm/default:1: default: retention_periods: unknown field (did you mean `retention_period`?); expected one of: enable_scale_to_zero, group, max_replicas, min_replicas, model_id, namespace, retention_period, target_concurrency, variant_name"),
+         "cm/default:1: default: retention_periods: unknown field (did you mean `retention_period`?); expected one of: aliases, cold_start_cost, enable_scale_to_zero, group, keep_alive, max_replicas, max_waiting_per_replica, min_replicas, min_retention_period, model_id, namespace, prewarm, retention_period, target_concurrency, target_kv_cache_utilization, variant_name, wake_path"),
         ("retention_period: 5 minutes",
          "cm/default:1: default: retention_period: expected a duration such as 30s, 5m, 1h30m, 1.5h, 2d or 1w, found \"5 minutes\""),
         ("retention_period: 600",
