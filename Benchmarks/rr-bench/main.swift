@@ -69,10 +69,10 @@ let keys = (0..<modelCount).map { ModelKey(namespace: "ns\($0 % 20)", modelID: "
 let inputs = keys.enumerated().map { i, key in
     DecisionInput(
         config: resolver.resolve(key),
-        signals: ModelSignals(requests: Double(i % 3), running: Double(i % 5 == 0 ? 1 : 0), waiting: 0, ready: 1, kvCacheUsage: 0.2, demand: 0),
-        state: ModelState(desired: 1, idleSince: Instant(seconds: 0)))
+        signals: ModelSignals(requests: Double(i % 3), running: Double(i % 5 == 0 ? 1 : 0), waiting: 0, ready: 1, kvCacheUsage: 0.2, demand: 0, gatewayRequests: 0, gatewaySeen: true),
+        state: ModelState(desired: 1, observedSince: Instant(seconds: 0)))
 }
-let decisionSamples = await measure(runs) { _ = Recommender.recommend(inputs, killSwitch: false, now: Instant(seconds: 100)) }
+let decisionSamples = await measure(runs) { _ = Recommender.recommend(inputs, policy: Policy(), now: Instant(seconds: 100)) }
 row("decision pass, \(modelCount) models", decisionSamples, target: "< 5 ms median")
 
 // 3. The engine: tick application and /metrics rendering.

@@ -23,6 +23,7 @@ public struct PrometheusError: Error, Sendable, CustomStringConvertible {
         case api(String)
         case decoding
         case unexpectedResultType(String)
+        case partial
     }
 
     let code: Code
@@ -36,8 +37,20 @@ public struct PrometheusError: Error, Sendable, CustomStringConvertible {
         case .http(let status): status >= 500 || status == 429
         case .api(let type): type == "timeout" || type == "unavailable" || type == "internal"
         case .decoding, .unexpectedResultType: false
+        // A store or replica was missing: asking again at once rarely helps, the next tick may.
+        case .partial: false
         }
     }
+
+    /// An error that did not come from a server's answer (no connection, a timeout): what a
+    /// transport, a simulation or a test reports.
+    public static func unreachable(_ message: String) -> PrometheusError {
+        PrometheusError(code: .transport, message: message)
+    }
+
+    /// The answer was partial (a store, replica or remote-read source did not answer): every value
+    /// of it is unknown, never "no series".
+    public var isPartial: Bool { code == .partial }
 
     /// The HTTP status, when the server answered.
     public var httpStatus: Int? {
@@ -78,7 +91,9 @@ public struct PrometheusClient: Sendable {
     /// Evaluates `promql` as an instant query at the server's current time (or at `time`).
     /// A scalar result is returned as one sample without labels.
     public func query(_ promql: String, time: Date? = nil) async throws(PrometheusError) -> [Sample] {
-        var form = [("query", promql)]
+        // Thanos answers partially by default when a store is down; ask it not to (Prometheus,
+        // Mimir and VictoriaMetrics ignore the parameter).
+        var form = [("query", promql), ("partial_response", "false")]
         if let time { form.append(("time", String(format: "%.3f", time.timeIntervalSince1970))) }
         var backoff = retry.initialBackoff
         var attempt = 1
@@ -119,11 +134,24 @@ public struct PrometheusClient: Sendable {
         guard let decoded, decoded.status == "success", let type = decoded.resultType, decoded.sawResult else {
             throw PrometheusError(code: .decoding, message: "not a Prometheus query API response")
         }
+        if decoded.isPartial {
+            throw PrometheusError(code: .partial, message: "partial answer (isPartial: true): a storage node did not answer")
+        }
+        if let warning = decoded.warnings.first(where: Self.meansPartial) {
+            throw PrometheusError(code: .partial, message: "partial answer: \(warning)")
+        }
         guard type == "vector" || type == "scalar" else {
             throw PrometheusError(
                 code: .unexpectedResultType(type), message: "expected an instant vector or scalar, got a \(type)")
         }
         return decoded.samples
+    }
+
+    /// A warning that says data is missing (Thanos' partial-response and store warnings, remote-read
+    /// or federation errors). PromQL's own annotations (`PromQL info: …`, `PromQL warning: …`, such
+    /// as "metric might not be a counter") are harmless and do not.
+    static func meansPartial(_ warning: String) -> Bool {
+        !(warning.hasPrefix("PromQL info:") || warning.hasPrefix("PromQL warning:"))
     }
 
     /// Prometheus writes `NaN`, `+Inf`, `-Inf` as strings; anything unparsable is NaN (unknown).

@@ -17,6 +17,10 @@ struct ResponseDecoder {
         var resultType: String?
         var samples: [Sample] = []
         var sawResult = false
+        /// VictoriaMetrics cluster: `"isPartial": true` when a storage node did not answer.
+        var isPartial = false
+        /// `warnings` (Prometheus, Thanos): strings.
+        var warnings: [String] = []
     }
 
     struct Malformed: Error {}
@@ -28,6 +32,8 @@ struct ResponseDecoder {
             case "status": response.status = try decoder.string()
             case "errorType": response.errorType = try decoder.string()
             case "error": response.error = try decoder.string()
+            case "isPartial": response.isPartial = try decoder.boolean()
+            case "warnings": response.warnings = try decoder.strings()
             case "data":
                 try decoder.object { key, decoder throws(Malformed) in
                     switch key {
@@ -167,6 +173,28 @@ struct ResponseDecoder {
         }
         index += 4
         return code
+    }
+
+    /// `true` or `false`; anything else (null included) reads as false.
+    private mutating func boolean() throws(Malformed) -> Bool {
+        whitespace()
+        let isTrue = bytes[index...].starts(with: Array("true".utf8))
+        try skip()
+        return isTrue
+    }
+
+    /// An array of strings (`warnings`); non-string elements are skipped.
+    private mutating func strings() throws(Malformed) -> [String] {
+        var out: [String] = []
+        whitespace()
+        guard peek() == UInt8(ascii: "[") else {
+            try skip()
+            return out
+        }
+        try array { decoder throws(Malformed) in
+            if decoder.peek() == UInt8(ascii: "\"") { out.append(try decoder.string()) } else { try decoder.skip() }
+        }
+        return out
     }
 
     /// Skips any JSON value.

@@ -3,11 +3,13 @@
 public struct ModelState: Sendable, Hashable {
     /// The last recommendation; nil before the first.
     public var desired: Int?
-    /// When the model was first seen idle in the current idle stretch.
-    public var idleSince: Instant?
-    /// The last time a wake (demand, wake call, in-flight requests, group) was seen.
+    /// Since when every tick's signals of this model were complete (every activity signal known, no
+    /// partial answer) with a replica reporting or the model at zero. Nil when the last tick broke
+    /// the observation (or after a restart): the evidence of idleness starts afresh.
+    public var observedSince: Instant?
+    /// The last time a wake (demand, wake call, in-flight requests, gateway requests, group) was seen.
     public var lastWake: Instant?
-    /// The last time any activity (requests, in-flight, demand, wake) was seen.
+    /// The last time any activity (completed requests, in-flight, demand, wake) was seen.
     public var lastActivity: Instant?
     /// When the current cold start began (desired 0 → ≥ 1 with no ready replica); nil when none.
     public var coldStartSince: Instant?
@@ -16,19 +18,28 @@ public struct ModelState: Sendable, Hashable {
     public var peak: Int?
     /// When `peak` was last wanted.
     public var peakAt: Instant?
+    /// The gateway's request counter for this model at the last tick it was known: an increase
+    /// over it is demand (a decrease is a gateway restart: the counter is re-based).
+    public var gatewayCount: Double?
+    /// The last time the gateway was seen routing this model (its queue or request-counter series
+    /// existed, under the model id or an alias): the proof of a wake path.
+    public var gatewaySeenAt: Instant?
 
     /// Creates a state.
     public init(
-        desired: Int? = nil, idleSince: Instant? = nil, lastWake: Instant? = nil, lastActivity: Instant? = nil,
-        coldStartSince: Instant? = nil, peak: Int? = nil, peakAt: Instant? = nil
+        desired: Int? = nil, observedSince: Instant? = nil, lastWake: Instant? = nil, lastActivity: Instant? = nil,
+        coldStartSince: Instant? = nil, peak: Int? = nil, peakAt: Instant? = nil, gatewayCount: Double? = nil,
+        gatewaySeenAt: Instant? = nil
     ) {
         self.desired = desired
-        self.idleSince = idleSince
+        self.observedSince = observedSince
         self.lastWake = lastWake
         self.lastActivity = lastActivity
         self.coldStartSince = coldStartSince
         self.peak = peak
         self.peakAt = peakAt
+        self.gatewayCount = gatewayCount
+        self.gatewaySeenAt = gatewaySeenAt
     }
 }
 
@@ -42,6 +53,9 @@ public struct Instant: Sendable, Hashable, Comparable, Codable {
 
     /// The seconds from `earlier` to this instant.
     public func since(_ earlier: Instant) -> Double { seconds - earlier.seconds }
+
+    /// This instant moved by `seconds`.
+    public func adding(_ seconds: Double) -> Instant { Instant(seconds: self.seconds + seconds) }
 
     public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.seconds < rhs.seconds }
 }

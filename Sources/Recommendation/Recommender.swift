@@ -21,6 +21,37 @@ public struct DecisionInput: Sendable, Hashable {
     }
 }
 
+/// Fleet-wide settings of the decision (flags of the service, not the model ConfigMap).
+public struct Policy: Sendable, Hashable {
+    /// The kill switch: no model goes to zero, models at zero come back.
+    public var killSwitch: Bool
+    /// Seconds a lower load-based size must be wanted before it is recommended.
+    public var scaleDownStabilization: Double
+    /// No zero without a wake path (spec §5 step 3); `false` turns the rule off.
+    public var zeroRequiresWakePath: Bool
+    /// Seconds a gateway wake path stays proven after its series were last seen (gateway restarts
+    /// reset its counters; a model at zero may have no series until its next request).
+    public var wakePathMemory: Double
+
+    /// Creates a policy. The defaults are the service's.
+    public init(killSwitch: Bool = false, scaleDownStabilization: Double = 0, zeroRequiresWakePath: Bool = true, wakePathMemory: Double = 86_400) {
+        self.killSwitch = killSwitch
+        self.scaleDownStabilization = scaleDownStabilization
+        self.zeroRequiresWakePath = zeroRequiresWakePath
+        self.wakePathMemory = wakePathMemory
+    }
+}
+
+/// How a model can come back from zero.
+public enum WakePathStatus: String, Sendable, Hashable, CaseIterable, Codable {
+    /// The gateway has been seen routing the model (queue or request-counter series).
+    case gateway
+    /// Its entry declares `wake_path: api`: its callers use the wake API.
+    case api
+    /// Nothing known: the model is not taken to zero (unless the operator turned the rule off).
+    case none
+}
+
 /// The recommendation for one model, the state to remember, and what happened.
 public struct Decision: Sendable, Hashable {
     /// The desired replica count, 0 included.
@@ -29,7 +60,7 @@ public struct Decision: Sendable, Hashable {
     public let reason: Reason
     /// The model's state after this decision.
     public let phase: Phase
-    /// A short human explanation (`gateway demand 3`, `idle 120s of 300s`, `unknown: requests`).
+    /// A short human explanation (`gateway demand 3`, `idle: evidence 12s of 20s`, `unknown: requests`).
     public let detail: String
     /// The state to pass to the next decision.
     public let state: ModelState
@@ -39,186 +70,183 @@ public struct Decision: Sendable, Hashable {
     public let woke: Bool
     /// Seconds from 0 → ≥ 1 until a replica was ready, when a cold start completed at this tick.
     public let coldStartSeconds: Double?
+    /// How the model can come back from zero.
+    public let wakePath: WakePathStatus
+    /// While the evidence of idleness builds: the earliest time the model can go to zero if nothing
+    /// arrives. Nil when zero is not in view (busy, protected, unknown data, at zero already).
+    public let zeroAt: Instant?
 }
 
 /// The decision core: a pure function of configuration, signals, remembered state and `now`.
 ///
-/// Per model, in order:
-/// 1. **wake** — demand at the gateway, a wake call, requests in flight, or a wake of a group
-///    member: at least max(1, min_replicas), and the model stays up for its retention period.
+/// Per model, in order (spec §5):
+/// 1. **wake** — demand at the gateway (queue, or its request counter rising), a wake call,
+///    requests in flight, or a wake of a group member: at least max(1, min_replicas); the model then
+///    stays up for at least its retention period.
 /// 2. **hold** — a signal the decision needs is unknown: the last recommendation is kept (raised to
-///    the floor when scale-to-zero is not allowed). Missing data never moves a model toward zero.
-/// 3. **idle** — scale-to-zero enabled and not frozen by the kill switch, every signal known and
-///    quiet, observed quiet for the whole retention window, no wake within it, and every member of
-///    the group likewise: 0. A model already at 0 stays there while quiet.
+///    the floor while active, or when scale-to-zero is not allowed). Missing data never moves a
+///    model toward zero.
+/// 3. **idle → zero** — scale-to-zero allowed, every activity signal known and zero now, and the
+///    recommender has observed the model continuously (complete data, a replica reporting, or at
+///    zero) for the retention period R, with no wake within R: since `increase(...[R])` is zero,
+///    no request completed in the last R, so R is measured from the last request. The whole group
+///    likewise. Zero needs a wake path, else the model is held with reason `no_wake_path`.
 /// 4. **active** — otherwise: sized to load (`target_concurrency`) or to its ready replicas,
-///    clamped to [max(1, min_replicas), max_replicas].
+///    clamped to [max(1, min_replicas), max_replicas], scale-down stabilized.
 public enum Recommender {
-    /// Decides every model at once (groups need to see all their members). `scaleDownStabilization`
-    /// (seconds): a load-based size (`target_concurrency`) goes down only after the lower size has
-    /// been wanted that long; scale-up is immediate.
-    public static func recommend(_ inputs: [DecisionInput], killSwitch: Bool, now: Instant, scaleDownStabilization: Double = 0) -> [Decision] {
-        var groupWake: [String: Bool] = [:]
-        var groupIdle: [String: Bool] = [:]
-        for input in inputs {
-            guard let group = input.config.group else { continue }
-            groupWake[group, default: false] = groupWake[group, default: false] || ownWake(input)
-            groupIdle[group, default: true] = groupIdle[group, default: true] && idleLongEnough(input, now: now)
+    /// Decides every model at once (groups need to see all their members).
+    public static func recommend(_ inputs: [DecisionInput], policy: Policy, now: Instant) -> [Decision] {
+        let evidence = inputs.map { Evidence($0, now: now, policy: policy) }
+        var groups: [GroupKey: (wake: Bool, idle: Bool)] = [:]
+        for item in evidence {
+            guard let key = item.group else { continue }
+            let current = groups[key] ?? (false, true)
+            groups[key] = (current.wake || item.ownWake, current.idle && item.idleForZero)
         }
-        return inputs.map { input in
-            let group = input.config.group
-            return decide(
-                input, killSwitch: killSwitch,
-                groupWake: group.flatMap { groupWake[$0] } ?? false,
-                groupIdle: group.flatMap { groupIdle[$0] } ?? true,
-                now: now, scaleDownStabilization: scaleDownStabilization)
+        return evidence.map { item in
+            let group = item.group.flatMap { groups[$0] } ?? (false, true)
+            return decide(item, groupWake: group.wake && !item.ownWake, groupIdle: group.idle, policy: policy, now: now)
         }
     }
 
-    /// Decides one model. `groupWake`: another member of its group woke; `groupIdle`: every member
-    /// of its group has been idle long enough (true for models without a group).
-    public static func decide(
-        _ input: DecisionInput, killSwitch: Bool, groupWake: Bool = false, groupIdle: Bool = true, now: Instant,
-        scaleDownStabilization: Double = 0
-    ) -> Decision {
-        let config = input.config
-        let signals = input.signals
-        let previous = input.state.desired
-        let floor = config.activeFloor
-        let zeroAllowed = config.enableScaleToZero && !killSwitch
-        var next = input.state
+    /// Decides one model alone (no group peers known).
+    public static func decide(_ input: DecisionInput, policy: Policy, now: Instant) -> Decision {
+        recommend([input], policy: policy, now: now)[0]
+    }
 
-        let own = ownWake(input)
-        let wake = own || groupWake
-        if own || (signals.requests ?? 0) > 0 { next.lastActivity = now }
-        if wake { next.lastWake = now }
-        let reporting = (signals.ready ?? 0) >= 1
-        switch quietness(signals, wakeRequested: input.wakeRequested) {
-        case .quiet where !wake && reporting:
-            next.idleSince = input.state.idleSince ?? now
-        case .quiet where !wake && previous != 0:
-            // No replica reports metrics: not scraped yet, a scrape outage, or pods gone. Absence of
-            // series is no evidence of idleness; the evidence must start again once they report.
-            next.idleSince = nil
-        case .unknown where !wake: break
-        case .quiet where !wake: break
-        default: next.idleSince = nil
-        }
+    // MARK: - The table of spec §5
 
-        var desired: Int
-        var reason: Reason
-        var detail: String
+    static func decide(_ e: Evidence, groupWake: Bool, groupIdle: Bool, policy: Policy, now: Instant) -> Decision {
+        let config = e.input.config
+        let previous = e.input.state.desired
+        let zeroAllowed = config.enableScaleToZero && !policy.killSwitch
+        var next = e.next
+        if groupWake { next.lastWake = now }
 
-        if wake {
-            desired = activeSize(config, signals) ?? max(previous ?? floor, floor)
-            let fromZero = previous == 0
-            reason = fromZero || input.wakeRequested || (signals.demand ?? 0) > 0 || groupWake ? .wake : .active
-            detail = wakeDetail(input, groupWake: groupWake && !own)
-        } else if zeroAllowed, let missing = unknownForZero(signals) {
-            desired = previous ?? floor
-            reason = .hold
-            detail = "unknown: \(missing)"
-        } else if zeroAllowed, quietness(signals, wakeRequested: false) == .quiet {
-            let idleFor = now.since(next.idleSince ?? now)
-            let retention = config.retention.seconds
-            let wakeHold = input.state.lastWake.map { now.since($0) < retention } ?? false
-            if previous == 0 {
-                (desired, reason, detail) = (0, .idle, "at zero, no demand")
-            } else if next.idleSince == nil, let size = activeSize(config, signals) {
-                (desired, reason, detail) = (size, .active, "no replica reports metrics: no evidence of idleness yet")
-            } else if next.idleSince != nil && idleFor >= retention && !wakeHold && groupIdle {
-                (desired, reason, detail) = (0, .idle, "idle for the retention period (\(format(retention))s)")
-            } else if let size = activeSize(config, signals) {
-                desired = size
-                reason = .active
-                detail = wakeHold ? "woken \(format(now.since(input.state.lastWake!)))s ago, held up for \(format(retention))s"
-                    : !groupIdle && idleFor >= retention ? "idle, but group \(config.group ?? "") is not"
-                    : "idle \(format(idleFor))s of \(format(retention))s"
-            } else {
-                (desired, reason, detail) = (previous ?? floor, .hold, "unknown: \(config.targetConcurrency == nil ? "ready" : "in-flight")")
-            }
-        } else if let size = activeSize(config, signals) {
-            desired = size
-            reason = .active
-            detail = killSwitch ? "kill switch: scale-to-zero not allowed"
-                : !config.enableScaleToZero ? "scale-to-zero disabled" : "serving"
+        var outcome: (desired: Int, reason: Reason, detail: String)
+        var zeroAt: Instant?
+        if e.ownWake || groupWake {
+            outcome = wake(e, groupWake: groupWake)
+        } else if let missing = e.unknown(needingZero: zeroAllowed) {
+            outcome = hold(e, zeroAllowed: zeroAllowed, missing: missing)
+        } else if zeroAllowed && previous == 0 && e.quiet {
+            outcome = (0, .idle, "at zero, no demand")
+        } else if zeroAllowed && e.idleForZero && groupIdle {
+            outcome = e.wakePath == .none && policy.zeroRequiresWakePath
+                ? noWakePath(e) : (0, .idle, "no request for the retention period (\(format(e.retention))s), observed throughout")
+        } else if let size = activeSize(config, e.input.signals) {
+            outcome = (size, .active, activeDetail(e, zeroAllowed: zeroAllowed, groupIdle: groupIdle, policy: policy, now: now))
+            if zeroAllowed, e.quiet { zeroAt = e.zeroAt }
         } else {
-            desired = max(previous ?? floor, zeroAllowed ? 0 : floor)
-            reason = .hold
-            detail = "unknown: \(config.targetConcurrency == nil ? "ready" : "in-flight")"
+            outcome = hold(e, zeroAllowed: zeroAllowed, missing: config.targetConcurrency == nil ? "ready" : "in-flight")
         }
-        if !zeroAllowed { desired = max(desired, floor) }
+        if !zeroAllowed { outcome.desired = max(outcome.desired, config.activeFloor) }
 
-        // Scale-down stabilization of load-based sizes: hold the peak of the window.
-        if desired == 0 || config.targetConcurrency == nil || reason == .hold {
-            if desired == 0 { (next.peak, next.peakAt) = (nil, nil) }
-        } else if let peak = input.state.peak, let at = input.state.peakAt, desired < peak, now.since(at) < scaleDownStabilization {
-            detail += ", holding \(peak) for \(format(scaleDownStabilization - now.since(at)))s (scale-down stabilization)"
-            desired = peak
+        stabilize(&outcome, config: config, previous: e.input.state, next: &next, window: policy.scaleDownStabilization, now: now)
+        let coldStartSeconds = trackColdStart(desired: outcome.desired, previous: previous, ready: e.input.signals.ready, next: &next, now: now)
+        next.desired = outcome.desired
+        return Decision(
+            desired: outcome.desired, reason: outcome.reason,
+            phase: phase(desired: outcome.desired, reason: outcome.reason, next: next, quiet: e.quiet),
+            detail: outcome.detail, state: next,
+            scaledToZero: (previous ?? 1) > 0 && outcome.desired == 0, woke: previous == 0 && outcome.desired > 0,
+            coldStartSeconds: coldStartSeconds, wakePath: e.wakePath, zeroAt: zeroAt)
+    }
+
+    /// Step 2: at least the floor; sized to load when it is known.
+    static func wake(_ e: Evidence, groupWake: Bool) -> (Int, Reason, String) {
+        let config = e.input.config
+        let previous = e.input.state.desired
+        let desired = max(activeSize(config, e.input.signals) ?? previous ?? config.activeFloor, config.activeFloor)
+        let onlyServing = previous != 0 && !e.input.wakeRequested && (e.input.signals.demand ?? 0) <= 0 && !e.gatewayIncrease && !groupWake
+        return (desired, onlyServing ? .active : .wake, wakeDetail(e, groupWake: groupWake))
+    }
+
+    /// Step 1: keep the last recommendation. A model at ≥ 1 keeps at least its (possibly newly
+    /// raised) floor; a model at zero stays there only while zero is allowed.
+    static func hold(_ e: Evidence, zeroAllowed: Bool, missing: String) -> (Int, Reason, String) {
+        let config = e.input.config
+        let desired: Int
+        switch e.input.state.desired {
+        case 0? where zeroAllowed: desired = 0
+        case let previous?: desired = min(max(previous, config.activeFloor), max(config.maxReplicas ?? Int.max, config.activeFloor))
+        case nil: desired = config.activeFloor
+        }
+        return (desired, .hold, "unknown: \(missing)")
+    }
+
+    /// Step 3 without a wake path: held at the active size.
+    static func noWakePath(_ e: Evidence) -> (Int, Reason, String) {
+        let size = activeSize(e.input.config, e.input.signals) ?? max(e.input.state.desired ?? 1, e.input.config.activeFloor)
+        return (size, .noWakePath,
+                "idle for the retention period, but no wake path: the gateway has not been seen routing this model; set wake_path: api if its callers use the wake API")
+    }
+
+    static func activeDetail(_ e: Evidence, zeroAllowed: Bool, groupIdle: Bool, policy: Policy, now: Instant) -> String {
+        let config = e.input.config
+        if policy.killSwitch { return "kill switch: scale-to-zero not allowed" }
+        if !config.enableScaleToZero { return "scale-to-zero disabled" }
+        guard e.quiet else { return "serving" }
+        if e.next.observedSince == nil { return "no replica reports metrics: no evidence of idleness yet" }
+        if e.idleForZero && !groupIdle { return "idle, but group \(config.group ?? "") is not" }
+        if let lastWake = e.next.lastWake, now.since(lastWake) < e.retention {
+            return "woken \(format(now.since(lastWake)))s ago, held up for \(format(e.retention))s"
+        }
+        let observed = e.next.observedSince.map { now.since($0) } ?? 0
+        return "idle: evidence \(format(observed))s of \(format(e.retention))s"
+    }
+
+    static func wakeDetail(_ e: Evidence, groupWake: Bool) -> String {
+        let s = e.input.signals
+        var parts: [String] = []
+        if let demand = s.demand, demand > 0 { parts.append("gateway demand \(format(demand))") }
+        if e.gatewayIncrease, let now = s.gatewayRequests, let before = e.input.state.gatewayCount {
+            parts.append("gateway requests +\(format(now - before))")
+        }
+        if e.input.wakeRequested { parts.append("wake call") }
+        let inFlight = (s.running ?? 0) + (s.waiting ?? 0)
+        if inFlight > 0 { parts.append("\(format(inFlight)) in flight") }
+        if groupWake { parts.append("group \(e.input.config.group ?? "") woke") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// Scale-down stabilization of load-based sizes: the peak of the window is held.
+    static func stabilize(
+        _ outcome: inout (desired: Int, reason: Reason, detail: String), config: ResolvedModelConfig, previous: ModelState,
+        next: inout ModelState, window: Double, now: Instant
+    ) {
+        if outcome.desired == 0 {
+            (next.peak, next.peakAt) = (nil, nil)
+            return
+        }
+        guard config.targetConcurrency != nil, outcome.reason != .hold else { return }
+        if let peak = previous.peak, let at = previous.peakAt, outcome.desired < peak, now.since(at) < window {
+            outcome.detail += ", holding \(peak) for \(format(window - now.since(at)))s (scale-down stabilization)"
+            outcome.desired = peak
         } else {
-            (next.peak, next.peakAt) = (desired, now)
+            (next.peak, next.peakAt) = (outcome.desired, now)
         }
+    }
 
-        // Cold start: from the recommendation leaving zero until a later decision sees a ready
-        // replica (the signals of the transition itself may predate it).
-        var coldStartSeconds: Double?
+    /// Cold start: from the recommendation leaving zero until a later decision sees a ready replica
+    /// (the signals of the transition itself may predate it).
+    static func trackColdStart(desired: Int, previous: Int?, ready: Double?, next: inout ModelState, now: Instant) -> Double? {
         if desired == 0 {
             next.coldStartSince = nil
         } else if previous == 0 {
             next.coldStartSince = now
-        } else if let since = next.coldStartSince, (signals.ready ?? 0) >= 1 {
-            coldStartSeconds = now.since(since)
+        } else if let since = next.coldStartSince, (ready ?? 0) >= 1 {
             next.coldStartSince = nil
+            return now.since(since)
         }
-        next.desired = desired
-
-        let phase: Phase =
-            desired == 0 ? .zero
-            : reason == .hold ? .held
-            : next.coldStartSince != nil ? .waking
-            : next.idleSince != nil ? .idle
-            : .active
-        return Decision(
-            desired: desired, reason: reason, phase: phase, detail: detail, state: next,
-            scaledToZero: (previous ?? 1) > 0 && desired == 0, woke: previous == 0 && desired > 0,
-            coldStartSeconds: coldStartSeconds)
-    }
-
-    // MARK: - Pieces
-
-    enum Quietness { case quiet, busy, unknown }
-
-    /// Quiet: every activity signal known and zero. Busy: one known and positive. Else unknown.
-    static func quietness(_ s: ModelSignals, wakeRequested: Bool) -> Quietness {
-        let values = [s.requests, s.running, s.waiting, s.demand]
-        if wakeRequested || values.contains(where: { ($0 ?? 0) > 0 }) { return .busy }
-        return values.contains(where: { $0 == nil }) ? .unknown : .quiet
-    }
-
-    /// The first signal a move to zero needs that is unknown.
-    static func unknownForZero(_ s: ModelSignals) -> String? {
-        if s.requests == nil { return "requests" }
-        if s.running == nil { return "running" }
-        if s.waiting == nil { return "waiting" }
-        if s.demand == nil { return "demand" }
         return nil
     }
 
-    /// The model's own wake evidence: gateway demand, a wake call, or requests in flight.
-    static func ownWake(_ input: DecisionInput) -> Bool {
-        let s = input.signals
-        return input.wakeRequested || (s.demand ?? 0) > 0 || (s.running ?? 0) > 0 || (s.waiting ?? 0) > 0
-    }
-
-    /// Quiet and either already at zero or idle (with replicas reporting) for its retention with
-    /// no wake in it.
-    static func idleLongEnough(_ input: DecisionInput, now: Instant) -> Bool {
-        guard quietness(input.signals, wakeRequested: input.wakeRequested) == .quiet else { return false }
-        if input.state.desired == 0 { return true }
-        guard (input.signals.ready ?? 0) >= 1 else { return false }
-        let retention = input.config.retention.seconds
-        guard let since = input.state.idleSince, now.since(since) >= retention else { return false }
-        return input.state.lastWake.map { now.since($0) >= retention } ?? true
+    static func phase(desired: Int, reason: Reason, next: ModelState, quiet: Bool) -> Phase {
+        if desired == 0 { return .zero }
+        if reason == .hold { return .held }
+        if next.coldStartSince != nil { return .waking }
+        return quiet ? .idle : .active
     }
 
     /// Load-based size with `target_concurrency`, ready replicas without; clamped to
@@ -232,24 +260,103 @@ public enum Recommender {
             guard let ready = s.ready else { return nil }
             raw = ready
         }
-        let ceiling = config.maxReplicas ?? Int.max
-        let floor = config.activeFloor
         guard raw.isFinite else { return nil }
-        return min(max(Int(min(raw, 1e9)), floor), max(ceiling, floor))
-    }
-
-    static func wakeDetail(_ input: DecisionInput, groupWake: Bool) -> String {
-        let s = input.signals
-        var parts: [String] = []
-        if let demand = s.demand, demand > 0 { parts.append("gateway demand \(format(demand))") }
-        if input.wakeRequested { parts.append("wake call") }
-        let inFlight = (s.running ?? 0) + (s.waiting ?? 0)
-        if inFlight > 0 { parts.append("\(format(inFlight)) in flight") }
-        if groupWake { parts.append("group \(input.config.group ?? "") woke") }
-        return parts.joined(separator: ", ")
+        let floor = config.activeFloor
+        return min(max(Int(min(max(raw, 0), 1e9)), floor), max(config.maxReplicas ?? Int.max, floor))
     }
 
     static func format(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.1f", value)
+    }
+}
+
+/// A group is scoped to its namespace: two teams' groups of the same name are unrelated.
+struct GroupKey: Hashable {
+    let namespace: String
+    let name: String
+}
+
+/// What one tick tells about one model before the table is applied: what is known, whether it is
+/// quiet, how long it has been observed, and whether it is idle enough for zero.
+struct Evidence {
+    let input: DecisionInput
+    /// The state carried forward: observation, wake, activity and gateway bookkeeping.
+    let next: ModelState
+    /// The model's own wake: demand, wake call, in-flight requests or gateway requests.
+    let ownWake: Bool
+    /// The gateway's request counter rose since the last known value.
+    let gatewayIncrease: Bool
+    /// Every activity signal known and zero.
+    let quiet: Bool
+    /// Quiet, observed continuously for R, and no wake within R (or at zero and quiet).
+    let idleForZero: Bool
+    /// The earliest time zero is possible if nothing arrives (nil when the evidence is not building).
+    let zeroAt: Instant?
+    /// How the model can come back from zero.
+    let wakePath: WakePathStatus
+    /// The retention period in seconds.
+    let retention: Double
+    /// The model's group, scoped to its namespace.
+    let group: GroupKey?
+
+    init(_ input: DecisionInput, now: Instant, policy: Policy) {
+        self.input = input
+        let s = input.signals
+        let state = input.state
+        retention = input.config.retention.seconds
+        group = input.config.group.map { GroupKey(namespace: input.config.model.namespace, name: $0) }
+
+        if let current = s.gatewayRequests, let before = state.gatewayCount {
+            gatewayIncrease = current > before
+        } else {
+            gatewayIncrease = false
+        }
+        ownWake = input.wakeRequested || (s.demand ?? 0) > 0 || (s.running ?? 0) > 0 || (s.waiting ?? 0) > 0 || gatewayIncrease
+        let activity = [s.requests, s.running, s.waiting, s.demand]
+        let known = !activity.contains(where: { $0 == nil }) && s.gatewayRequests != nil && s.ready != nil
+        quiet = known && !ownWake && !activity.contains(where: { ($0 ?? 0) > 0 })
+
+        var next = state
+        if s.gatewayRequests != nil { next.gatewayCount = s.gatewayRequests }
+        if s.gatewaySeen { next.gatewaySeenAt = now }
+        if ownWake { next.lastWake = now }
+        if ownWake || (s.requests ?? 0) > 0 { next.lastActivity = now }
+        // Observation: complete data with a replica reporting (or the model at zero). Anything less
+        // — an unknown signal, a partial answer, pods not scraped — starts it afresh.
+        let reporting = (s.ready ?? 0) >= 1 || state.desired == 0
+        next.observedSince = known && reporting ? (state.observedSince ?? now) : nil
+        self.next = next
+
+        if input.config.wakePath == .api {
+            wakePath = .api
+        } else if let seen = next.gatewaySeenAt, now.since(seen) <= policy.wakePathMemory {
+            wakePath = .gateway
+        } else {
+            wakePath = .none
+        }
+
+        let r = retention
+        let observedEnough = next.observedSince.map { now.since($0) >= r } ?? false
+        let wokeLongAgo = next.lastWake.map { now.since($0) >= r } ?? true
+        idleForZero = quiet && (state.desired == 0 || (observedEnough && wokeLongAgo))
+        if quiet, let since = next.observedSince {
+            zeroAt = Swift.max(since.adding(r), next.lastWake?.adding(r) ?? since)
+        } else {
+            zeroAt = nil
+        }
+    }
+
+    /// The first signal a decision needs that is unknown: every activity signal when zero is in
+    /// play, none otherwise (sizing checks its own).
+    func unknown(needingZero: Bool) -> String? {
+        guard needingZero else { return nil }
+        let s = input.signals
+        if s.requests == nil { return "requests" }
+        if s.running == nil { return "running" }
+        if s.waiting == nil { return "waiting" }
+        if s.demand == nil { return "demand" }
+        if s.gatewayRequests == nil { return "gateway requests" }
+        if s.ready == nil { return "ready" }
+        return nil
     }
 }

@@ -1,7 +1,9 @@
 import ModelConfig
 
 /// What Prometheus (and the wake API) tell about one model at one tick. `nil` is **unknown** (query
-/// failed, timed out, or returned NaN); a successful query that has no series for the model is 0.
+/// failed, timed out, answered partially, or returned NaN); a complete answer with no series for
+/// the model is 0, except where the spec says otherwise (a replica reporting with no request-counter
+/// series leaves `requests` unknown).
 public struct ModelSignals: Sendable, Hashable {
     /// Completed requests in the model's retention window (`increase(vllm:request_success_total[R])`).
     public var requests: Double?
@@ -11,15 +13,20 @@ public struct ModelSignals: Sendable, Hashable {
     public var waiting: Double?
     /// Pods reporting vLLM metrics (ready replicas).
     public var ready: Double?
-    /// Average KV-cache usage, 0–1 (informational).
+    /// Average KV-cache usage, 0–1.
     public var kvCacheUsage: Double?
     /// Requests queued at the gateway for this model (demand while it has no pods).
     public var demand: Double?
+    /// The gateway's request counter for this model (`inference_objective_request_total`), the
+    /// current value summed over gateways: an increase between ticks is demand.
+    public var gatewayRequests: Double?
+    /// The gateway has a queue or request-counter series for this model this tick (a wake path).
+    public var gatewaySeen: Bool
 
     /// Creates signals; every one unknown unless given.
     public init(
         requests: Double? = nil, running: Double? = nil, waiting: Double? = nil, ready: Double? = nil,
-        kvCacheUsage: Double? = nil, demand: Double? = nil
+        kvCacheUsage: Double? = nil, demand: Double? = nil, gatewayRequests: Double? = nil, gatewaySeen: Bool = false
     ) {
         self.requests = requests
         self.running = running
@@ -27,13 +34,16 @@ public struct ModelSignals: Sendable, Hashable {
         self.ready = ready
         self.kvCacheUsage = kvCacheUsage
         self.demand = demand
+        self.gatewayRequests = gatewayRequests
+        self.gatewaySeen = gatewaySeen
     }
 
-    /// All zero: a model with no series anywhere, seen by successful queries.
-    public static let quiet = ModelSignals(requests: 0, running: 0, waiting: 0, ready: 0, kvCacheUsage: 0, demand: 0)
+    /// All zero: a model with no series anywhere, seen by complete answers.
+    public static let quiet = ModelSignals(requests: 0, running: 0, waiting: 0, ready: 0, kvCacheUsage: 0, demand: 0, gatewayRequests: 0)
 
-    /// One replica reporting, no activity: positive evidence of idleness.
-    public static let idleReplica = ModelSignals(requests: 0, running: 0, waiting: 0, ready: 1, kvCacheUsage: 0, demand: 0)
+    /// One replica reporting, no activity, the gateway routing the model: positive evidence of idleness.
+    public static let idleReplica = ModelSignals(
+        requests: 0, running: 0, waiting: 0, ready: 1, kvCacheUsage: 0, demand: 0, gatewayRequests: 0, gatewaySeen: true)
 
     /// Requests in flight (running + waiting), nil when either is unknown.
     public var inFlight: Double? {
@@ -46,19 +56,21 @@ public struct ModelSignals: Sendable, Hashable {
 public enum Reason: String, Sendable, Hashable, CaseIterable, Codable {
     /// A signal the decision needs is unknown: the last recommendation is kept.
     case hold
-    /// Demand at zero, a wake call, in-flight requests, or a group member's wake.
+    /// Demand at zero, a wake call, in-flight requests, gateway requests, or a group member's wake.
     case wake
     /// Idle for the whole retention window with scale-to-zero allowed: zero.
     case idle
     /// Serving or protected: sized to load or to its ready replicas, at least max(1, min_replicas).
     case active
+    /// Idle long enough for zero, but nothing is known that could bring it back: held at ≥ 1.
+    case noWakePath = "no_wake_path"
 }
 
 /// The state a model is in, as exported by `recommender_model_state`.
 public enum Phase: String, Sendable, Hashable, CaseIterable, Codable {
     /// Recommended ≥ 1 and serving or protected.
     case active
-    /// Recommended ≥ 1, idle, counting down its retention.
+    /// Recommended ≥ 1, idle, counting down its retention (or held up for want of a wake path).
     case idle
     /// Recommended 0.
     case zero

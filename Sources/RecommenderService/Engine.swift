@@ -10,27 +10,31 @@ public struct EngineOptions: Sendable {
     public var environmentScaleToZero: Bool?
     /// Kill switch from the command line or environment (`--scale-to-zero-allowed=false`).
     public var killSwitchFlag: Bool
-    /// A model absent from every source this long is forgotten (seconds).
+    /// A model absent from every source this long, counted over ticks whose queries all answered,
+    /// is forgotten (seconds). A model recommended 0 is never forgotten.
     public var forgetAfterSeconds: Double
-    /// Namespace for a model known only from gateway demand or a wake (the gateway queue metric has
-    /// no namespace label) when no namespace of it is known.
-    public var defaultNamespace: String
     /// Reject wake calls for unknown models (404) instead of adopting them.
     public var wakeKnownModelsOnly: Bool
     /// A load-based size goes down only after the lower size has been wanted this long (seconds).
     public var scaleDownStabilizationSeconds: Double
+    /// No zero without a wake path (`--zero-requires-wake-path`).
+    public var zeroRequiresWakePath: Bool
+    /// A gateway wake path stays proven this long after its series were last seen (seconds).
+    public var wakePathMemorySeconds: Double
 
     /// Creates options.
     public init(
         environmentScaleToZero: Bool? = nil, killSwitchFlag: Bool = false, forgetAfterSeconds: Double = 7 * 86_400,
-        defaultNamespace: String = "default", wakeKnownModelsOnly: Bool = false, scaleDownStabilizationSeconds: Double = 60
+        wakeKnownModelsOnly: Bool = false, scaleDownStabilizationSeconds: Double = 60,
+        zeroRequiresWakePath: Bool = true, wakePathMemorySeconds: Double = 86_400
     ) {
         self.environmentScaleToZero = environmentScaleToZero
         self.killSwitchFlag = killSwitchFlag
         self.forgetAfterSeconds = forgetAfterSeconds
-        self.defaultNamespace = defaultNamespace
         self.wakeKnownModelsOnly = wakeKnownModelsOnly
         self.scaleDownStabilizationSeconds = scaleDownStabilizationSeconds
+        self.zeroRequiresWakePath = zeroRequiresWakePath
+        self.wakePathMemorySeconds = wakePathMemorySeconds
     }
 }
 
@@ -42,7 +46,8 @@ final class ModelRecord {
     var state = ModelState()
     var decision: Decision?
     var signals = ModelSignals()
-    var lastSeen: Instant
+    /// Seconds the model has been absent from every source, counted over complete ticks only.
+    var unseenSeconds: Double = 0
     var pendingWake = false
     var lastColdStartSeconds: Double?
     /// Rendered `namespace`, `model_name` labels.
@@ -52,9 +57,14 @@ final class ModelRecord {
     /// The `recommender_model_state` line, empty before the first decision.
     private(set) var stateLine: [UInt8] = []
 
-    init(config: ResolvedModelConfig, now: Instant) {
+    /// The `recommender_model_wake_path` line, empty before the first decision.
+    private(set) var wakePathLine: [UInt8] = []
+    /// The gateway-last-seen value exported (refreshed at most once a minute: alert thresholds are
+    /// minutes, and 10,000 models re-rendered every tick would cost more than it tells).
+    private(set) var exportedGatewaySeen: Double?
+
+    init(config: ResolvedModelConfig) {
         self.config = config
-        lastSeen = now
         relabel()
     }
 
@@ -66,8 +76,11 @@ final class ModelRecord {
 
     /// Records a decision, re-rendering the cached lines only when what they show changed.
     func record(_ new: Decision) {
-        let changed = decision?.desired != new.desired || decision?.phase != new.phase
+        let changed = decision?.desired != new.desired || decision?.phase != new.phase || decision?.wakePath != new.wakePath
         decision = new
+        if let seen = new.state.gatewaySeenAt?.seconds, seen - (exportedGatewaySeen ?? 0) >= 60 {
+            exportedGatewaySeen = seen.rounded(.down)
+        }
         state = new.state
         pendingWake = false
         if changed { renderLines() }
@@ -85,6 +98,9 @@ final class ModelRecord {
         writer = ExpositionWriter(reserving: modelLabels.utf8.count + 48)
         writer.sample("recommender_model_state", modelLabels + ",state=\"\(decision.phase.rawValue)\"", int: 1)
         stateLine = writer.bytes
+        writer = ExpositionWriter(reserving: modelLabels.utf8.count + 48)
+        writer.sample("recommender_model_wake_path", modelLabels + ",path=\"\(decision.wakePath.rawValue)\"", int: 1)
+        wakePathLine = writer.bytes
     }
 }
 
@@ -111,6 +127,11 @@ public actor Engine {
     private var lastConfigError: String?
     /// Signals whose last query failed: failures and recoveries are logged once, not every tick.
     private var failingSignals: Set<Signal> = []
+    /// Names → models, for attribution (see `NameIndex`).
+    private var names: NameIndex?
+    private var namesStale = true
+    /// Reported `variant_name` collisions (see `findVariantConflicts`).
+    private(set) var variantConflicts: [String] = []
     var metrics = ServiceMetrics()
 
     /// Creates an engine with no configuration loaded yet.
@@ -156,7 +177,9 @@ public actor Engine {
             record.config = resolver.resolve(key)
             record.relabel()
         }
-        adoptConfiguredModels(now: now)
+        adoptConfiguredModels()
+        namesStale = true
+        variantConflicts = Self.findVariantConflicts(sortedModelRecords())
     }
 
     /// The ConfigMap could not be read at all: nothing changes, the failure is counted.
@@ -179,45 +202,71 @@ public actor Engine {
 
     // MARK: - Inventory
 
-    private func adoptConfiguredModels(now: Instant) {
+    private func adoptConfiguredModels() {
         for entry in config?.overrides ?? [] {
             guard let modelID = entry.modelID, let namespace = entry.namespace else { continue }
-            touch(ModelKey(namespace: namespace, modelID: modelID), now: now)
+            touch(ModelKey(namespace: namespace, modelID: modelID))
         }
     }
 
     /// Marks a model as seen now, adopting it when it is new.
-    private func touch(_ key: ModelKey, now: Instant) {
+    private func touch(_ key: ModelKey) {
         if let record = records[key] {
-            record.lastSeen = now
+            record.unseenSeconds = 0
             return
         }
-        records[key] = ModelRecord(config: resolver.resolve(key), now: now)
+        records[key] = ModelRecord(config: resolver.resolve(key))
         inventoryChanged = true
     }
 
-    /// The known keys of a model id, or the default namespace's when none is known.
-    private func keys(for modelID: String, index: [String: [ModelKey]]) -> [ModelKey] {
-        index[modelID] ?? [ModelKey(namespace: options.defaultNamespace, modelID: modelID)]
+    /// The names series carry → known models (ids and aliases), rebuilt when the inventory or the
+    /// configuration changed.
+    private func nameIndex() -> NameIndex {
+        if let names, !namesStale { return names }
+        let built = NameIndex(models: records.values.map(\.config), entries: config?.overrides ?? [])
+        names = built
+        namesStale = false
+        return built
     }
 
     /// Reads back the last exported values (restart recovery). Until it succeeds no tick decides.
-    public func recover(_ result: Result<[ModelKey: Double], PrometheusError>, now: Instant) {
+    /// A value that cannot be a replica count (negative, huge, not finite) is ignored and logged:
+    /// that model starts without a previous recommendation, and so is never taken to zero before a
+    /// full retention of fresh evidence.
+    public func recover(
+        _ result: Result<[ModelKey: Double], PrometheusError>,
+        wakePaths: Result<[ModelKey: Double], PrometheusError> = .success([:]), now: Instant
+    ) {
         switch result {
         case .success(let values):
-            for (key, value) in values where value.isFinite {
-                touch(key, now: now)
-                records[key]!.state.desired = max(0, Int(value.rounded()))
+            var restored = 0
+            for (key, value) in values {
+                touch(key)
+                guard value.isFinite, value >= 0, value <= Self.maxRecoverableReplicas else {
+                    logger.warning("recovered value is not a replica count; ignored", metadata: [
+                        "model": "\(key.modelID)", "namespace": "\(key.namespace)", "value": "\(value)"])
+                    continue
+                }
+                records[key]!.state.desired = Int(value.rounded())
+                restored += 1
+            }
+            if case .success(let seen) = wakePaths {
+                for (key, seconds) in seen where seconds.isFinite && seconds > 0 && seconds <= now.seconds {
+                    records[key]?.state.gatewaySeenAt = Instant(seconds: seconds)
+                }
             }
             recovered = true
-            metrics.recoveredModels = values.count
-            logger.info("recovered last recommendations", metadata: ["models": "\(values.count)"])
+            metrics.recoveredModels = restored
+            logger.info("recovered last recommendations", metadata: ["models": "\(restored)"])
         case .failure(let error):
             metrics.queryErrors[Signal.recovery, default: 0] += 1
             logger.warning("recovery query failed; decisions wait for it", metadata: ["error": "\(error)"])
         }
         metrics.queries[Signal.recovery, default: 0] += 1
     }
+
+    /// The largest recovered value taken as a replica count.
+    static let maxRecoverableReplicas = 100_000.0
 
     // MARK: - Ticks
 
@@ -236,22 +285,45 @@ public actor Engine {
         }
         guard config != nil, recovered else { return }
 
-        adoptConfiguredModels(now: now)
-        for key in fleet.seenModels { touch(key, now: now) }
-        let index = Dictionary(grouping: records.keys, by: \.modelID)
-        for modelID in fleet.demandModels {
-            for key in keys(for: modelID, index: index) { touch(key, now: now) }
+        let elapsed = lastTickAt.map { max(0, now.since($0)) } ?? 0
+        adoptConfiguredModels()
+        var signals = fleet.attributed(nameIndex())
+        let seen = signals.seenModels.union(Self.keys(signals.demand)).union(Self.keys(signals.gatewayRequests))
+        let adopted = seen.subtracting(records.keys)
+        for key in seen { touch(key) }
+        if !adopted.isEmpty {
+            // New names: attribute again so aliases of the new models count this tick already.
+            namesStale = true
+            signals = fleet.attributed(nameIndex())
         }
-        for (key, record) in records where now.since(record.lastSeen) > options.forgetAfterSeconds {
-            records[key] = nil
-            inventoryChanged = true
-            logger.info("model forgotten", metadata: ["model": "\(key.modelID)", "namespace": "\(key.namespace)"])
+        // Forgetting counts only ticks that could see, and never forgets a zero: a zero is a
+        // promise to bring the model back on demand.
+        if fleet.complete {
+            let configured = configuredKeys()
+            for (key, record) in records where !seen.contains(key) && !configured.contains(key) {
+                record.unseenSeconds += elapsed
+                guard record.unseenSeconds > options.forgetAfterSeconds, record.state.desired != 0, record.decision?.desired != 0 else { continue }
+                records[key] = nil
+                inventoryChanged = true
+                logger.info("model forgotten", metadata: ["model": "\(key.modelID)", "namespace": "\(key.namespace)"])
+            }
         }
-        decide(sortedModelRecords(), fleet: fleet, now: now)
+        decide(sortedModelRecords(), signals: signals, now: now)
         lastTickAt = now
         metrics.ticks += 1
         metrics.tickDuration.observe(duration)
         metrics.lastTickSuccess = now.seconds
+    }
+
+    private static func keys(_ result: Result<[ModelKey: Double], PrometheusError>) -> Set<ModelKey> {
+        if case .success(let values) = result { return Set(values.keys) }
+        return []
+    }
+
+    private func configuredKeys() -> Set<ModelKey> {
+        Set((config?.overrides ?? []).compactMap { entry in
+            entry.namespace.flatMap { ns in entry.modelID.map { ModelKey(namespace: ns, modelID: $0) } }
+        })
     }
 
     /// Known models in label order, re-sorted only when the inventory changed.
@@ -259,19 +331,38 @@ public actor Engine {
         if inventoryChanged {
             sortedRecords = records.sorted { $0.key < $1.key }.map(\.value)
             inventoryChanged = false
+            namesStale = true
+            variantConflicts = Self.findVariantConflicts(sortedRecords)
         }
         return sortedRecords
     }
 
-    private func decide(_ models: [ModelRecord], fleet: FleetSignals?, now: Instant) {
+    /// Models of one namespace whose `variant_name` is the same: consumers selecting that name
+    /// would mix two models (`max` of both). Reported, never silently merged.
+    static func findVariantConflicts(_ records: [ModelRecord]) -> [String] {
+        var byVariant: [String: [String]] = [:]
+        for record in records {
+            byVariant["\(record.config.model.namespace)/\(record.config.variantName)", default: []].append(record.config.model.modelID)
+        }
+        return byVariant.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }.map { key, models in
+            "variant_name \(key) is derived or set for \(models.count) models (\(models.joined(separator: ", "))): set distinct variant_name values"
+        }
+    }
+
+    var policy: Policy {
+        Policy(
+            killSwitch: killSwitch, scaleDownStabilization: options.scaleDownStabilizationSeconds,
+            zeroRequiresWakePath: options.zeroRequiresWakePath, wakePathMemory: options.wakePathMemorySeconds)
+    }
+
+    private func decide(_ models: [ModelRecord], signals: AttributedSignals?, now: Instant) {
         var inputs: [DecisionInput] = []
         inputs.reserveCapacity(models.count)
         for record in models {
-            if let fleet { record.signals = fleet.signals(for: record.config.model, retention: record.config.retention) }
+            if let signals { record.signals = signals.signals(for: record.config.model, retention: record.config.retention) }
             inputs.append(DecisionInput(config: record.config, signals: record.signals, state: record.state, wakeRequested: record.pendingWake))
         }
-        let decisions = Recommender.recommend(
-            inputs, killSwitch: killSwitch, now: now, scaleDownStabilization: options.scaleDownStabilizationSeconds)
+        let decisions = Recommender.recommend(inputs, policy: policy, now: now)
         for (record, decision) in zip(models, decisions) { apply(decision, to: record) }
     }
 
@@ -295,6 +386,7 @@ public actor Engine {
                 // increase() extrapolates: 41.3865 completed requests reads better as 41.4.
                 "model_request_count": "\(record.signals.requests.map { ($0 * 10).rounded() / 10 }.map(ExpositionWriter.format) ?? "unknown")",
                 "retention": "\(record.config.retention)", "enable_scale_to_zero": "\(record.config.enableScaleToZero)",
+                "wake_path": "\(decision.wakePath.rawValue)",
             ])
         }
     }
@@ -305,11 +397,11 @@ public actor Engine {
     public func wake(_ key: ModelKey, now: Instant) -> WakeOutcome {
         if records[key] == nil {
             if options.wakeKnownModelsOnly { return .unknownModel }
-            touch(key, now: now)
+            touch(key)
         }
         let record = records[key]!
         record.pendingWake = true
-        record.lastSeen = now
+        record.unseenSeconds = 0
         metrics.wakeCalls += 1
         guard config != nil, recovered else {
             // Before the first tick the wake is remembered and applied by it.
@@ -317,9 +409,10 @@ public actor Engine {
         }
         var affected = [record]
         if let group = record.config.group {
-            affected = sortedModelRecords().filter { $0.config.group == group }
+            let namespace = record.config.model.namespace
+            affected = sortedModelRecords().filter { $0.config.group == group && $0.config.model.namespace == namespace }
         }
-        decide(affected, fleet: nil, now: now)  // each record keeps its last tick's signals
+        decide(affected, signals: nil, now: now)  // each record keeps its last tick's signals
         return .woken(desired: record.decision?.desired ?? 1)
     }
 
@@ -338,6 +431,9 @@ public actor Engine {
             detail.append("config: last reload failed: \(lastConfigError)")
         }
         if killSwitch { detail.append("kill switch: engaged, scale-to-zero frozen, every model ≥ 1") }
+        detail += variantConflicts.map { "exposition: \($0)" }
+        let blocked = records.values.filter { $0.decision?.reason == .noWakePath }.count
+        if blocked > 0 { detail.append("wake path: \(blocked) idle model(s) held at ≥ 1 with no wake path (see /api/v1/recommendations)") }
         return (ready, detail)
     }
 

@@ -3,8 +3,23 @@ import ModelConfig
 import PrometheusClient
 import Recommendation
 
-/// One tick's answers from Prometheus for every model: per signal either the values by model or
-/// the error that made it unknown.
+/// A gateway series' identity: the model name it targets and, when the scrape added one, the
+/// namespace label (the gateway pod's namespace, which need not be the model's).
+public struct GatewayKey: Sendable, Hashable {
+    /// The `namespace` label, nil when the series has none.
+    public let namespace: String?
+    /// `target_model_name` (or `model_name` when the target is empty).
+    public let name: String
+
+    /// Creates a key.
+    public init(namespace: String?, name: String) {
+        self.namespace = namespace
+        self.name = name
+    }
+}
+
+/// One tick's answers from Prometheus for every model: per signal either the values by series
+/// identity or the error that made it unknown. A partial answer is an error (spec §4).
 public struct FleetSignals: Sendable {
     /// Completed requests by retention period.
     public var requests: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:]
@@ -16,15 +31,18 @@ public struct FleetSignals: Sendable {
     public var ready: Result<[ModelKey: Double], PrometheusError>
     /// KV-cache usage.
     public var kvCache: Result<[ModelKey: Double], PrometheusError>
-    /// Gateway queue by model id (the gateway metric has no namespace).
-    public var demand: Result<[String: Double], PrometheusError>
+    /// Gateway queue by target.
+    public var demand: Result<[GatewayKey: Double], PrometheusError>
+    /// Gateway request counter by target.
+    public var gatewayRequests: Result<[GatewayKey: Double], PrometheusError>
 
     /// Creates a tick's answers.
     public init(
         requests: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:],
         running: Result<[ModelKey: Double], PrometheusError>, waiting: Result<[ModelKey: Double], PrometheusError>,
         ready: Result<[ModelKey: Double], PrometheusError>, kvCache: Result<[ModelKey: Double], PrometheusError>,
-        demand: Result<[String: Double], PrometheusError>
+        demand: Result<[GatewayKey: Double], PrometheusError>,
+        gatewayRequests: Result<[GatewayKey: Double], PrometheusError> = .success([:])
     ) {
         self.requests = requests
         self.running = running
@@ -32,29 +50,89 @@ public struct FleetSignals: Sendable {
         self.ready = ready
         self.kvCache = kvCache
         self.demand = demand
+        self.gatewayRequests = gatewayRequests
     }
 
     /// A tick where nothing is known (every query failed with `error`).
     public static func unknown(_ error: PrometheusError) -> FleetSignals {
-        FleetSignals(running: .failure(error), waiting: .failure(error), ready: .failure(error), kvCache: .failure(error), demand: .failure(error))
+        FleetSignals(
+            running: .failure(error), waiting: .failure(error), ready: .failure(error), kvCache: .failure(error),
+            demand: .failure(error), gatewayRequests: .failure(error))
     }
 
-    /// The signals of one model. Absent from a successful result is 0; a failed query, a retention
-    /// that was not queried, NaN and ±Inf are unknown (nil).
+    /// Every query of the tick answered completely: only such ticks count toward forgetting.
+    public var complete: Bool {
+        let results: [Bool] = [running.isSuccess, waiting.isSuccess, ready.isSuccess, kvCache.isSuccess, demand.isSuccess, gatewayRequests.isSuccess]
+        return !results.contains(false) && requests.values.allSatisfy(\.isSuccess)
+    }
+
+    /// The signals attributed to models (aliases resolved, gateway series assigned to namespaces).
+    public func attributed(_ names: NameIndex) -> AttributedSignals {
+        func models(_ result: Result<[ModelKey: Double], PrometheusError>) -> Result<[ModelKey: Double], PrometheusError> {
+            result.map { values in
+                var out: [ModelKey: Double] = [:]
+                out.reserveCapacity(values.count)
+                for (key, value) in values { out[names.model(reportedAs: key), default: 0] += value }
+                return out
+            }
+        }
+        func gateway(_ result: Result<[GatewayKey: Double], PrometheusError>) -> Result<[ModelKey: Double], PrometheusError> {
+            result.map { values in
+                var out: [ModelKey: Double] = [:]
+                for (key, value) in values {
+                    for model in names.models(routedAs: key) { out[model, default: 0] += value }
+                }
+                return out
+            }
+        }
+        // kv-cache is an average: attribution of several names to one model keeps the largest.
+        let kv = kvCache.map { values in
+            var out: [ModelKey: Double] = [:]
+            for (key, value) in values { out[names.model(reportedAs: key)] = max(out[names.model(reportedAs: key)] ?? 0, value) }
+            return out
+        }
+        return AttributedSignals(
+            requests: requests.mapValues(models), running: models(running), waiting: models(waiting), ready: models(ready),
+            kvCache: kv, demand: gateway(demand), gatewayRequests: gateway(gatewayRequests))
+    }
+}
+
+/// A tick's signals keyed by the models they were attributed to.
+public struct AttributedSignals: Sendable {
+    /// Completed requests by retention period.
+    public var requests: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>]
+    /// In-pod running requests.
+    public var running: Result<[ModelKey: Double], PrometheusError>
+    /// In-pod queued requests.
+    public var waiting: Result<[ModelKey: Double], PrometheusError>
+    /// Ready replicas.
+    public var ready: Result<[ModelKey: Double], PrometheusError>
+    /// KV-cache usage.
+    public var kvCache: Result<[ModelKey: Double], PrometheusError>
+    /// Gateway queue.
+    public var demand: Result<[ModelKey: Double], PrometheusError>
+    /// Gateway request counter.
+    public var gatewayRequests: Result<[ModelKey: Double], PrometheusError>
+
+    /// The signals of one model. Absent from a complete result is 0; a failed or partial query, a
+    /// retention that was not queried, NaN and ±Inf are unknown (nil). A model with a replica
+    /// reporting but no request-counter series has unknown requests: a broken query or a window
+    /// shorter than two scrapes, not "no requests".
     public func signals(for key: ModelKey, retention: ConfigDuration) -> ModelSignals {
         func value(_ result: Result<[ModelKey: Double], PrometheusError>?) -> Double? {
             guard case .success(let values)? = result else { return nil }
             let value = values[key] ?? 0
             return value.isFinite ? value : nil
         }
-        var demandValue: Double?
-        if case .success(let values) = demand {
-            let value = values[key.modelID] ?? 0
-            demandValue = value.isFinite ? value : nil
-        }
+        let ready = value(ready)
+        var requestsValue = value(requests[retention])
+        if case .success(let values)? = requests[retention], values[key] == nil, (ready ?? 0) >= 1 { requestsValue = nil }
+        var seen = false
+        if case .success(let values) = demand, values[key] != nil { seen = true }
+        if case .success(let values) = gatewayRequests, values[key] != nil { seen = true }
         return ModelSignals(
-            requests: value(requests[retention]), running: value(running), waiting: value(waiting),
-            ready: value(ready), kvCacheUsage: value(kvCache), demand: demandValue)
+            requests: requestsValue, running: value(running), waiting: value(waiting), ready: ready,
+            kvCacheUsage: value(kvCache), demand: value(demand), gatewayRequests: value(gatewayRequests), gatewaySeen: seen)
     }
 
     /// Models with at least one vLLM series this tick.
@@ -65,11 +143,66 @@ public struct FleetSignals: Sendable {
         }
         return keys
     }
+}
 
-    /// Model ids with gateway demand series this tick (any value).
-    public var demandModels: Set<String> {
-        if case .success(let values) = demand { return Set(values.keys) }
-        return []
+/// Maps the names series carry to the models they count for: a model's id, its `aliases`
+/// (served names, LoRA adapters, gateway target names), in its namespace.
+///
+/// Gateway series are attributed per spec §4: the series' `namespace` label when the model is
+/// known there, then the known namespaces of the id or alias, then the series' namespace label;
+/// never a namespace nobody configured or saw (a series with no namespace label for a model known
+/// nowhere is unattributed).
+public struct NameIndex: Sendable {
+    /// Names (ids and aliases) of known models → their keys.
+    private var known: [String: [ModelKey]] = [:]
+    /// Aliases of namespace-scoped entries: (namespace, alias) → model id.
+    private var scopedAliases: [ModelKey: String] = [:]
+    /// Aliases of entries for every namespace: alias → model id.
+    private var anyNamespaceAliases: [String: String] = [:]
+
+    /// An index knowing nothing: every name is its own model.
+    public init() {}
+
+    /// Builds the index from the known models' resolved configurations and the ConfigMap's entries.
+    public init(models: [ResolvedModelConfig], entries: [ModelEntry]) {
+        for config in models {
+            known[config.model.modelID, default: []].append(config.model)
+            for alias in config.aliases where alias != config.model.modelID { known[alias, default: []].append(config.model) }
+        }
+        for entry in entries {
+            guard let modelID = entry.modelID, let aliases = entry.settings.aliases else { continue }
+            for alias in aliases {
+                if let namespace = entry.namespace {
+                    scopedAliases[ModelKey(namespace: namespace, modelID: alias)] = modelID
+                } else {
+                    anyNamespaceAliases[alias] = modelID
+                }
+            }
+        }
+    }
+
+    /// The model a vLLM series (namespace, model_name) counts for.
+    public func model(reportedAs key: ModelKey) -> ModelKey {
+        if let keys = known[key.modelID], let match = keys.first(where: { $0.namespace == key.namespace }) { return match }
+        if let modelID = scopedAliases[key] ?? anyNamespaceAliases[key.modelID] {
+            return ModelKey(namespace: key.namespace, modelID: modelID)
+        }
+        return key
+    }
+
+    /// The models a gateway series counts for.
+    public func models(routedAs key: GatewayKey) -> [ModelKey] {
+        let keys = known[key.name] ?? []
+        guard let namespace = key.namespace else { return keys }
+        let inNamespace = keys.filter { $0.namespace == namespace }
+        if !inNamespace.isEmpty { return inNamespace }
+        if let modelID = scopedAliases[ModelKey(namespace: namespace, modelID: key.name)] {
+            return [ModelKey(namespace: namespace, modelID: modelID)]
+        }
+        // Known elsewhere: a shared gateway in its own namespace routes the model's pool.
+        if !keys.isEmpty { return keys }
+        // Unknown anywhere, but the scrape saw it in this namespace: a model seen in demand signals.
+        return [ModelKey(namespace: namespace, modelID: anyNamespaceAliases[key.name] ?? key.name)]
     }
 }
 
@@ -101,7 +234,8 @@ public struct SignalCollector: Sendable {
         async let waiting = byModel(.waiting)
         async let ready = byModel(.ready)
         async let kv = byModel(.kvCache)
-        async let demand = byTarget()
+        async let demand = byTarget(.demand)
+        async let gatewayRequests = byTarget(.gatewayRequests)
         let requests = await withTaskGroup(of: (ConfigDuration, Result<[ModelKey: Double], PrometheusError>).self) { group in
             for retention in retentions {
                 group.addTask { (retention, await self.byModel(.requests, range: retention)) }
@@ -112,7 +246,7 @@ public struct SignalCollector: Sendable {
         }
         let fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
-            kvCache: await kv, demand: await demand)
+            kvCache: await kv, demand: await demand, gatewayRequests: await gatewayRequests)
         var outcomes = requests.values.map { QueryOutcome(signal: .requests, error: $0.failure) }
         outcomes += [
             QueryOutcome(signal: .running, error: fleet.running.failure),
@@ -120,6 +254,7 @@ public struct SignalCollector: Sendable {
             QueryOutcome(signal: .ready, error: fleet.ready.failure),
             QueryOutcome(signal: .kvCache, error: fleet.kvCache.failure),
             QueryOutcome(signal: .demand, error: fleet.demand.failure),
+            QueryOutcome(signal: .gatewayRequests, error: fleet.gatewayRequests.failure),
         ]
         return (fleet, outcomes)
     }
@@ -127,6 +262,11 @@ public struct SignalCollector: Sendable {
     /// Reads back this service's last exported value per model over `window`.
     public func recover(window: ConfigDuration) async -> Result<[ModelKey: Double], PrometheusError> {
         await byModel(.recovery, range: window)
+    }
+
+    /// Reads back when the gateway was last seen routing each model, over `window`.
+    public func recoverWakePaths(window: ConfigDuration) async -> Result<[ModelKey: Double], PrometheusError> {
+        await byModel(.recoveryWakePath, range: window)
     }
 
     func byModel(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<[ModelKey: Double], PrometheusError> {
@@ -145,13 +285,15 @@ public struct SignalCollector: Sendable {
         }
     }
 
-    func byTarget() async -> Result<[String: Double], PrometheusError> {
+    func byTarget(_ signal: Signal) async -> Result<[GatewayKey: Double], PrometheusError> {
         do {
-            let samples = try await client.query(queries.query(.demand))
-            var values: [String: Double] = [:]
+            let samples = try await client.query(queries.query(signal))
+            var values: [GatewayKey: Double] = [:]
             for sample in samples {
-                guard let model = sample.labels["target_model_name"] else { continue }
-                values[model, default: 0] += sample.value
+                let target = sample.labels["target_model_name"].flatMap { $0.isEmpty ? nil : $0 } ?? sample.labels["model_name"]
+                guard let target, !target.isEmpty else { continue }
+                let namespace = sample.labels["namespace"].flatMap { $0.isEmpty ? nil : $0 }
+                values[GatewayKey(namespace: namespace, name: target), default: 0] += sample.value
             }
             return .success(values)
         } catch {
@@ -164,5 +306,10 @@ extension Result {
     var failure: Failure? {
         if case .failure(let error) = self { return error }
         return nil
+    }
+
+    var isSuccess: Bool {
+        if case .success = self { return true }
+        return false
     }
 }

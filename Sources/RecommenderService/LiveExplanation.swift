@@ -44,11 +44,12 @@ public struct LiveExplanation: Sendable, Encodable {
         var errors: [String: String] = [:]
         for outcome in outcomes { if let error = outcome.error { errors[outcome.signal.rawValue] = error.description } }
         if case .failure(let error) = recovered { errors[Signal.recovery.rawValue] = error.description }
-        let last = (try? recovered.get())?[resolved.model].map { Int($0.rounded()) }
-        let signals = fleet.signals(for: resolved.model, retention: resolved.retention)
+        let last = (try? recovered.get())?[resolved.model].flatMap { $0.isFinite && $0 >= 0 && $0 <= 100_000 ? Int($0.rounded()) : nil }
+        let names = NameIndex(models: [resolved], entries: resolver.config.overrides)
+        let signals = fleet.attributed(names).signals(for: resolved.model, retention: resolved.retention)
         let decision = Recommender.decide(
             DecisionInput(config: resolved, signals: signals, state: ModelState(desired: last)),
-            killSwitch: killSwitchFlag || resolver.killSwitchEngaged, now: now)
+            policy: Policy(killSwitch: killSwitchFlag || resolver.killSwitchEngaged), now: now)
         return LiveExplanation(
             config: ConfigExplanation(resolved: resolved, resolver: resolver, killSwitchFlag: killSwitchFlag),
             signals: ModelRecommendation.SignalsView(signals),
@@ -62,7 +63,9 @@ public struct LiveExplanation: Sendable, Encodable {
         lines.append("model_request_count   \(show(signals.requests))   (completed requests in the last \(config.promqlRange))")
         lines.append("running / waiting     \(show(signals.running)) / \(show(signals.waiting))")
         lines.append("ready replicas        \(show(signals.ready))")
-        lines.append("gateway demand        \(show(signals.demand))")
+        lines.append("gateway demand        \(show(signals.demand))   (queue)")
+        lines.append("gateway requests      \(show(signals.gatewayRequests))   (request counter; series seen: \(signals.gatewaySeen ? "yes" : "no"))")
+        lines.append("wake path             \(decision.wakePath.rawValue)")
         lines.append("kv_cache_usage        \(show(signals.kvCacheUsage))")
         lines.append("last recommendation   \(lastRecommendation.map(String.init) ?? "none")")
         lines.append("decision              desired=\(decision.desired) reason=\(decision.reason.rawValue) state=\(decision.phase.rawValue) (\(decision.detail))")

@@ -39,6 +39,13 @@ extension Engine {
             guard let last = record.state.lastActivity else { continue }
             w.sample("recommender_model_last_activity_timestamp_seconds", record.modelLabels, last.seconds)
         }
+        w.family("recommender_model_wake_path", "gauge", "How each model can come back from zero (1 for its path): gateway (seen routing it), api (declared wake_path: api) or none.")
+        for record in ordered { w.append(bytes: record.wakePathLine) }
+        w.family("recommender_model_gateway_last_seen_timestamp_seconds", "gauge", "When the gateway was last seen routing a model (its queue or request-counter series), refreshed at most once a minute.")
+        for record in ordered {
+            guard let seen = record.exportedGatewaySeen else { continue }
+            w.sample("recommender_model_gateway_last_seen_timestamp_seconds", record.modelLabels, seen)
+        }
         w.family("recommender_model_last_cold_start_seconds", "gauge", "Duration of a model's last cold start: recommendation 0 to >= 1 until a replica was ready.")
         for record in ordered {
             guard let seconds = record.lastColdStartSeconds else { continue }
@@ -66,6 +73,7 @@ extension Engine {
         w.single("recommender_scale_to_zero_total", "counter", "Recommendations that went from >= 1 to 0.", Double(m.scaleToZeroEvents))
         w.family("recommender_cold_start_seconds", "histogram", "Cold starts: recommendation 0 to >= 1 until a replica was ready.")
         w.histogram("recommender_cold_start_seconds", m.coldStarts)
+        w.single("recommender_variant_name_conflicts", "gauge", "variant_name values shared by several models of one namespace (consumers would mix them).", Double(variantConflicts.count))
         w.single("recommender_kill_switch", "gauge", "1 while the kill switch keeps every model at >= 1.", killSwitch ? 1 : 0)
         w.single("recommender_recovered_models", "gauge", "Models whose last recommendation was read back from Prometheus at start.", Double(m.recoveredModels))
         w.single("recommender_ready", "gauge", "1 once config is loaded, recovery is done and a tick has decided.", readiness().ready ? 1 : 0)
@@ -98,19 +106,26 @@ public struct ModelRecommendation: Sendable, Encodable {
     public let signals: SignalsView
     /// Last activity (Unix seconds).
     public let lastActivity: Double?
-    /// Start of the current idle stretch (Unix seconds).
-    public let idleSince: Double?
+    /// Since when the evidence of idleness has been building (continuous, complete observation).
+    public let observedSince: Double?
+    /// The earliest time the model can go to zero if nothing arrives, while the evidence builds.
+    public let zeroAt: Double?
+    /// How the model can come back from zero: gateway, api or none.
+    public let wakePath: String?
 
     /// The signals as JSON.
     public struct SignalsView: Sendable, Encodable {
-        let requests, running, waiting, ready, kvCacheUsage, demand: Double?
+        let requests, running, waiting, ready, kvCacheUsage, demand, gatewayRequests: Double?
+        let gatewaySeen: Bool
 
         init(_ s: ModelSignals) {
             (requests, running, waiting, ready, kvCacheUsage, demand) = (s.requests, s.running, s.waiting, s.ready, s.kvCacheUsage, s.demand)
+            (gatewayRequests, gatewaySeen) = (s.gatewayRequests, s.gatewaySeen)
         }
 
         enum CodingKeys: String, CodingKey {
             case requests = "model_request_count", running, waiting, ready, kvCacheUsage = "kv_cache_usage", demand
+            case gatewayRequests = "gateway_requests", gatewaySeen = "gateway_seen"
         }
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -119,13 +134,15 @@ public struct ModelRecommendation: Sendable, Encodable {
             try c.encode(waiting, forKey: .waiting)
             try c.encode(ready, forKey: .ready)
             try c.encode(kvCacheUsage, forKey: .kvCacheUsage)
+            try c.encode(gatewayRequests, forKey: .gatewayRequests)
+            try c.encode(gatewaySeen, forKey: .gatewaySeen)
             try c.encode(demand, forKey: .demand)
         }
     }
 
     enum CodingKeys: String, CodingKey {
         case namespace, modelID = "model_id", desired, reason, state, detail, config, signals
-        case lastActivity = "last_activity", idleSince = "idle_since"
+        case lastActivity = "last_activity", observedSince = "observed_since", zeroAt = "zero_at", wakePath = "wake_path"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -139,7 +156,9 @@ public struct ModelRecommendation: Sendable, Encodable {
         try c.encode(config, forKey: .config)
         try c.encode(signals, forKey: .signals)
         try c.encode(lastActivity, forKey: .lastActivity)
-        try c.encode(idleSince, forKey: .idleSince)
+        try c.encode(observedSince, forKey: .observedSince)
+        try c.encode(zeroAt, forKey: .zeroAt)
+        try c.encode(wakePath, forKey: .wakePath)
     }
 
     init(record: ModelRecord, resolver: ConfigResolver, killSwitchFlag: Bool) {
@@ -153,6 +172,8 @@ public struct ModelRecommendation: Sendable, Encodable {
         let s = record.signals
         signals = SignalsView(s)
         lastActivity = record.state.lastActivity?.seconds
-        idleSince = record.state.idleSince?.seconds
+        observedSince = record.state.observedSince?.seconds
+        zeroAt = record.decision?.zeroAt?.seconds
+        wakePath = record.decision?.wakePath.rawValue
     }
 }

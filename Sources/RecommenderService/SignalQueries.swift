@@ -4,7 +4,8 @@ import PrometheusClient
 
 /// A PromQL signal the recommender reads; the value of the `signal` label on its own metrics.
 public enum Signal: String, Sendable, CaseIterable {
-    case requests, running, waiting, ready, kvCache = "kv_cache", demand, recovery
+    case requests, running, waiting, ready, kvCache = "kv_cache", demand, gatewayRequests = "gateway_requests", recovery
+    case recoveryWakePath = "recovery_wake_path"
 }
 
 /// The PromQL templates, one per signal, each evaluated once per tick for every model at once.
@@ -25,10 +26,18 @@ public struct QueryTemplates: Sendable {
     public var kvCache = "avg by (namespace, model_name) (vllm:kv_cache_usage_perc{$SELECTOR})"
     /// Demand at the gateway: the endpoint picker's queue, the newer metric name first.
     public var demand =
-        "sum by (target_model_name) (llm_d_epp_flow_control_queue_size{$GATEWAY_SELECTOR}) or sum by (target_model_name) (inference_extension_flow_control_queue_size{$GATEWAY_SELECTOR})"
+        "sum by (namespace, target_model_name) (llm_d_epp_flow_control_queue_size{$GATEWAY_SELECTOR}) or sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size{$GATEWAY_SELECTOR})"
+    /// The gateway's per-model request counter (every request it received, rejected or not): an
+    /// increase is demand, and its series prove the gateway routes the model (a wake path). The
+    /// newer metric name first, then the name of gateway-api-inference-extension before v1.0.
+    public var gatewayRequests =
+        "sum by (namespace, model_name, target_model_name) (inference_objective_request_total{$GATEWAY_SELECTOR}) or sum by (namespace, model_name, target_model_name) (inference_model_request_total{$GATEWAY_SELECTOR})"
     /// Restart recovery: this service's last exported value per model.
     public var recovery =
         "max by (namespace, model_name) (last_over_time(inferno_desired_replicas{$RECOMMENDER_SELECTOR}[$RANGE]))"
+    /// Restart recovery of proven wake paths: when the gateway was last seen routing each model.
+    public var recoveryWakePath =
+        "max by (namespace, model_name) (max_over_time(recommender_model_gateway_last_seen_timestamp_seconds{$RECOMMENDER_SELECTOR}[$RANGE]))"
 
     /// The default templates.
     public init() {}
@@ -42,7 +51,9 @@ public struct QueryTemplates: Sendable {
         case .ready: ready
         case .kvCache: kvCache
         case .demand: demand
+        case .gatewayRequests: gatewayRequests
         case .recovery: recovery
+        case .recoveryWakePath: recoveryWakePath
         }
     }
 }
@@ -57,13 +68,22 @@ public struct QueryBuilder: Sendable {
     public var gatewaySelector: String
     /// Matchers on this service's own series for recovery.
     public var recommenderSelector: String
+    /// The scrape interval of the vLLM pods: the requests window is the retention plus one scrape,
+    /// because Prometheus places a completion only between two scrapes. `increase(...[R])` alone
+    /// reads 0 up to one scrape before R has passed since the last request; `[R + scrape]` reads 0
+    /// only once R has passed, and at most one scrape later (spec §5 step 3).
+    public var scrapeInterval: ConfigDuration
 
     /// Creates a builder.
-    public init(templates: QueryTemplates = QueryTemplates(), selector: String = "", gatewaySelector: String = "", recommenderSelector: String = "") {
+    public init(
+        templates: QueryTemplates = QueryTemplates(), selector: String = "", gatewaySelector: String = "", recommenderSelector: String = "",
+        scrapeInterval: ConfigDuration = ConfigDuration(milliseconds: 0)
+    ) {
         self.templates = templates
         self.selector = selector
         self.gatewaySelector = gatewaySelector
         self.recommenderSelector = recommenderSelector
+        self.scrapeInterval = scrapeInterval
     }
 
     /// The query for `signal`, with `range` for `$RANGE`.
@@ -72,7 +92,10 @@ public struct QueryBuilder: Sendable {
         text = text.replacingOccurrences(of: "$GATEWAY_SELECTOR", with: gatewaySelector)
         text = text.replacingOccurrences(of: "$RECOMMENDER_SELECTOR", with: recommenderSelector)
         text = text.replacingOccurrences(of: "$SELECTOR", with: selector)
-        if let range { text = text.replacingOccurrences(of: "$RANGE", with: range.prometheusRange) }
+        if var range {
+            if signal == .requests { range = ConfigDuration(milliseconds: range.milliseconds + scrapeInterval.milliseconds) }
+            text = text.replacingOccurrences(of: "$RANGE", with: range.prometheusRange)
+        }
         return text
     }
 }

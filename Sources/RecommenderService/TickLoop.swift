@@ -32,7 +32,9 @@ public struct TickLoop: Service {
     public func tickOnce() async {
         let started = ContinuousClock.now
         if await !engine.recovered {
-            await engine.recover(await collector.recover(window: recoveryWindow), now: clock.now())
+            let values = await collector.recover(window: recoveryWindow)
+            let wakePaths = await collector.recoverWakePaths(window: recoveryWindow)
+            await engine.recover(values, wakePaths: wakePaths, now: clock.now())
         }
         let (fleet, outcomes) = await collector.collect(retentions: await engine.retentionsInUse)
         let elapsed = ContinuousClock.now - started

@@ -35,7 +35,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Attempts per Prometheus query, with exponential backoff (default 3).") var prometheusAttempts: String?
 
     @Option(help: "Extra label matchers on vLLM series, e.g. 'job=\"vllm\"'.") var selector: String?
-    @Option(help: "Extra label matchers on the gateway queue series.") var gatewaySelector: String?
+    @Option(help: "Extra label matchers on the gateway queue and request-counter series.") var gatewaySelector: String?
+    @Option(help: "Scrape interval of the vLLM pods (default 30s): the requests window is the retention plus one scrape, so a model goes to zero R after its last request, never earlier.")
+    var scrapeInterval: String?
     @Option(help: "Label matchers on this service's own inferno_desired_replicas for restart recovery.") var recommenderSelector: String?
     @Option(help: "Template of the completed-requests query ($SELECTOR, $RANGE).") var queryRequests: String?
     @Option(help: "Template of the running-requests query.") var queryRunning: String?
@@ -43,10 +45,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Template of the ready-replicas query.") var queryReady: String?
     @Option(help: "Template of the KV-cache query.") var queryKvCache: String?
     @Option(help: "Template of the gateway-demand query ($GATEWAY_SELECTOR).") var queryDemand: String?
+    @Option(help: "Template of the gateway request-counter query ($GATEWAY_SELECTOR).") var queryGatewayRequests: String?
     @Option(help: "Template of the recovery query ($RECOMMENDER_SELECTOR, $RANGE).") var queryRecovery: String?
 
     @Option(help: "Forget a model absent from every source this long (default 7d).") var forgetAfter: String?
-    @Option(help: "Namespace of a model known only from gateway demand or a wake (default 'default').") var defaultNamespace: String?
+    @Option(help: "No zero without a wake path: an idle model goes to 0 only when the gateway was seen routing it or its entry sets wake_path: api (default true).")
+    var zeroRequiresWakePath: String?
+    @Option(help: "How long a gateway wake path stays proven after its series were last seen (default 24h).") var wakePathMemory: String?
     @Option(help: "How far back restart recovery looks for the last recommendations (default 24h).") var recoveryWindow: String?
     @Option(help: "Kill switch: false keeps every model at >= 1 (default true).") var scaleToZeroAllowed: String?
     @Option(help: "How often the ConfigMap is checked for changes (default 2s).") var configPollInterval: String?
@@ -104,19 +109,22 @@ struct Serve: AsyncParsableCommand {
         if let v = s.optional("query-ready", queryReady) { templates.ready = v }
         if let v = s.optional("query-kv-cache", queryKvCache) { templates.kvCache = v }
         if let v = s.optional("query-demand", queryDemand) { templates.demand = v }
+        if let v = s.optional("query-gateway-requests", queryGatewayRequests) { templates.gatewayRequests = v }
         if let v = s.optional("query-recovery", queryRecovery) { templates.recovery = v }
         c.queries = QueryBuilder(
             templates: templates, selector: s.string("selector", selector, ""),
             gatewaySelector: s.string("gateway-selector", gatewaySelector, ""),
-            recommenderSelector: s.string("recommender-selector", recommenderSelector, ""))
+            recommenderSelector: s.string("recommender-selector", recommenderSelector, ""),
+            scrapeInterval: try s.duration("scrape-interval", scrapeInterval, "30s"))
         c.recoveryWindow = try s.duration("recovery-window", recoveryWindow, "24h")
         c.engine = EngineOptions(
             environmentScaleToZero: ConfigResolver.environmentFlag(environment["WVA_SCALE_TO_ZERO"]),
             killSwitchFlag: !(try s.bool("scale-to-zero-allowed", scaleToZeroAllowed, true)),
             forgetAfterSeconds: try s.duration("forget-after", forgetAfter, "7d").seconds,
-            defaultNamespace: s.string("default-namespace", defaultNamespace, "default"),
             wakeKnownModelsOnly: try s.bool("wake-known-models-only", wakeKnownModelsOnly, false),
-            scaleDownStabilizationSeconds: try s.duration("scale-down-stabilization", scaleDownStabilization, "60s").seconds)
+            scaleDownStabilizationSeconds: try s.duration("scale-down-stabilization", scaleDownStabilization, "60s").seconds,
+            zeroRequiresWakePath: try s.bool("zero-requires-wake-path", zeroRequiresWakePath, true),
+            wakePathMemorySeconds: try s.duration("wake-path-memory", wakePathMemory, "24h").seconds)
         let rate = try s.int("wake-rate", wakeRate, 50)
         c.api = APIOptions(wakeTokenFile: s.optional("wake-token-file", wakeTokenFile), wakeRatePerSecond: Double(rate), wakeBurst: Double(rate * 2))
         return c

@@ -54,11 +54,12 @@ struct DecodingTests {
         #expect(try decode(200, body).first?.labels["model_name"] == "a\"b\\c/dé😀\n")
     }
 
-    @Test func unknownFieldsWarningsAndPrettyPrintingAreSkipped() throws {
+    @Test func unknownFieldsPromQLAnnotationsAndPrettyPrintingAreSkipped() throws {
         let body = """
             {
               "status" : "success",
-              "warnings": ["partial response", {"nested": [1, 2.5e3, true, null]}],
+              "warnings": ["PromQL warning: encountered a mix of histograms and floats", {"nested": [1, 2.5e3, true, null]}],
+              "isPartial": false,
               "data" : {
                 "resultType" : "vector",
                 "result" : [ { "metric" : { "namespace" : "a" }, "value" : [ 1.7e9, "1.5" ], "histogram": null } ],
@@ -68,6 +69,23 @@ struct DecodingTests {
             }
             """
         #expect(try decode(200, body) == [Sample(labels: ["namespace": "a"], value: 1.5)])
+    }
+
+    /// Partial answers are unknown, never "no series" (spec §4): VictoriaMetrics cluster's
+    /// `isPartial`, Thanos' partial-response and store warnings.
+    @Test(arguments: [
+        #"{"status":"success","isPartial":true,"data":{"resultType":"vector","result":[]}}"#,
+        #"{"status":"success","warnings":["No StoreAPIs matched for this query"],"data":{"resultType":"vector","result":[]}}"#,
+        #"{"status":"success","data":{"resultType":"vector","result":[]},"warnings":["receive series from Addr: 10.0.0.1:10901: rpc error: code = Unavailable"]}"#,
+    ])
+    func partialAnswersAreErrorsNotEmptyResults(_ body: String) {
+        #expect(throws: PrometheusError.self) { try decode(200, body) }
+        do { _ = try decode(200, body) } catch { #expect(error.isPartial) }
+    }
+
+    @Test func aPromQLInfoAnnotationIsNotPartial() throws {
+        let body = #"{"status":"success","data":{"resultType":"vector","result":[]},"infos":["x"],"warnings":["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"vllm:num_requests_running\""]}"#
+        #expect(try decode(200, body) == [])
     }
 
     @Test(arguments: [

@@ -22,7 +22,7 @@ func decidedEngine(models: [ModelKey], config: [String: String] = [:], options: 
         running: .success(values.mapValues { _ in 0 }), waiting: .success([:]), ready: .success(values),
         kvCache: .success([:]), demand: .success([:]))
     await engine.tick(fleet, outcomes: [], duration: 0.01, now: Instant(seconds: 0))
-    for retention in await engine.retentionsInUse { fleet.requests[retention] = .success([:]) }
+    for retention in await engine.retentionsInUse { fleet.requests[retention] = .success(values.mapValues { _ in 0 }) }
     await engine.tick(fleet, outcomes: [], duration: 0.01, now: Instant(seconds: 1))
     return engine
 }
@@ -60,7 +60,8 @@ struct ExpositionTests {
         let page = await engine.renderMetrics()
         #expect(page.contains("inferno_desired_replicas{namespace=\"llm-inference\",model_name=\"meta/llama-3.1-8b\",variant_name=\"llama-8b-autoscaler\",variantautoscaling_name=\"llama-8b-autoscaler\",variantautoscaling_namespace=\"llm-inference\"} 1\n"))
         #expect(page.contains("inferno_desired_replicas{namespace=\"llm-inference\",model_name=\"org/z\",variant_name=\"z\",variantautoscaling_name=\"z\",variantautoscaling_namespace=\"llm-inference\"} 1\n"))
-        #expect(page.contains("recommender_model_state{namespace=\"llm-inference\",model_name=\"org/z\",state=\"active\"} 1\n"))
+        #expect(page.contains("recommender_model_state{namespace=\"llm-inference\",model_name=\"org/z\",state=\"idle\"} 1\n"))
+        #expect(page.contains("recommender_model_wake_path{namespace=\"llm-inference\",model_name=\"org/z\",path=\"none\"} 1\n"))
     }
 }
 
@@ -157,11 +158,21 @@ struct RecommendationsAPITests {
         #expect((config["sources"] as? [String: String]) == [
             "enable_scale_to_zero": "default", "retention_period": "override:llama", "variant_name": "derived",
             "min_replicas": "system", "max_replicas": "system", "target_concurrency": "system", "group": "system",
+            "aliases": "system", "wake_path": "system", "keep_alive": "system", "cold_start_cost": "system",
+            "min_retention_period": "system", "prewarm": "derived", "target_kv_cache_utilization": "system",
+            "max_waiting_per_replica": "system",
         ])
         let signals = try #require(model["signals"] as? [String: Any])
         #expect(signals["ready"] as? Double == 1)
         #expect(signals["model_request_count"] as? Double == 0)
-        #expect(signals.keys.sorted() == ["demand", "kv_cache_usage", "model_request_count", "ready", "running", "waiting"])
+        #expect(signals.keys.sorted() == [
+            "demand", "gateway_requests", "gateway_seen", "kv_cache_usage", "model_request_count", "ready", "running", "waiting",
+        ])
+        // The evidence is building: observed since the first complete tick, zero not before it + R,
+        // and nothing is known that could bring it back yet.
+        #expect(model["observed_since"] as? Double == 1)
+        #expect(model["zero_at"] as? Double == 301)
+        #expect(model["wake_path"] as? String == "none")
     }
 }
 
@@ -172,7 +183,9 @@ struct QueryBuilderTests {
             == #"sum by (namespace, model_name) (increase(vllm:request_success_total{job="vllm"}[1m30s]))"#)
         #expect(builder.query(.ready) == #"count by (namespace, model_name) (vllm:num_requests_running{job="vllm"})"#)
         #expect(builder.query(.demand)
-            == #"sum by (target_model_name) (llm_d_epp_flow_control_queue_size{job="epp"}) or sum by (target_model_name) (inference_extension_flow_control_queue_size{job="epp"})"#)
+            == #"sum by (namespace, target_model_name) (llm_d_epp_flow_control_queue_size{job="epp"}) or sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size{job="epp"})"#)
+        #expect(builder.query(.gatewayRequests)
+            == #"sum by (namespace, model_name, target_model_name) (inference_objective_request_total{job="epp"}) or sum by (namespace, model_name, target_model_name) (inference_model_request_total{job="epp"})"#)
         #expect(builder.query(.recovery, range: ConfigDuration(seconds: 86_400))
             == #"max by (namespace, model_name) (last_over_time(inferno_desired_replicas{job="rr"}[1d]))"#)
     }

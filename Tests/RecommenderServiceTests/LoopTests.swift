@@ -24,6 +24,30 @@ struct LoopTests {
         #expect(trace.last?.decision.reason == .idle)
     }
 
+    /// Spec §5 step 3: R is measured from the last request. The recommender observes the model
+    /// while it serves; once the last request completes at t, zero comes at t + R (plus at most one
+    /// scrape and one tick), never before, and never at t + 2R.
+    @Test func retentionIsMeasuredFromTheLastRequest() async throws {
+        let prometheus = try await SharedPrometheus.instance.get()
+        let exporter = try await TestExporter(prometheus: prometheus, name: "lastreq")
+        let labels = "namespace=\"lastreq\",model_name=\"org/last\",pod=\"p0\",finished_reason=\"stop\""
+        exporter.vllmPod(namespace: "lastreq", model: "org/last")
+        exporter.grow("vllm:request_success_total", labels, by: 1)
+        try await waitForSeries(prometheus, "increase(vllm:request_success_total{model_name=\"org/last\"}[4s]) > 0")
+        let rig = try await Rig(prometheusURL: prometheus.url, config: ["default": enabled("4s")])
+        // Serving for 6 s: the observation is established before the last request.
+        let busy = try await rig.trace("lastreq", "org/last", for: 6)
+        #expect(busy.allSatisfy { $0.decision.desired == 1 })
+        // The last request: the counter stops growing now (its last step landed at the last scrape).
+        let lastRequest = try #require(exporter.stopGrowing("vllm:request_success_total", labels))
+        let start = Date()
+        let trace = try await rig.trace("lastreq", "org/last", every: 0.2, for: 12) { $0.desired == 0 }
+        let zeroAt = try #require(trace.first { $0.decision.desired == 0 }?.elapsed)
+        let afterLast = start.timeIntervalSince(lastRequest) + zeroAt
+        #expect(afterLast >= 4 - 0.1, "zero \(afterLast)s after the last request, retention 4s")
+        #expect(afterLast <= 4 + 1 + 0.2 + 0.6, "zero \(afterLast)s after the last request: not R + one scrape + one tick")
+    }
+
     @Test func busyModelStaysUp() async throws {
         let prometheus = try await SharedPrometheus.instance.get()
         let exporter = try await TestExporter(prometheus: prometheus, name: "busy")
@@ -32,7 +56,7 @@ struct LoopTests {
         exporter.grow("vllm:request_success_total", "namespace=\"busy\",model_name=\"org/busy\",pod=\"p0\",finished_reason=\"stop\"", by: 1)
         try await waitForSeries(prometheus, "increase(vllm:request_success_total{model_name=\"org/busy\"}[3s]) > 0")
 
-        let rig = try await Rig(prometheusURL: prometheus.url, config: ["default": enabled("2s")])
+        let rig = try await Rig(prometheusURL: prometheus.url, config: ["default": enabled("3s")])
         let trace = try await rig.trace("busy", "org/busy", for: 6)
         #expect(trace.count > 10)
         #expect(trace.allSatisfy { $0.decision.desired == 2 })  // its two ready replicas
@@ -63,7 +87,7 @@ struct LoopTests {
         let exporter = try await TestExporter(prometheus: prometheus, name: "demand-\(metric.prefix(4))")
         let rig = try await Rig(
             prometheusURL: prometheus.url,
-            config: ["sleeper": "model_id: \(model)\nnamespace: demand\nenable_scale_to_zero: true\nretention_period: 1s\n"])
+            config: ["sleeper": "model_id: \(model)\nnamespace: demand\nenable_scale_to_zero: true\nretention_period: 3s\n"])
         try await rig.putToSleep(exporter, prometheus, namespace: "demand", models: [model])
         #expect(await rig.decision("demand", model)?.desired == 0)
         await rig.tick()  // at zero with no pods, it stays there
@@ -88,7 +112,7 @@ struct LoopTests {
 
         let rig = try await Rig(
             prometheusURL: prometheus.url,
-            config: ["default": enabled("2s"), "zero": "model_id: org/zero\nnamespace: out\n"], attempts: 1)
+            config: ["default": enabled("3s"), "zero": "model_id: org/zero\nnamespace: out\n"], attempts: 1)
         try await rig.putToSleep(exporter, prometheus, namespace: "out", models: ["org/zero"])
         #expect(await rig.decision("out", "org/zero")?.desired == 0)
         #expect(await rig.decision("out", "org/up")?.desired == 1)
@@ -118,7 +142,59 @@ struct LoopTests {
             counts[models] = outcomes.count
             #expect(await rig.engine.modelCount >= models)
         }
-        // 5 signals + 2 distinct retention periods (5m, 1m), whatever the number of models.
-        #expect(counts == [1: 7, 10: 7, 100: 7])
+        // 6 signals + 2 distinct retention periods (5m, 1m), whatever the number of models: within
+        // the bar of spec §10 (distinct retentions + 6).
+        #expect(counts == [1: 8, 10: 8, 100: 8])
+    }
+}
+
+/// No zero without a wake path (spec §5 step 3), end to end through a real Prometheus.
+@Suite(.serialized)
+struct WakePathTests {
+    @Test func anIdleModelTheGatewayNeverRoutedStaysUpAndSaysWhy() async throws {
+        let prometheus = try await SharedPrometheus.instance.get()
+        let exporter = try await TestExporter(prometheus: prometheus, name: "nopath")
+        exporter.vllmPod(namespace: "nopath", model: "org/orphan", gateway: false)
+        exporter.vllmPod(namespace: "nopath", model: "org/api-only", gateway: false)
+        try await waitForSeries(prometheus, "count(vllm:num_requests_running{namespace=\"nopath\"}) == 2")
+        let rig = try await Rig(prometheusURL: prometheus.url, config: [
+            "default": enabled("3s"),
+            "api": "model_id: org/api-only\nnamespace: nopath\nwake_path: api\n",
+        ])
+        let orphan = try await rig.trace("nopath", "org/orphan", for: 6)
+        #expect(orphan.allSatisfy { $0.decision.desired == 1 })
+        #expect(orphan.last?.decision.reason == .noWakePath)
+        #expect(orphan.last?.decision.wakePath == WakePathStatus.none)
+        #expect(orphan.last?.decision.detail.contains("no wake path") == true)
+        // Declared wake_path: api, the same idle model goes to zero.
+        #expect(await rig.decision("nopath", "org/api-only")?.desired == 0)
+        let metrics = await rig.engine.renderMetrics()
+        #expect(metrics.contains("recommender_model_wake_path{namespace=\"nopath\",model_name=\"org/orphan\",path=\"none\"} 1"))
+        #expect(metrics.contains("recommender_model_wake_path{namespace=\"nopath\",model_name=\"org/api-only\",path=\"api\"} 1"))
+        #expect((await rig.engine.readiness()).detail.contains { $0.hasPrefix("wake path: 1 idle model(s) held") })
+    }
+
+    /// Flow control off: a request for a model at zero is rejected at once and nothing is queued;
+    /// only the gateway's request counter moves. It wakes the model within 2 ticks + 1 scrape.
+    @Test func requestsRejectedAtZeroWakeTheModelThroughTheGatewayCounter() async throws {
+        let prometheus = try await SharedPrometheus.instance.get()
+        let exporter = try await TestExporter(prometheus: prometheus, name: "noflow")
+        let model = "org/noflow"
+        let rig = try await Rig(prometheusURL: prometheus.url, config: [
+            "m": "model_id: \(model)\nnamespace: noflow\nenable_scale_to_zero: true\nretention_period: 3s\n",
+        ])
+        try await rig.putToSleep(exporter, prometheus, namespace: "noflow", models: [model])
+        #expect(await rig.decision("noflow", model)?.desired == 0)
+        for _ in 0..<4 { await rig.tick() }  // at zero for a while: the counter is flat, nothing wakes
+        #expect(await rig.decision("noflow", model)?.desired == 0)
+
+        exporter.gatewayRequests(model, 1)  // one rejected request
+        let start = Date()
+        let trace = try await rig.trace("noflow", model, every: 0.25, for: 6) { $0.desired >= 1 }
+        let wokeAfter = Date().timeIntervalSince(start)
+        #expect(trace.last?.decision.desired == 1)
+        #expect(trace.last?.decision.reason == .wake)
+        #expect(trace.last?.decision.detail == "gateway requests +1")
+        #expect(wokeAfter <= 2 * 0.25 + 1 + 0.5, "woke \(wokeAfter)s after the request")
     }
 }

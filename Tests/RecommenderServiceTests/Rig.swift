@@ -22,7 +22,7 @@ struct Rig {
         let client = PrometheusClient(
             transport: CurlTransport(connection: PrometheusConnection(url: prometheusURL, timeoutSeconds: 2)),
             retry: RetryPolicy(attempts: attempts, initialBackoff: .milliseconds(50)))
-        collector = SignalCollector(client: client, queries: QueryBuilder())
+        collector = SignalCollector(client: client, queries: QueryBuilder(scrapeInterval: ConfigDuration(seconds: 1)))
         loop = TickLoop(engine: engine, collector: collector, clock: SystemTime(), interval: .seconds(1), recoveryWindow: ConfigDuration(seconds: 3600))
         watcher = ConfigWatcher(path: configDirectory, engine: engine, clock: SystemTime(), pollInterval: .milliseconds(100))
         try write(config)

@@ -13,6 +13,8 @@ final class TestExporter: Sendable {
     final class Store: Sendable {
         let series = Mutex<[Series: Double]>([:])
         let counters = Mutex<[Series: Double]>([:])
+        /// When each growing counter last grew (the scrape that read the step).
+        let lastStep = Mutex<[Series: Date]>([:])
     }
 
     private let store = Store()
@@ -27,7 +29,11 @@ final class TestExporter: Sendable {
         router.get("/metrics") { _, _ -> Response in
             let snapshot = store.series.withLock { current -> [Series: Double] in
                 var next = current
-                for (key, step) in store.counters.withLock({ $0 }) { next[key, default: 0] += step }
+                let now = Date()
+                for (key, step) in store.counters.withLock({ $0 }) {
+                    next[key, default: 0] += step
+                    store.lastStep.withLock { $0[key] = now }
+                }
                 current = next
                 return next
             }
@@ -49,6 +55,20 @@ final class TestExporter: Sendable {
         store.series.withLock { $0["\(name){\(labels)}"] = value }
     }
 
+    /// The value the next scrape would read (without a pending counter step).
+    func value(_ name: String, _ labels: String) -> Double? {
+        store.series.withLock { $0["\(name){\(labels)}"] }
+    }
+
+    /// Stops a growing counter where it is; returns when it last grew (the last request).
+    func stopGrowing(_ name: String, _ labels: String) -> Date? {
+        // Under the series lock: no scrape can step the counter between the two reads.
+        store.series.withLock { _ in
+            store.counters.withLock { $0["\(name){\(labels)}"] = nil }
+            return store.lastStep.withLock { $0["\(name){\(labels)}"] }
+        }
+    }
+
     /// Removes a series (Prometheus marks it stale at the next scrape).
     func remove(_ name: String, _ labels: String) {
         store.series.withLock { $0["\(name){\(labels)}"] = nil }
@@ -60,13 +80,28 @@ final class TestExporter: Sendable {
         store.counters.withLock { $0["\(name){\(labels)}"] = step }
     }
 
-    /// The series of one vLLM pod of `model` in `namespace`.
-    func vllmPod(namespace: String, model: String, pod: String = "p0", requests: Double = 10, running: Double = 0, waiting: Double = 0) {
+    /// The series of one vLLM pod of `model` in `namespace`; unless `gateway` is false, the gateway's
+    /// request counter for the model exists too (the gateway routes it: a wake path).
+    func vllmPod(namespace: String, model: String, pod: String = "p0", requests: Double = 10, running: Double = 0, waiting: Double = 0, gateway: Bool = true) {
+        if gateway { gatewayRoutes(model) }
         let labels = "namespace=\"\(namespace)\",model_name=\"\(model)\",pod=\"\(pod)\""
         set("vllm:request_success_total", labels + ",finished_reason=\"stop\"", requests)
         set("vllm:num_requests_running", labels, running)
         set("vllm:num_requests_waiting", labels, waiting)
         set("vllm:kv_cache_usage_perc", labels, 0.1)
+    }
+
+    /// The gateway's request counter for `model` (no namespace label, as an endpoint picker scraped
+    /// without one), created once at `count` and left as it is.
+    func gatewayRoutes(_ model: String, count: Double = 5) {
+        let series = "inference_objective_request_total{model_name=\"\(model)\",target_model_name=\"\(model)\"}"
+        store.series.withLock { if $0[series] == nil { $0[series] = count } }
+    }
+
+    /// Requests reaching the gateway for `model`: its counter rises by `count` (rejected or queued).
+    func gatewayRequests(_ model: String, _ count: Double) {
+        let series = "inference_objective_request_total{model_name=\"\(model)\",target_model_name=\"\(model)\"}"
+        store.series.withLock { $0[series, default: 0] += count }
     }
 
     /// Removes one vLLM pod's series (the pod was scaled away).

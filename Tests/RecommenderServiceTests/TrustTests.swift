@@ -22,7 +22,7 @@ struct TrustTests {
             config: ["cold": "model_id: \(model)\nnamespace: cold\nenable_scale_to_zero: true\nretention_period: 12s\n"])
         let key = ModelKey(namespace: "cold", modelID: model)
         // Down to zero first: an idle replica, then none.
-        try rig.write(["cold": "model_id: \(model)\nnamespace: cold\nenable_scale_to_zero: true\nretention_period: 1s\n"])
+        try rig.write(["cold": "model_id: \(model)\nnamespace: cold\nenable_scale_to_zero: true\nretention_period: 3s\n"])
         await rig.watcher.load()
         try await rig.putToSleep(exporter, prometheus, namespace: "cold", models: [model])
         #expect(await rig.decision("cold", model)?.desired == 0)
@@ -61,8 +61,8 @@ struct TrustTests {
     @Test func membersOfAGroupWakeTogether() async throws {
         let prometheus = try await SharedPrometheus.instance.get()
         let exporter = try await TestExporter(prometheus: prometheus, name: "group")
-        let entry = { (id: String) in "model_id: org/\(id)\nnamespace: grp\nenable_scale_to_zero: true\nretention_period: 1s\ngroup: pipeline\n" }
-        let rig = try await Rig(prometheusURL: prometheus.url, config: ["a": entry("embed"), "b": entry("rerank"), "c": "model_id: org/other\nnamespace: grp\nenable_scale_to_zero: true\nretention_period: 1s\n"])
+        let entry = { (id: String) in "model_id: org/\(id)\nnamespace: grp\nenable_scale_to_zero: true\nretention_period: 3s\ngroup: pipeline\n" }
+        let rig = try await Rig(prometheusURL: prometheus.url, config: ["a": entry("embed"), "b": entry("rerank"), "c": "model_id: org/other\nnamespace: grp\nenable_scale_to_zero: true\nretention_period: 3s\n"])
         try await rig.putToSleep(exporter, prometheus, namespace: "grp", models: ["org/embed", "org/rerank", "org/other"])
         #expect(await rig.decision("grp", "org/embed")?.desired == 0)
         #expect(await rig.decision("grp", "org/rerank")?.desired == 0)
@@ -78,7 +78,7 @@ struct TrustTests {
 
     @Test func killSwitchBringsBackAModelAtZeroWithinOneTick() async throws {
         let prometheus = try await SharedPrometheus.instance.get()
-        let config = ["m": "model_id: org/kill\nnamespace: ks\nenable_scale_to_zero: true\nretention_period: 1s\n"]
+        let config = ["m": "model_id: org/kill\nnamespace: ks\nenable_scale_to_zero: true\nretention_period: 3s\n"]
         let exporter = try await TestExporter(prometheus: prometheus, name: "kill")
         let rig = try await Rig(prometheusURL: prometheus.url, config: config)
         try await rig.putToSleep(exporter, prometheus, namespace: "ks", models: ["org/kill"])
@@ -98,7 +98,7 @@ struct TrustTests {
         let prometheus = try await SharedPrometheus.instance.get()
         let directory = NSTemporaryDirectory() + "rr-restart-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try "model_id: org/restart\nnamespace: rs\nenable_scale_to_zero: true\nretention_period: 1s\n"
+        try "model_id: org/restart\nnamespace: rs\nenable_scale_to_zero: true\nretention_period: 3s\n"
             .write(toFile: directory + "/m", atomically: true, encoding: .utf8)
         var configuration = ServerConfiguration(configPath: directory, prometheusURL: prometheus.url)
         configuration.host = "127.0.0.1"
@@ -140,30 +140,120 @@ struct TrustTests {
     }
 }
 
+/// A complete tick's answers: `ready` per model, nothing else active, gateway series as given.
+func completeFleet(
+    ready: [ModelKey: Double] = [:], requests: [ModelKey: Double] = [:], retentions: Set<ConfigDuration> = [ConfigDuration(seconds: 600)],
+    demand: [GatewayKey: Double] = [:], gatewayRequests: [GatewayKey: Double] = [:]
+) -> FleetSignals {
+    var byRetention: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:]
+    for retention in retentions { byRetention[retention] = .success(requests.isEmpty ? ready.mapValues { _ in 0 } : requests) }
+    return FleetSignals(
+        requests: byRetention, running: .success(ready.mapValues { _ in 0 }), waiting: .success([:]), ready: .success(ready),
+        kvCache: .success([:]), demand: .success(demand), gatewayRequests: .success(gatewayRequests))
+}
+
 struct InventoryTests {
-    @Test func modelAbsentFromEverySourceIsForgottenAfterTheConfiguredPeriod() async {
+    @Test func modelAbsentFromEverySourceIsForgottenAfterTheConfiguredPeriodOfCompleteTicks() async {
         let key = ModelKey(namespace: "ns", modelID: "org/gone")
         let engine = await decidedEngine(models: [key], options: EngineOptions(forgetAfterSeconds: 10))
         #expect(await engine.modelCount == 1)
-        let empty = FleetSignals(
-            requests: [ConfigDuration(seconds: 600): .success([:])], running: .success([:]), waiting: .success([:]),
-            ready: .success([:]), kvCache: .success([:]), demand: .success([:]))
-        await engine.tick(empty, outcomes: [], duration: 0, now: Instant(seconds: 10))
+        await engine.tick(completeFleet(), outcomes: [], duration: 0, now: Instant(seconds: 10))
         #expect(await engine.modelCount == 1)
-        await engine.tick(empty, outcomes: [], duration: 0, now: Instant(seconds: 12))
+        await engine.tick(completeFleet(), outcomes: [], duration: 0, now: Instant(seconds: 12))
         #expect(await engine.modelCount == 0)
         #expect(!(await engine.renderMetrics()).contains("org/gone"))
     }
 
-    @Test func demandForAnUnknownModelMakesItKnownInTheDefaultNamespace() async {
-        let engine = await decidedEngine(models: [], options: EngineOptions(defaultNamespace: "models"))
-        let fleet = FleetSignals(
-            requests: [ConfigDuration(seconds: 600): .success([:])], running: .success([:]), waiting: .success([:]),
-            ready: .success([:]), kvCache: .success([:]), demand: .success(["org/new": 4]))
-        await engine.tick(fleet, outcomes: [], duration: 0, now: Instant(seconds: 5))
+    @Test func ticksWhoseQueriesFailedDoNotCountTowardForgetting() async {
+        let key = ModelKey(namespace: "ns", modelID: "org/outage")
+        let engine = await decidedEngine(models: [key], options: EngineOptions(forgetAfterSeconds: 10))
+        for second in stride(from: 2.0, through: 100, by: 2) {
+            await engine.tick(.unknown(.unreachable("connection refused")), outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        #expect(await engine.modelCount == 1)
+        #expect(await engine.decision(for: key)?.desired == 1)
+    }
+
+    @Test func aModelRecommendedZeroIsNeverForgotten() async {
+        let key = ModelKey(namespace: "ns", modelID: "org/sleeper")
+        let engine = await decidedEngine(models: [], options: EngineOptions(environmentScaleToZero: true, forgetAfterSeconds: 10))
+        await engine.recover(.success([key: 0]), now: Instant(seconds: 1))
+        for second in stride(from: 2.0, through: 200, by: 2) {
+            await engine.tick(completeFleet(), outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        #expect(await engine.modelCount == 1)
+        #expect(await engine.decision(for: key)?.desired == 0)
+        #expect((await engine.renderMetrics()).contains("model_name=\"org/sleeper\""))
+        // Demand, without a namespace label, reaches the real model: it is known, so it is found.
+        await engine.tick(completeFleet(demand: [GatewayKey(namespace: nil, name: "org/sleeper"): 2]), outcomes: [], duration: 0, now: Instant(seconds: 202))
+        #expect(await engine.decision(for: key)?.desired == 1)
+        #expect(await engine.modelCount == 1)
+    }
+
+    @Test func gatewayDemandWithANamespaceLabelAdoptsTheModelThere() async {
+        let engine = await decidedEngine(models: [])
+        await engine.tick(completeFleet(demand: [GatewayKey(namespace: "models", name: "org/new"): 4]), outcomes: [], duration: 0, now: Instant(seconds: 5))
         let decision = await engine.decision(for: ModelKey(namespace: "models", modelID: "org/new"))
         #expect(decision?.desired == 1)
         #expect(decision?.reason == .wake)
         #expect(decision?.detail == "gateway demand 4")
+    }
+
+    @Test func gatewayDemandWithoutANamespaceForAModelKnownNowhereAdoptsNothing() async {
+        let engine = await decidedEngine(models: [])
+        await engine.tick(completeFleet(demand: [GatewayKey(namespace: nil, name: "org/stranger"): 4]), outcomes: [], duration: 0, now: Instant(seconds: 5))
+        #expect(await engine.modelCount == 0)
+    }
+
+    @Test func aSharedGatewayInItsOwnNamespaceWakesTheModelWhereItIsKnown() async {
+        let key = ModelKey(namespace: "llm", modelID: "org/m")
+        let engine = await decidedEngine(models: [], config: ["m": "model_id: org/m\nnamespace: llm\nenable_scale_to_zero: true"])
+        await engine.recover(.success([key: 0]), now: Instant(seconds: 1))
+        await engine.tick(completeFleet(demand: [GatewayKey(namespace: "gateway-system", name: "org/m"): 1]), outcomes: [], duration: 0, now: Instant(seconds: 5))
+        #expect(await engine.decision(for: key)?.desired == 1)
+        #expect(await engine.decision(for: ModelKey(namespace: "gateway-system", modelID: "org/m")) == nil)
+    }
+
+    @Test func demandAndActivityUnderAnAliasCountForTheModel() async {
+        let key = ModelKey(namespace: "llm", modelID: "org/base")
+        let engine = await decidedEngine(models: [], config: [
+            "base": "model_id: org/base\nnamespace: llm\nenable_scale_to_zero: true\naliases: [support-adapter, base-chat]",
+        ])
+        await engine.recover(.success([key: 0]), now: Instant(seconds: 1))
+        await engine.tick(completeFleet(demand: [GatewayKey(namespace: nil, name: "support-adapter"): 3]), outcomes: [], duration: 0, now: Instant(seconds: 5))
+        #expect(await engine.decision(for: key)?.desired == 1)
+        // vLLM series under the served name count as the model's replicas; no model "base-chat" appears.
+        await engine.tick(completeFleet(ready: [ModelKey(namespace: "llm", modelID: "base-chat"): 2]), outcomes: [], duration: 0, now: Instant(seconds: 6))
+        #expect(await engine.modelCount == 1)
+        #expect(await engine.decision(for: key)?.desired == 2)
+    }
+
+    @Test func aReplicaWithNoRequestCounterSeriesLeavesRequestsUnknown() async {
+        let key = ModelKey(namespace: "ns", modelID: "org/m")
+        let engine = await decidedEngine(models: [key], options: EngineOptions(environmentScaleToZero: true))
+        var fleet = completeFleet(ready: [key: 1])
+        for retention in await engine.retentionsInUse { fleet.requests[retention] = .success([:]) }
+        await engine.tick(fleet, outcomes: [], duration: 0, now: Instant(seconds: 5))
+        #expect(await engine.decision(for: key)?.reason == .hold)
+        #expect(await engine.decision(for: key)?.detail == "unknown: requests")
+    }
+
+    @Test func corruptRecoveredValuesAreIgnoredNotTrapped() async {
+        let engine = await decidedEngine(models: [])
+        let huge = ModelKey(namespace: "ns", modelID: "huge"), negative = ModelKey(namespace: "ns", modelID: "neg")
+        await engine.recover(.success([huge: 1e300, negative: -4, ModelKey(namespace: "ns", modelID: "inf"): .infinity]), now: Instant(seconds: 1))
+        await engine.tick(completeFleet(), outcomes: [], duration: 0, now: Instant(seconds: 2))
+        #expect(await engine.decision(for: huge)?.desired == 1)
+        #expect(await engine.decision(for: negative)?.desired == 1)
+    }
+
+    @Test func twoModelsDerivingTheSameVariantNameInOneNamespaceAreReported() async {
+        let engine = await decidedEngine(models: [
+            ModelKey(namespace: "ns", modelID: "a/llama-8b"), ModelKey(namespace: "ns", modelID: "b/llama-8b"),
+            ModelKey(namespace: "other", modelID: "c/llama-8b"),
+        ])
+        let metrics = await engine.renderMetrics()
+        #expect(metrics.contains("recommender_variant_name_conflicts 1"))
+        #expect((await engine.readiness()).detail.contains { $0.contains("variant_name ns/llama-8b") && $0.contains("a/llama-8b, b/llama-8b") })
     }
 }
