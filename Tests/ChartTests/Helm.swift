@@ -122,3 +122,9 @@ func hpaTarget(_ target: String = "{name: llama-8b, namespace: llm-inference, mo
     \(more)
     """
 }
+
+/// Parsed YAML as canonical JSON (sorted keys), for comparing whole objects.
+func canonical(_ object: Any?) throws -> String {
+    let value = try #require(object)
+    return String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self)
+}

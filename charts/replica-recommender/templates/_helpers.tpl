@@ -99,9 +99,6 @@ may report it under (model id and aliases). Fails on ambiguous or incomplete tar
   {{- $names := list -}}
   {{- $aliases := $t.aliases | default list -}}
   {{- if $t.model -}}
-    {{- if not (regexMatch "^[ -~]+$" $t.model) -}}
-      {{- fail (printf "%s: model %q has characters outside printable ASCII; set variantName to the model's variant_name" $where $t.model) -}}
-    {{- end -}}
     {{- $names = append $names $t.model -}}
     {{- $scoped := dict -}}
     {{- $unscoped := dict -}}
@@ -117,7 +114,13 @@ may report it under (model id and aliases). Fails on ambiguous or incomplete tar
     {{- if not $variant -}}
       {{- $defaults := $root.Values.modelConfig.default | default dict -}}
       {{- if $root.Values.modelConfig.existingConfigMap -}}{{- $defaults = dict -}}{{- end -}}
-      {{- $variant = $scoped.variant_name | default $unscoped.variant_name | default $defaults.variant_name | default (include "rr.derivedVariantName" $t.model) -}}
+      {{- $variant = $scoped.variant_name | default $unscoped.variant_name | default $defaults.variant_name | default "" -}}
+      {{- if not $variant -}}
+        {{- if not (regexMatch "^[ -~]+$" $t.model) -}}
+          {{- fail (printf "%s: model %q has characters outside printable ASCII, where the chart cannot derive the variant name exactly as the service does; set variantName to the model's variant_name" $where $t.model) -}}
+        {{- end -}}
+        {{- $variant = include "rr.derivedVariantName" $t.model -}}
+      {{- end -}}
     {{- end -}}
     {{- $aliases = concat $aliases ($scoped.aliases | default list) ($unscoped.aliases | default list) -}}
   {{- else if not $variant -}}
