@@ -29,6 +29,8 @@ struct Explain: AsyncParsableCommand {
     @Option(help: "Extra label matchers on vLLM series, e.g. 'job=\"vllm\"'.")
     var selector: String = ""
 
+    @OptionGroup var consumerOptions: ConsumerOptions
+
     func run() async throws {
         let entries: [RawEntry]
         do {
@@ -42,6 +44,16 @@ struct Explain: AsyncParsableCommand {
         let resolver = ConfigResolver(
             config: set, environmentScaleToZero: ConfigResolver.environmentFlag(environment["WVA_SCALE_TO_ZERO"]))
         let resolved = resolver.resolve(ModelKey(namespace: namespace ?? "", modelID: model))
+        if let consumer = consumerOptions.consumer {
+            guard namespace != nil else {
+                printError("error: --consumer needs --namespace (consumers select on the model's namespace)")
+                throw ExitCode(2)
+            }
+            let client = prometheusURL.map { PrometheusClient(transport: CurlTransport(connection: PrometheusConnection(url: $0))) }
+            let report = await consumerReport(consumer: consumer, resolved: resolved, options: consumerOptions, client: client)
+            print(json ? try jsonText(report) : report.text())
+            return
+        }
         guard let prometheusURL else {
             let explanation = ConfigExplanation(resolved: resolved, resolver: resolver, namespaceGiven: namespace != nil)
             print(json ? explanation.json() : explanation.text())
@@ -67,3 +79,4 @@ struct Explain: AsyncParsableCommand {
         }
     }
 }
+

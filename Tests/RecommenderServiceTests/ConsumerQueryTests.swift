@@ -57,14 +57,15 @@ struct ConsumerQueryTests {
         let adapter = try example("prometheus-adapter-values.yaml") as? [String: Any]
         let rule = try #require(((adapter?["rules"] as? [String: Any])?["external"] as? [[String: Any]])?.first)
         let template = try #require(rule["metricsQuery"] as? String)
-        // What prometheus-adapter sends for an HPA in llm-inference selecting variantautoscaling_name=llama-8b.
+        // What prometheus-adapter sends for an HPA in llm-inference selecting variantautoscaling_name=llama-8b
+        // (the metric selector's matchers, then the namespace label's: pkg/naming/metrics_query.go BuildExternal).
         let query = template
             .replacingOccurrences(of: "<<.Series>>", with: "inferno_desired_replicas")
-            .replacingOccurrences(of: "<<.LabelMatchers>>", with: #"namespace="llm-inference",variantautoscaling_name="llama-8b""#)
+            .replacingOccurrences(of: "<<.LabelMatchers>>", with: #"variantautoscaling_name="llama-8b",variantautoscaling_namespace="llm-inference""#)
         let samples = try await client.query(query)
         #expect(samples.count == 1)
         #expect(samples.first?.value == 2)
-        #expect(samples.first?.labels == ["namespace": "llm-inference", "variantautoscaling_name": "llama-8b"])
+        #expect(samples.first?.labels == ["variantautoscaling_namespace": "llm-inference", "variantautoscaling_name": "llama-8b"])
 
         // Without max(), the seed's query now returns two series: KEDA would fail on it.
         #expect(try await client.query(try kedaQuery("keda-scaledobject-seed.yaml")).count == 2)
