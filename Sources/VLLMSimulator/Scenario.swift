@@ -68,14 +68,26 @@ public struct Scenario: Sendable {
     public let queueCapacity: Int
     /// Random seed (runs are reproducible for a given sequence of replica decisions).
     public let seed: UInt64
+    /// The endpoint picker's flow control: on, requests for a model with no ready replica wait in
+    /// its queue (`llm_d_epp_flow_control_queue_size`); off, they are rejected at once (503) and
+    /// only its request counter (`inference_objective_request_total`) moves; the client retries.
+    public let flowControl: Bool
+    /// Without flow control: scenario seconds a rejected client waits before it retries.
+    public let retryAfter: Double
+    /// Without flow control: retries before a client gives up (the request is dropped).
+    public let retries: Int
     /// The models.
     public let models: [Model]
 
     /// Creates a scenario.
     public init(
         timeScale: Double = 1, coldStart: Double = 60, serviceTime: Double = 2, replicaConcurrency: Int = 8,
-        queueTimeout: Double = 600, queueCapacity: Int = 10_000, seed: UInt64 = 1, models: [Model]
+        queueTimeout: Double = 600, queueCapacity: Int = 10_000, seed: UInt64 = 1, flowControl: Bool = true,
+        retryAfter: Double = 30, retries: Int = 20, models: [Model]
     ) {
+        self.flowControl = flowControl
+        self.retryAfter = retryAfter
+        self.retries = retries
         self.timeScale = timeScale
         self.coldStart = coldStart
         self.serviceTime = serviceTime
@@ -129,7 +141,17 @@ extension Scenario {
             }
             return number
         }
-        let known: Set<String> = ["time_scale", "cold_start", "service_time", "replica_concurrency", "queue_timeout", "queue_capacity", "seed", "models"]
+        let known: Set<String> = [
+            "time_scale", "cold_start", "service_time", "replica_concurrency", "queue_timeout", "queue_capacity", "seed", "models",
+            "flow_control", "retry_after", "retries",
+        ]
+        var flowControl = true
+        if let value = root["flow_control"] {
+            guard let flag = value as? Bool else {
+                throw ScenarioError(description: "\(file): flow_control: expected true or false, found \(value)")
+            }
+            flowControl = flag
+        }
         if let unknown = root.keys.first(where: { !known.contains($0) }) {
             throw ScenarioError(description: "\(file): \(unknown): unknown field; expected one of \(known.sorted().joined(separator: ", "))")
         }
@@ -173,6 +195,8 @@ extension Scenario {
             replicaConcurrency: max(1, Int(try number(root["replica_concurrency"], "replica_concurrency", 8))),
             queueTimeout: try duration(root["queue_timeout"], "queue_timeout", 600),
             queueCapacity: Int(try number(root["queue_capacity"], "queue_capacity", 10_000)),
-            seed: UInt64(try number(root["seed"], "seed", 1)), models: models)
+            seed: UInt64(try number(root["seed"], "seed", 1)), flowControl: flowControl,
+            retryAfter: try duration(root["retry_after"], "retry_after", 30), retries: Int(try number(root["retries"], "retries", 20)),
+            models: models)
     }
 }

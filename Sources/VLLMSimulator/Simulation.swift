@@ -21,6 +21,11 @@ public struct Simulation: Sendable {
         var completionCarry = 0.0
         var nextPod = 0
         var roundRobin = 0
+        /// Without flow control: rejected requests waiting to retry (original arrival, retry time, attempts).
+        var retrying: [(arrival: Double, at: Double, attempts: Int)] = []
+        /// Requests the gateway received (retries included) and rejected: its counters.
+        var gatewayReceived = 0
+        var gatewayRejected = 0
         var report: ModelReport
 
         var gatewayCount: Int { gateway.count - gatewayHead }
@@ -92,11 +97,28 @@ public struct Simulation: Sendable {
             model.arrivalCarry -= Double(count)
         }
         model.report.arrived += count
-        for _ in 0..<count {
+        var attempts: [(arrival: Double, attempts: Int)] = Array(repeating: (now, 0), count: count)
+        if !model.retrying.isEmpty {
+            let due = model.retrying.filter { $0.at <= now }
+            model.retrying.removeAll { $0.at <= now }
+            attempts += due.map { ($0.arrival, $0.attempts) }
+        }
+        for attempt in attempts {
+            model.gatewayReceived += 1
             if !ready.isEmpty && model.gatewayCount == 0 {
+                if attempt.attempts > 0 { model.report.recordWait(now - attempt.arrival) }
                 model.inPods.append(now)
+            } else if !scenario.flowControl {
+                // No flow control: 503 at once; the client retries later, or gives up.
+                model.gatewayRejected += 1
+                model.report.rejected += 1
+                if attempt.attempts < scenario.retries {
+                    model.retrying.append((attempt.arrival, now + scenario.retryAfter, attempt.attempts + 1))
+                } else {
+                    model.report.dropped += 1
+                }
             } else if model.gatewayCount < scenario.queueCapacity {
-                model.gateway.append(now)
+                model.gateway.append(attempt.arrival)
             } else {
                 model.report.dropped += 1
             }
@@ -184,8 +206,19 @@ public struct Simulation: Sendable {
         lines += ["# TYPE vllm:num_requests_running gauge"] + running
         lines += ["# TYPE vllm:num_requests_waiting gauge"] + waiting
         lines += ["# TYPE vllm:kv_cache_usage_perc gauge"] + kv
-        lines.append("# TYPE llm_d_epp_flow_control_queue_size gauge")
-        for m in models { lines.append("llm_d_epp_flow_control_queue_size{target_model_name=\"\(m.spec.id)\"} \(m.gatewayCount)") }
+        if scenario.flowControl {
+            lines.append("# TYPE llm_d_epp_flow_control_queue_size gauge")
+            for m in models { lines.append("llm_d_epp_flow_control_queue_size{target_model_name=\"\(m.spec.id)\"} \(m.gatewayCount)") }
+        }
+        // The request counters exist once the gateway has received a request for the model.
+        lines.append("# TYPE inference_objective_request_total counter")
+        for m in models where m.gatewayReceived > 0 {
+            lines.append("inference_objective_request_total{model_name=\"\(m.spec.id)\",target_model_name=\"\(m.spec.id)\"} \(m.gatewayReceived)")
+        }
+        lines.append("# TYPE inference_objective_request_error_total counter")
+        for m in models where m.gatewayRejected > 0 {
+            lines.append("inference_objective_request_error_total{model_name=\"\(m.spec.id)\",target_model_name=\"\(m.spec.id)\",error_code=\"ServiceUnavailable\"} \(m.gatewayRejected)")
+        }
         lines.append("# TYPE vllm_sim_replicas gauge")
         for (namespace, model, ready, starting, _) in fleet {
             lines.append("vllm_sim_replicas{namespace=\"\(namespace)\",model_name=\"\(model)\",state=\"ready\"} \(ready)")
@@ -211,8 +244,10 @@ public struct ModelReport: Sendable, Encodable {
     public var arrived = 0
     /// Requests completed.
     public var served = 0
-    /// Requests dropped (gateway queue full or timed out).
+    /// Requests dropped (gateway queue full or timed out, or a client that gave up retrying).
     public var dropped = 0
+    /// Attempts the gateway rejected at once (no flow control, no ready replica); their clients retry.
+    public var rejected = 0
     /// Requests that waited at the gateway for a replica.
     public var waited = 0
     /// Their waits, for percentiles.
@@ -239,7 +274,7 @@ public struct ModelReport: Sendable, Encodable {
     public var maxWait: Double { waits.max() ?? 0 }
 
     enum CodingKeys: String, CodingKey {
-        case model, namespace, replicaSeconds = "replica_seconds", zeroSeconds = "zero_seconds", coldStarts = "cold_starts", arrived, served, dropped, waited
+        case model, namespace, replicaSeconds = "replica_seconds", zeroSeconds = "zero_seconds", coldStarts = "cold_starts", arrived, served, dropped, rejected, waited
         case waitP50 = "wait_p50_seconds", waitP99 = "wait_p99_seconds", maxWait = "wait_max_seconds"
     }
 
@@ -253,6 +288,7 @@ public struct ModelReport: Sendable, Encodable {
         try c.encode(arrived, forKey: .arrived)
         try c.encode(served, forKey: .served)
         try c.encode(dropped, forKey: .dropped)
+        try c.encode(rejected, forKey: .rejected)
         try c.encode(waited, forKey: .waited)
         try c.encode(waitPercentile(0.5), forKey: .waitP50)
         try c.encode(waitPercentile(0.99), forKey: .waitP99)

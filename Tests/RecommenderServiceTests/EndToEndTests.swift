@@ -40,10 +40,15 @@ struct EndToEndTests {
         return process
     }
 
-    @Test func compressedScenarioIdlesWakesServesAndProtects() async throws {
+    /// With the endpoint picker's flow control on (requests wait in its queue at zero) and off
+    /// (rejected at once, only its request counter moves, the client retries after 30 s).
+    @Test(arguments: [true, false])
+    func compressedScenarioIdlesWakesServesAndProtects(flowControl: Bool) async throws {
         let prometheus = try await PrometheusServer()
         let directory = prometheus.directory
         let scenario = """
+            flow_control: \(flowControl)
+            retry_after: 30s
             time_scale: 60
             cold_start: 3m
             service_time: 10s
@@ -69,7 +74,7 @@ struct EndToEndTests {
         let recommenderPort = try freePort(), simulatorPort = try freePort()
         let recommender = try launch(try binary("replica-recommender"), [
             "serve", "--config", directory + "/models", "--prometheus-url", prometheus.url,
-            "--listen", "127.0.0.1:\(recommenderPort)", "--interval", "1s",
+            "--listen", "127.0.0.1:\(recommenderPort)", "--interval", "1s", "--scrape-interval", "1s",
         ], log: directory + "/recommender.log")
         defer { recommender.terminate() }
         try prometheus.addTarget(port: recommenderPort, name: "e2e-recommender")
@@ -91,17 +96,27 @@ struct EndToEndTests {
             try await client.query("min_over_time(max by (model_name) (inferno_desired_replicas{model_name=\"\(model)\"})[5m:1s])").first?.value
         }
 
-        // The idle model reached zero; the busy and protected ones never did.
-        #expect(try await minimum("e2e/idle") == 0)
-        #expect(try #require(byModel["e2e/idle"]).zero_seconds > 0)
         let decisions = ((try? String(contentsOfFile: directory + "/recommender.log", encoding: .utf8)) ?? "")
             .split(separator: "\n").filter { $0.contains("decision changed") }.joined(separator: "\n")
+        if flowControl {
+            // The idle model reached zero (the EPP's queue series proves the gateway routes it).
+            #expect(try await minimum("e2e/idle") == 0)
+            #expect(try #require(byModel["e2e/idle"]).zero_seconds > 0)
+        } else {
+            // Without flow control the gateway has no series for a model it never received a
+            // request for: nothing could bring it back, so it is held at 1 and says why.
+            #expect(try await minimum("e2e/idle") == 1)
+            #expect(try #require(byModel["e2e/idle"]).zero_seconds == 0)
+            let held = decisions.split(separator: "\n").contains { $0.contains("model=e2e/idle") && $0.contains("reason=no_wake_path") }
+            #expect(held, "decisions:\n\(decisions)")
+        }
         #expect(try await minimum("e2e/busy") == 1, "decisions:\n\(decisions)")
         #expect(try await minimum("e2e/protected") == 1)
         #expect(try #require(byModel["e2e/protected"]).zero_seconds == 0)
         #expect(try #require(byModel["e2e/busy"]).zero_seconds == 0)
 
-        // The bursty model went to zero between bursts, woke on gateway demand and served everything.
+        // The bursty model went to zero between bursts, woke on gateway demand (the queue, or the
+        // request counter of rejected requests) and served everything.
         let bursty = try #require(byModel["e2e/bursty"])
         #expect(bursty.zero_seconds > 0)
         #expect(bursty.cold_starts >= 1)
@@ -110,8 +125,9 @@ struct EndToEndTests {
         #expect(reports.allSatisfy { $0.dropped == 0 })
 
         // No request waited longer than the cold start + 2 ticks + 1 scrape + 1 KEDA-style poll
-        // (+ 1 s of scheduling slack), in scenario seconds.
-        let bound = 180.0 + (2 * 1 + 1 + 1 + 1) * 60
+        // (+ 1 s of scheduling slack), in scenario seconds; without flow control, plus the client's
+        // retry interval (its first attempt was rejected).
+        let bound = 180.0 + (2 * 1 + 1 + 1 + 1) * 60 + (flowControl ? 0 : 30)
         for report in reports {
             #expect(report.wait_max_seconds <= bound, "\(report.model) waited \(report.wait_max_seconds) scenario seconds")
         }
