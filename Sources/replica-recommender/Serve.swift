@@ -64,6 +64,7 @@ struct Serve: AsyncParsableCommand {
             let format = LogFormat(rawValue: settings.string("log-format", logFormat, "logfmt")) ?? .logfmt
             let level = Logger.Level(rawValue: settings.string("log-level", logLevel, "info")) ?? .info
             let logger = Logger(label: "replica-recommender") { LineLogHandler(label: $0, format: format, level: level) }
+            if let warning = ConfigResolver.environmentFlagWarning(environment["WVA_SCALE_TO_ZERO"]) { logger.warning("\(warning)") }
             try await RecommenderServer(configuration: configuration, logger: logger).run()
         } catch let error as SettingsError {
             printError("error: \(error.message)")
@@ -145,7 +146,7 @@ struct Settings {
 
     func duration(_ option: String, _ flag: String?, _ fallback: String) throws(SettingsError) -> ConfigDuration {
         let text = string(option, flag, fallback)
-        guard let value = ConfigDuration.parse(text), value.milliseconds > 0 else {
+        guard let value = ConfigDuration.parse(text), value.isPositive else {
             throw SettingsError("--\(option) (or \(Self.variable(option))): expected a duration such as 15s or 5m, found \(text)")
         }
         return value

@@ -157,6 +157,9 @@ struct RecommendationsAPITests {
         #expect((config["sources"] as? [String: String]) == [
             "enable_scale_to_zero": "default", "retention_period": "override:llama", "variant_name": "derived",
             "min_replicas": "system", "max_replicas": "system", "target_concurrency": "system", "group": "system",
+            "aliases": "system", "wake_path": "system", "keep_alive": "system", "cold_start_cost": "system",
+            "min_retention_period": "system", "prewarm": "derived", "target_kv_cache_utilization": "system",
+            "max_waiting_per_replica": "system",
         ])
         let signals = try #require(model["signals"] as? [String: Any])
         #expect(signals["ready"] as? Double == 1)
