@@ -55,7 +55,7 @@ public struct RecommenderAPI: Sendable {
     public init(engine: Engine, clock: any TimeSource, options: APIOptions) {
         self.engine = engine
         self.clock = clock
-        token = options.wakeTokenFile.map(TokenFile.init(path:))
+        token = options.wakeTokenFile.map { TokenFile(path: $0) }
         bucket = TokenBucket(rate: options.wakeRatePerSecond, burst: options.wakeBurst)
     }
 
