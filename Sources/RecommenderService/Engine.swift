@@ -19,12 +19,17 @@ public struct EngineOptions: Sendable {
     public var wakeKnownModelsOnly: Bool
     /// A load-based size goes down only after the lower size has been wanted this long (seconds).
     public var scaleDownStabilizationSeconds: Double
+    /// The most models a wake call may adopt (unknown ids), counted while they are known; beyond
+    /// it a wake for an unknown model is refused (429), so callers cannot grow `/metrics` at will.
+    public var wakeMaxAdopted: Int
 
     /// Creates options.
     public init(
         environmentScaleToZero: Bool? = nil, killSwitchFlag: Bool = false, forgetAfterSeconds: Double = 7 * 86_400,
-        defaultNamespace: String = "default", wakeKnownModelsOnly: Bool = false, scaleDownStabilizationSeconds: Double = 60
+        defaultNamespace: String = "default", wakeKnownModelsOnly: Bool = false, scaleDownStabilizationSeconds: Double = 60,
+        wakeMaxAdopted: Int = 100
     ) {
+        self.wakeMaxAdopted = wakeMaxAdopted
         self.environmentScaleToZero = environmentScaleToZero
         self.killSwitchFlag = killSwitchFlag
         self.forgetAfterSeconds = forgetAfterSeconds
@@ -90,10 +95,31 @@ final class ModelRecord {
 
 /// The result of a wake call.
 public enum WakeOutcome: Sendable, Equatable {
-    /// Woken: the new recommendation.
+    /// A known model was woken: the new recommendation.
     case woken(desired: Int)
+    /// An unknown model was adopted and woken; `knownNamespaces` are the namespaces where the same
+    /// model id is known (a non-empty list usually means a namespace typo).
+    case adopted(desired: Int, knownNamespaces: [String])
     /// Unknown model while `wakeKnownModelsOnly` is set.
     case unknownModel
+    /// Unknown model refused: `limit` models adopted from wake calls are already known.
+    case adoptionLimit(limit: Int)
+}
+
+/// Why a wake call was refused, the `reason` label of `recommender_wake_rejected_total`.
+public enum WakeRejection: String, Sendable, CaseIterable {
+    /// The wake-adopted model bound was reached.
+    case adoptionLimit = "adoption_limit"
+    /// Unknown model while only known models may be woken.
+    case unknownModel = "unknown_model"
+    /// Missing or wrong bearer token.
+    case unauthorized
+    /// Over the wake rate.
+    case rateLimited = "rate_limited"
+    /// Not a wake path.
+    case badRequest = "bad_request"
+    /// The wake token file cannot be read.
+    case tokenUnavailable = "token_unavailable"
 }
 
 /// The recommender's shared state: configuration, inventory, per-model state and decisions, and
@@ -112,6 +138,8 @@ public actor Engine {
     /// Signals whose last query failed: failures and recoveries are logged once, not every tick.
     private var failingSignals: Set<Signal> = []
     var metrics = ServiceMetrics()
+    /// Models adopted from wake calls (counted against `wakeMaxAdopted` while still known).
+    private var wakeAdopted: Set<ModelKey> = []
 
     /// Creates an engine with no configuration loaded yet.
     public init(options: EngineOptions, logger: Logger) {
@@ -301,26 +329,48 @@ public actor Engine {
 
     // MARK: - Wake
 
-    /// A wake call: the model (and its group) is recomputed now, not at the next tick.
+    /// A wake call: the model (and its group) is recomputed now, not at the next tick. An unknown
+    /// model is adopted, up to `wakeMaxAdopted` of them.
     public func wake(_ key: ModelKey, now: Instant) -> WakeOutcome {
+        var adopted = false
         if records[key] == nil {
-            if options.wakeKnownModelsOnly { return .unknownModel }
+            if options.wakeKnownModelsOnly {
+                metrics.wakeRejected[.unknownModel, default: 0] += 1
+                return .unknownModel
+            }
+            wakeAdopted = wakeAdopted.filter { records[$0] != nil }  // forgotten ones no longer count
+            guard wakeAdopted.count < options.wakeMaxAdopted else {
+                metrics.wakeRejected[.adoptionLimit, default: 0] += 1
+                return .adoptionLimit(limit: options.wakeMaxAdopted)
+            }
             touch(key, now: now)
+            wakeAdopted.insert(key)
+            adopted = true
         }
         let record = records[key]!
         record.pendingWake = true
         record.lastSeen = now
         metrics.wakeCalls += 1
-        guard config != nil, recovered else {
+        let desired: Int
+        if config != nil, recovered {
+            var affected = [record]
+            if let group = record.config.group {
+                affected = sortedModelRecords().filter { $0.config.group == group }
+            }
+            decide(affected, fleet: nil, now: now)  // each record keeps its last tick's signals
+            desired = record.decision?.desired ?? 1
+        } else {
             // Before the first tick the wake is remembered and applied by it.
-            return .woken(desired: max(record.state.desired ?? 1, record.config.activeFloor))
+            desired = max(record.state.desired ?? 1, record.config.activeFloor)
         }
-        var affected = [record]
-        if let group = record.config.group {
-            affected = sortedModelRecords().filter { $0.config.group == group }
-        }
-        decide(affected, fleet: nil, now: now)  // each record keeps its last tick's signals
-        return .woken(desired: record.decision?.desired ?? 1)
+        guard adopted else { return .woken(desired: desired) }
+        let elsewhere = records.keys.filter { $0.modelID == key.modelID && $0 != key }.map(\.namespace).sorted()
+        return .adopted(desired: desired, knownNamespaces: elsewhere)
+    }
+
+    /// Counts a wake call refused before it reached the engine (token, rate, path).
+    public func rejectWake(_ reason: WakeRejection) {
+        metrics.wakeRejected[reason, default: 0] += 1
     }
 
     // MARK: - Views

@@ -55,6 +55,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "File with the bearer token wake calls must present.") var wakeTokenFile: String?
     @Option(help: "Answer 404 to wake calls for unknown models instead of adopting them: true or false.") var wakeKnownModelsOnly: String?
     @Option(help: "Wake calls per second, all callers together (default 50).") var wakeRate: String?
+    @Option(help: "Most unknown models wake calls may adopt, counted while known (default 100); beyond it 429.")
+    var wakeMaxAdopted: String?
 
     func run() async throws {
         limitMallocArenas()
@@ -117,7 +119,8 @@ struct Serve: AsyncParsableCommand {
             forgetAfterSeconds: try s.duration("forget-after", forgetAfter, "7d").seconds,
             defaultNamespace: s.string("default-namespace", defaultNamespace, "default"),
             wakeKnownModelsOnly: try s.bool("wake-known-models-only", wakeKnownModelsOnly, false),
-            scaleDownStabilizationSeconds: try s.duration("scale-down-stabilization", scaleDownStabilization, "60s").seconds)
+            scaleDownStabilizationSeconds: try s.duration("scale-down-stabilization", scaleDownStabilization, "60s").seconds,
+            wakeMaxAdopted: try s.int("wake-max-adopted", wakeMaxAdopted, 100))
         let rate = try s.int("wake-rate", wakeRate, 50)
         c.api = APIOptions(wakeTokenFile: s.optional("wake-token-file", wakeTokenFile), wakeRatePerSecond: Double(rate), wakeBurst: Double(rate * 2))
         return c
