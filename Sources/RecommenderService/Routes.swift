@@ -153,10 +153,10 @@ public struct RecommenderAPI: Sendable {
                 status: 202, contentType: "application/json",
                 body: "{\"model\":\(model),\"namespace\":\(namespace),\"outcome\":\"adopted\",\"desired\":\(desired),\"known_namespaces\":[\(known)]}")
         case .unknownModel:
-            log(key, caller: caller, outcome: "refused", level: .notice, ["reason": "\(WakeRejection.unknownModel.rawValue)"])
+            logRefusal(.unknownModel, 404, key: key, caller: caller)
             return Self.error(404, "unknown model \(key.modelID) in namespace \(key.namespace)", reason: .unknownModel)
         case .adoptionLimit(let limit):
-            log(key, caller: caller, outcome: "refused", level: .warning, ["reason": "\(WakeRejection.adoptionLimit.rawValue)"])
+            logRefusal(.adoptionLimit, 429, key: key, caller: caller)
             var reply = Self.error(
                 429,
                 "adoption limit reached: \(limit) models adopted from wake calls are known; configure \(key.modelID) in namespace \(key.namespace) in the model ConfigMap, or raise --wake-max-adopted",
@@ -166,16 +166,21 @@ public struct RecommenderAPI: Sendable {
         }
     }
 
-    /// Counts and logs a refusal (at most one line per reason every 10 s), and builds the reply.
+    /// Counts and logs a refusal, and builds the reply.
     private func refuse(_ reason: WakeRejection, _ status: Int, _ message: String, key: ModelKey?, caller: String?) async -> Reply {
         await engine.rejectWake(reason)
+        logRefusal(reason, status, key: key, caller: caller)
+        return Self.error(status, message, reason: reason)
+    }
+
+    /// Logs a refusal: at most one line per reason every 10 s, with the number held back.
+    private func logRefusal(_ reason: WakeRejection, _ status: Int, key: ModelKey?, caller: String?) {
         if let suppressed = refusalLog.admit(reason) {
             var metadata: Logger.Metadata = ["outcome": "refused", "reason": "\(reason.rawValue)", "status": "\(status)", "caller": "\(caller ?? "unknown")"]
             if let key { metadata["model"] = "\(key.modelID)"; metadata["namespace"] = "\(key.namespace)" }
             if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
             engine.logger.warning("wake refused", metadata: metadata)
         }
-        return Self.error(status, message, reason: reason)
     }
 
     private func log(_ key: ModelKey, caller: String?, outcome: String, level: Logger.Level, _ extra: Logger.Metadata) {
