@@ -85,6 +85,7 @@ public enum EntryParser {
         var valid = true
         for (keyNode, value) in mapping {
             let name = keyNode.string ?? "\(keyNode)"
+            if globalFields.contains(name), unset(value, field: name, report: &report) { continue }
             switch name {
             case "scale_to_zero_allowed":
                 if let flag = boolean(value, field: name, report: &report) {
@@ -110,6 +111,7 @@ public enum EntryParser {
         var valid = true
         var seen = Set<String>()
         var lines: [String: Int] = [:]
+        var modelIDRejected = false
 
         for (keyNode, value) in mapping {
             let name = keyNode.string ?? "\(keyNode)"
@@ -120,9 +122,14 @@ public enum EntryParser {
                 valid = false
                 continue
             }
+            if modelFields.contains(name), unset(value, field: name, report: &report) { continue }
             switch name {
             case "model_id":
-                guard let id = nonEmptyString(value, field: name, report: &report) else { valid = false; continue }
+                guard let id = nonEmptyString(value, field: name, report: &report) else {
+                    valid = false
+                    modelIDRejected = true
+                    continue
+                }
                 if isDefault {
                     report.warning(field: name, line: line, "ignored in the default entry (it applies to every model)")
                 } else {
@@ -201,7 +208,7 @@ public enum EntryParser {
             }
         }
 
-        if !isDefault, modelID == nil, !seen.contains("model_id") {
+        if !isDefault, modelID == nil, !modelIDRejected {
             report.error(field: "model_id", line: mapping.mark?.line ?? 1, "missing: an override entry must name its model_id")
             valid = false
         }
@@ -238,20 +245,44 @@ public enum EntryParser {
         scalar.style == .singleQuoted || scalar.style == .doubleQuoted
     }
 
+    /// YAML 1.1 booleans Go's yaml.v3 reads into a `bool` field (`decode.go`), besides true/false.
+    static let yaml11Booleans: [String: Bool] = [
+        "y": true, "yes": true, "on": true, "n": false, "no": false, "off": false,
+    ]
+
     private static func boolean(_ node: Node, field: String, report: inout Reporter) -> Bool? {
         let expected = "a boolean (true or false)"
         guard let scalar = scalar(node, field: field, expected: expected, report: &report) else { return nil }
-        switch isQuoted(scalar) ? "" : scalar.string.lowercased() {
-        case "true": return true
-        case "false": return false
-        default:
-            let quoted = isQuoted(scalar) && ["true", "false"].contains(scalar.string.lowercased())
-            let hint = quoted ? " (remove the quotes)" : ""
-            report.error(
+        let word = scalar.string.lowercased()
+        if !isQuoted(scalar), word == "true" || word == "false" { return word == "true" }
+        // yaml.v3 accepts y/Y/n/N exactly, the longer words in any case (quoted or not, as WVA does).
+        let isSingleLetter = scalar.string.count == 1
+        if let flag = yaml11Booleans[isSingleLetter ? scalar.string.lowercased() : word] {
+            report.warning(
                 field: field, line: scalar.mark?.line,
-                "expected \(expected), found \(describe(scalar))\(hint)")
-            return nil
+                "WVA compatibility: \(describe(scalar)) read as \(flag) (a YAML 1.1 boolean); write \(flag)")
+            return flag
         }
+        let quoted = isQuoted(scalar) && ["true", "false"].contains(word)
+        let hint = quoted ? " (remove the quotes)" : ""
+        report.error(field: field, line: scalar.mark?.line, "expected \(expected), found \(describe(scalar))\(hint)")
+        return nil
+    }
+
+    /// The values yaml.v3 resolves to null (`resolve.go`), plus the empty quoted string: such a
+    /// field is unset and falls through, as in WVA.
+    static let nullWords: Set<String> = ["", "~", "null", "Null", "NULL"]
+
+    /// True (with a warning) when `node` leaves the field unset: `null`, `~`, nothing, or `""`.
+    private static func unset(_ node: Node, field: String, report: inout Reporter) -> Bool {
+        guard let scalar = node.scalar else { return false }
+        let isNull = isQuoted(scalar) ? scalar.string.isEmpty : nullWords.contains(scalar.string)
+        guard isNull else { return false }
+        let shown = isQuoted(scalar) ? "an empty string" : scalar.string.isEmpty ? "no value" : "`\(scalar.string)`"
+        report.warning(
+            field: field, line: scalar.mark?.line,
+            "WVA compatibility: \(shown) leaves the field unset; it falls through to the next level (remove the line)")
+        return true
     }
 
     private static func nonEmptyString(_ node: Node, field: String, report: inout Reporter) -> String? {
@@ -269,16 +300,27 @@ public enum EntryParser {
     ) -> ConfigDuration? {
         let expected = "a duration such as 30s, 5m, 1h30m, 1.5h, 2d or 1w"
         guard let scalar = scalar(node, field: field, expected: expected, report: &report) else { return nil }
-        let text = scalar.string.trimmingCharacters(in: .whitespaces)
+        let text = scalar.string
         guard let duration = ConfigDuration.parse(text) else {
-            let bareNumber = Double(text) != nil
-            let hint = bareNumber ? " (a unit is required, e.g. \(text)s or \(text)m)" : ""
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let hint =
+                Double(trimmed) != nil ? " (a unit is required, e.g. \(trimmed)s or \(trimmed)m)"
+                : trimmed != text && ConfigDuration.parse(trimmed) != nil ? " (remove the spaces)"
+                : ""
             report.error(field: field, line: scalar.mark?.line, "expected \(expected), found \(describe(scalar))\(hint)")
             return nil
         }
-        guard duration.milliseconds > 0 else {
+        guard duration.isPositive else {
             report.error(field: field, line: scalar.mark?.line, "expected a duration greater than 0, found \(describe(scalar))")
             return nil
+        }
+        if text.hasPrefix("+") {
+            report.warning(field: field, line: scalar.mark?.line, "WVA compatibility: the leading + of \"\(text)\" is ignored; write \(text.dropFirst())")
+        }
+        if duration.nanoseconds % 1_000_000 != 0 {
+            report.warning(
+                field: field, line: scalar.mark?.line,
+                "\(text) has a sub-millisecond part: kept exactly for the decision, queried as the PromQL range \(duration.prometheusRange) (Prometheus ranges stop at milliseconds)")
         }
         if let warnAbove, duration > warnAbove {
             report.warning(

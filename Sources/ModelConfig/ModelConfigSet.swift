@@ -17,7 +17,8 @@ public struct ModelConfigSet: Sendable {
 
     /// The `default` entry in force, if any.
     public let defaults: ModelEntry?
-    /// The override entries in force, sorted by key.
+    /// The override entries in force, sorted by key (duplicates of one model and namespace included:
+    /// they resolve together, field by field, to the more conservative value).
     public let overrides: [ModelEntry]
     /// The `global` entry in force.
     public let global: GlobalEntry
@@ -80,7 +81,8 @@ public struct ModelConfigSet: Sendable {
             }
         }
 
-        // Duplicate model_id + namespace: the lexicographically first key wins, the others are errors.
+        // Duplicate model_id + namespace: an error on every key after the first; all of them stay in
+        // force and the model resolves to the more conservative value of each field (ConfigResolver).
         var overrides: [ModelEntry] = []
         var owners: [String: String] = [:]
         for entry in candidates.sorted(by: { $0.key < $1.key }) {
@@ -89,10 +91,10 @@ public struct ModelConfigSet: Sendable {
                 let scope = entry.namespace.map { " in namespace \($0)" } ?? " (all namespaces)"
                 problems.append(ConfigProblem(
                     .error, file: locations[entry.key]?.file ?? entry.key, key: entry.key, field: "model_id", line: locations[entry.key]?.firstLine,
-                    message: "duplicate: model \(entry.modelID ?? "")\(scope) is already configured by key `\(owner)`; this entry is ignored"))
-                continue
+                    message: "duplicate: model \(entry.modelID ?? "")\(scope) is also configured by key `\(owner)`; expected one entry per model_id and namespace. Until fixed, the model takes the more conservative value of each field (scale-to-zero off if either says off, the longer retention, the higher floor)"))
+            } else {
+                owners[identity] = entry.key
             }
-            owners[identity] = entry.key
             overrides.append(entry)
         }
 
@@ -107,10 +109,11 @@ public struct ModelConfigSet: Sendable {
         (a.file, a.line ?? 0, a.key, a.field ?? "") < (b.file, b.line ?? 0, b.key, b.field ?? "")
     }
 
-    /// The override for `modelID` limited to `namespace`, and the one for every namespace.
-    func overrides(for modelID: String, namespace: String) -> (scoped: ModelEntry?, unscoped: ModelEntry?) {
-        guard let entries = overridesByModel[modelID] else { return (nil, nil) }
-        return (entries.first { $0.namespace == namespace }, entries.first { $0.namespace == nil })
+    /// The overrides for `modelID` limited to `namespace`, and those for every namespace, in key
+    /// order (more than one of a kind only when the ConfigMap has duplicates).
+    func overrides(for modelID: String, namespace: String) -> (scoped: [ModelEntry], unscoped: [ModelEntry]) {
+        guard let entries = overridesByModel[modelID] else { return ([], []) }
+        return (entries.filter { $0.namespace == namespace }, entries.filter { $0.namespace == nil })
     }
 
     /// Whether `key` is quarantined (broken, never good) for the model.

@@ -187,6 +187,16 @@ public struct ResolvedModelConfig: Sendable, Hashable {
         self.sources = sources
     }
 
+    /// A copy with scale-to-zero and the sources replaced.
+    func replacing(enableScaleToZero: Bool, sources: FieldSources) -> ResolvedModelConfig {
+        ResolvedModelConfig(
+            model: model, enableScaleToZero: enableScaleToZero, retention: retention, variantName: variantName,
+            minReplicas: minReplicas, maxReplicas: maxReplicas, targetConcurrency: targetConcurrency, group: group,
+            aliases: aliases, wakePath: wakePath, keepAlive: keepAlive, coldStartCost: coldStartCost,
+            minRetention: minRetention, prewarm: prewarm, targetKVCacheUtilization: targetKVCacheUtilization,
+            maxWaitingPerReplica: maxWaitingPerReplica, sources: sources)
+    }
+
     /// The floor while active: max(1, min_replicas), never above max_replicas.
     public var activeFloor: Int { Swift.min(Swift.max(1, minReplicas), maxReplicas ?? Int.max) }
 }
@@ -217,14 +227,49 @@ public struct ConfigResolver: Sendable {
         self.environmentScaleToZero = environmentScaleToZero
     }
 
-    /// Interprets `WVA_SCALE_TO_ZERO`: nil when unset, true for `true` (any case), false otherwise.
+    /// Interprets `WVA_SCALE_TO_ZERO` as WVA does: nil when unset, true for `true` in any case
+    /// with nothing around it, false for anything else (`" true"` does not enable).
     public static func environmentFlag(_ value: String?) -> Bool? {
-        value.map { $0.trimmingCharacters(in: .whitespaces).lowercased() == "true" }
+        value.map { $0.lowercased() == "true" }
+    }
+
+    /// A warning when `WVA_SCALE_TO_ZERO` holds `true` with surrounding spaces: it reads as false.
+    public static func environmentFlagWarning(_ value: String?) -> String? {
+        guard let value, environmentFlag(value) == false,
+            value.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() == "true"
+        else { return nil }
+        return "WVA_SCALE_TO_ZERO=\"\(value)\" does not enable scale-to-zero: the value is compared exactly, as WVA does (remove the spaces)"
     }
 
     /// The resolved configuration of `model`.
     public func resolve(_ model: ModelKey) -> ResolvedModelConfig {
-        let levels = levels(for: model)
+        let (scoped, unscoped) = config.overrides(for: model.modelID, namespace: model.namespace)
+        var resolved: ResolvedModelConfig
+        if scoped.count <= 1, unscoped.count <= 1 {
+            resolved = resolve(model, levels: levels(scoped: scoped.first, unscoped: unscoped.first))
+        } else {
+            // Duplicates: every combination resolved, folded to the more conservative value per field.
+            let scopedChoices: [ModelEntry?] = scoped.isEmpty ? [nil] : scoped
+            let unscopedChoices: [ModelEntry?] = unscoped.isEmpty ? [nil] : unscoped
+            var folded: ResolvedModelConfig?
+            for s in scopedChoices {
+                for u in unscopedChoices {
+                    let next = resolve(model, levels: levels(scoped: s, unscoped: u))
+                    folded = folded.map { Self.moreConservative($0, next) } ?? next
+                }
+            }
+            resolved = folded!
+        }
+        if let quarantine = config.quarantine(for: model.modelID, namespace: model.namespace) {
+            var sources = resolved.sources
+            sources[.enableScaleToZero] = .invalidEntry(key: quarantine.key)
+            resolved = resolved.replacing(enableScaleToZero: false, sources: sources)
+        }
+        return resolved
+    }
+
+    /// One chain of entries resolved, field by field, most specific first.
+    private func resolve(_ model: ModelKey, levels: [(ModelSettings, FieldSource)]) -> ResolvedModelConfig {
         var sources = FieldSources()
 
         func pick<T>(_ field: ConfigField, _ path: KeyPath<ModelSettings, T?>) -> T? {
@@ -237,7 +282,7 @@ public struct ConfigResolver: Sendable {
             return nil
         }
 
-        var enable: Bool
+        let enable: Bool
         if let value = pick(.enableScaleToZero, \.enableScaleToZero) {
             enable = value
         } else if let value = environmentScaleToZero {
@@ -247,11 +292,6 @@ public struct ConfigResolver: Sendable {
             enable = false
             sources[.enableScaleToZero] = .system
         }
-        if let quarantine = config.quarantine(for: model.modelID, namespace: model.namespace) {
-            enable = false
-            sources[.enableScaleToZero] = .invalidEntry(key: quarantine.key)
-        }
-
         let retention = pick(.retentionPeriod, \.retentionPeriod) ?? {
             sources[.retentionPeriod] = .system
             return Self.systemRetention
@@ -298,9 +338,8 @@ public struct ConfigResolver: Sendable {
             maxWaitingPerReplica: waiting, sources: sources)
     }
 
-    /// The entries that apply to `model`, most specific first, each with the source it stands for.
-    func levels(for model: ModelKey) -> [(ModelSettings, FieldSource)] {
-        let (scoped, unscoped) = config.overrides(for: model.modelID, namespace: model.namespace)
+    /// The entries of one chain, most specific first, each with the source it stands for.
+    private func levels(scoped: ModelEntry?, unscoped: ModelEntry?) -> [(ModelSettings, FieldSource)] {
         var levels: [(ModelSettings, FieldSource)] = []
         if let scoped { levels.append((scoped.settings, .override(key: scoped.key))) }
         if let unscoped { levels.append((unscoped.settings, .override(key: unscoped.key))) }
@@ -308,9 +347,62 @@ public struct ConfigResolver: Sendable {
         return levels
     }
 
-    /// The value of `path` the most specific applicable entry sets, before any bounding.
-    func configured<T>(_ path: KeyPath<ModelSettings, T?>, for model: ModelKey) -> T? {
-        levels(for: model).lazy.compactMap { $0.0[keyPath: path] }.first
+    /// The value of `path` the most specific applicable entry sets, before any bounding (the
+    /// largest, when duplicates set it).
+    func configured<T: Comparable>(_ path: KeyPath<ModelSettings, T?>, for model: ModelKey) -> T? {
+        let (scoped, unscoped) = config.overrides(for: model.modelID, namespace: model.namespace)
+        for level in [scoped, unscoped] {
+            if let value = level.compactMap({ $0.settings[keyPath: path] }).max() { return value }
+        }
+        return config.defaults?.settings[keyPath: path]
+    }
+
+    /// Field by field, the value of `a` or `b` that keeps more capacity and scales to zero later:
+    /// scale-to-zero off if either says off; the longer retention, minimum retention and cold-start
+    /// cost; the higher floor and ceiling (none is highest); the smaller concurrency, KV-cache and
+    /// waiting targets; `gateway` over `api`, `fixed` over `adaptive`, pre-warm on; every alias of
+    /// both. Fields with no safer side (variant name, group, a concurrency target set on one side
+    /// only) come from `a`, the first key. Each field keeps the source of the value chosen.
+    static func moreConservative(_ a: ResolvedModelConfig, _ b: ResolvedModelConfig) -> ResolvedModelConfig {
+        var sources = a.sources
+        func choose<T>(_ field: ConfigField, _ first: T, _ second: T, takeSecond: Bool) -> T {
+            guard takeSecond else { return first }
+            sources[field] = b.sources[field]
+            return second
+        }
+        let maxReplicas: Int? = choose(
+            .maxReplicas, a.maxReplicas, b.maxReplicas,
+            takeSecond: a.maxReplicas.map { (b.maxReplicas ?? .max) > $0 } ?? false)
+        let target: Double? = choose(
+            .targetConcurrency, a.targetConcurrency, b.targetConcurrency,
+            takeSecond: a.targetConcurrency.flatMap { x in b.targetConcurrency.map { $0 < x } } ?? false)
+        let extraAliases = b.aliases.filter { !a.aliases.contains($0) }
+        if a.aliases.isEmpty, !b.aliases.isEmpty { sources[.aliases] = b.sources[.aliases] }
+        let retention = choose(.retentionPeriod, a.retention, b.retention, takeSecond: b.retention > a.retention)
+        let minRetention = choose(.minRetentionPeriod, a.minRetention, b.minRetention, takeSecond: b.minRetention > a.minRetention)
+        return ResolvedModelConfig(
+            model: a.model,
+            enableScaleToZero: choose(
+                .enableScaleToZero, a.enableScaleToZero, b.enableScaleToZero, takeSecond: a.enableScaleToZero && !b.enableScaleToZero),
+            retention: retention,
+            variantName: a.variantName,
+            minReplicas: choose(.minReplicas, a.minReplicas, b.minReplicas, takeSecond: b.minReplicas > a.minReplicas),
+            maxReplicas: maxReplicas,
+            targetConcurrency: target,
+            group: a.group,
+            aliases: a.aliases + extraAliases,
+            wakePath: choose(.wakePath, a.wakePath, b.wakePath, takeSecond: a.wakePath == .api && b.wakePath == .gateway),
+            keepAlive: choose(.keepAlive, a.keepAlive, b.keepAlive, takeSecond: a.keepAlive == .adaptive && b.keepAlive == .fixed),
+            coldStartCost: choose(.coldStartCost, a.coldStartCost, b.coldStartCost, takeSecond: b.coldStartCost > a.coldStartCost),
+            minRetention: Swift.min(minRetention, retention),
+            prewarm: choose(.prewarm, a.prewarm, b.prewarm, takeSecond: !a.prewarm && b.prewarm),
+            targetKVCacheUtilization: choose(
+                .targetKVCacheUtilization, a.targetKVCacheUtilization, b.targetKVCacheUtilization,
+                takeSecond: b.targetKVCacheUtilization < a.targetKVCacheUtilization),
+            maxWaitingPerReplica: choose(
+                .maxWaitingPerReplica, a.maxWaitingPerReplica, b.maxWaitingPerReplica,
+                takeSecond: b.maxWaitingPerReplica < a.maxWaitingPerReplica),
+            sources: sources)
     }
 
     /// The retention of a model no override names: `default`'s, else the system's.

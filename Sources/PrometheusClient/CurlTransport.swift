@@ -1,12 +1,18 @@
 import CCurl
 import Synchronization
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The libcurl transport: the only HTTP client here that takes a custom CA file, a client
 /// certificate and insecure-skip-verify on Linux (Foundation's URLSession cannot be given a CA file).
 ///
 /// Each request runs `curl_easy_perform` on a dispatch queue so the async caller never blocks a
-/// cooperative thread. The bearer token file is re-read when its modification date or size changes.
+/// cooperative thread. The bearer token file is re-read when the file it resolves to changes (see
+/// ``TokenFile``). The CA, client certificate and key files are given to libcurl by path on every
+/// request (a fresh handle each time, no connection or CA-store reuse), so a rotated Secret — a
+/// kubelet `..data` swap — is used from the next request on.
 public final class CurlTransport: PrometheusTransport {
     private let connection: PrometheusConnection
     private let token: TokenFile?
@@ -16,7 +22,7 @@ public final class CurlTransport: PrometheusTransport {
     public init(connection: PrometheusConnection) {
         _ = Self.globalInit
         self.connection = connection
-        self.token = connection.bearerTokenFile.map(TokenFile.init(path:))
+        self.token = connection.bearerTokenFile.map { TokenFile(path: $0) }
     }
 
     public func post(path: String, form: [(String, String)]) async throws(TransportError) -> HTTPResponse {
@@ -29,7 +35,7 @@ public final class CurlTransport: PrometheusTransport {
             do {
                 headers.append("Authorization: Bearer \(try token.current())")
             } catch {
-                throw TransportError("cannot read bearer token file \(token.path): \(error)")
+                throw TransportError("cannot read bearer token file \(error)")
             }
         }
         let request = CurlRequest(url: url, body: body, headers: headers, connection: connection)
@@ -101,22 +107,83 @@ private struct CurlRequest: Sendable {
     }
 }
 
-/// A secret (bearer token) read from a file and re-read whenever the file changes.
+/// A secret (a bearer token) read from a file, re-read when the file the path names changes and
+/// at least every ``refreshInterval``.
+///
+/// Kubernetes mounts Secrets and projected service-account tokens as `token -> ..data/token` and
+/// rotates them by pointing `..data` at a new timestamped directory: the link `token` itself never
+/// changes, so "changed" is judged on the file it resolves to (``FileStamp`` uses `stat`, which
+/// follows links: device, inode, size, modification and status-change times). The periodic re-read
+/// covers an edit no stamp shows (same inode, size and times).
 public final class TokenFile: Sendable {
     /// The file.
     public let path: String
-    private let cache = Mutex<(stamp: String, token: String)?>(nil)
+    /// The longest a read is reused even when the stamp is unchanged.
+    public let refreshInterval: Duration
+    private let cache = Mutex<(stamp: FileStamp, token: String, readAt: ContinuousClock.Instant)?>(nil)
 
     /// Creates a reader of `path` (nothing is read until ``current()``).
-    public init(path: String) { self.path = path }
+    public init(path: String, refreshInterval: Duration = .seconds(30)) {
+        self.path = path
+        self.refreshInterval = refreshInterval
+    }
 
-    /// The trimmed contents, re-read when the file's date or size changed.
-    public func current() throws -> String {
-        let attributes = try FileManager.default.attributesOfItem(atPath: path)
-        let stamp = "\((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0):\((attributes[.size] as? NSNumber)?.intValue ?? 0)"
-        if let cached = cache.withLock({ $0 }), cached.stamp == stamp { return cached.token }
-        let token = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        cache.withLock { $0 = (stamp, token) }
+    /// The trimmed contents, re-read when the file the path resolves to changed or the last read
+    /// is older than ``refreshInterval``.
+    public func current() throws(SecretFileError) -> String {
+        let stamp = try FileStamp(path: path)
+        let now = ContinuousClock.now
+        if let cached = cache.withLock({ $0 }), cached.stamp == stamp, now - cached.readAt < refreshInterval {
+            return cached.token
+        }
+        // Read after stat: a swap in between leaves a stamp older than the text, so the next call
+        // reads again; the reverse cannot cache a stale text under a new stamp.
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SecretFileError(path: path, reason: "cannot be read")
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        cache.withLock { $0 = (stamp, token, now) }
         return token
     }
+}
+
+/// What `stat(2)` reports of the file a path resolves to (symbolic links followed): enough to see
+/// that a kubelet `..data` swap, a rewrite or a replacement changed it.
+public struct FileStamp: Sendable, Hashable {
+    /// Device and inode: a different file.
+    public let device: UInt64, inode: UInt64
+    /// Size in bytes.
+    public let size: Int64
+    /// Modification and status-change times, in nanoseconds since the epoch.
+    public let modified: Int64, changed: Int64
+
+    /// Stats `path`, following links.
+    public init(path: String) throws(SecretFileError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw SecretFileError(path: path, reason: String(cString: strerror(errno)))
+        }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+    }
+}
+
+/// A secret file that cannot be read.
+public struct SecretFileError: Error, Sendable, CustomStringConvertible {
+    /// The file.
+    public let path: String
+    /// Why.
+    public let reason: String
+
+    /// Creates the error.
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    /// `PATH: REASON`.
+    public var description: String { "\(path): \(reason)" }
 }

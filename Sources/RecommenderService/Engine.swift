@@ -21,13 +21,17 @@ public struct EngineOptions: Sendable {
     public var zeroRequiresWakePath: Bool
     /// A gateway wake path stays proven this long after its series were last seen (seconds).
     public var wakePathMemorySeconds: Double
+    /// The most models a wake call may adopt (unknown ids), counted while they are known; beyond
+    /// it a wake for an unknown model is refused (429), so callers cannot grow `/metrics` at will.
+    public var wakeMaxAdopted: Int
 
     /// Creates options.
     public init(
         environmentScaleToZero: Bool? = nil, killSwitchFlag: Bool = false, forgetAfterSeconds: Double = 7 * 86_400,
         wakeKnownModelsOnly: Bool = false, scaleDownStabilizationSeconds: Double = 60,
-        zeroRequiresWakePath: Bool = true, wakePathMemorySeconds: Double = 86_400
+        zeroRequiresWakePath: Bool = true, wakePathMemorySeconds: Double = 86_400, wakeMaxAdopted: Int = 100
     ) {
+        self.wakeMaxAdopted = wakeMaxAdopted
         self.environmentScaleToZero = environmentScaleToZero
         self.killSwitchFlag = killSwitchFlag
         self.forgetAfterSeconds = forgetAfterSeconds
@@ -106,10 +110,31 @@ final class ModelRecord {
 
 /// The result of a wake call.
 public enum WakeOutcome: Sendable, Equatable {
-    /// Woken: the new recommendation.
+    /// A known model was woken: the new recommendation.
     case woken(desired: Int)
+    /// An unknown model was adopted and woken; `knownNamespaces` are the namespaces where the same
+    /// model id is known (a non-empty list usually means a namespace typo).
+    case adopted(desired: Int, knownNamespaces: [String])
     /// Unknown model while `wakeKnownModelsOnly` is set.
     case unknownModel
+    /// Unknown model refused: `limit` models adopted from wake calls are already known.
+    case adoptionLimit(limit: Int)
+}
+
+/// Why a wake call was refused, the `reason` label of `recommender_wake_rejected_total`.
+public enum WakeRejection: String, Sendable, CaseIterable {
+    /// The wake-adopted model bound was reached.
+    case adoptionLimit = "adoption_limit"
+    /// Unknown model while only known models may be woken.
+    case unknownModel = "unknown_model"
+    /// Missing or wrong bearer token.
+    case unauthorized
+    /// Over the wake rate.
+    case rateLimited = "rate_limited"
+    /// Not a wake path.
+    case badRequest = "bad_request"
+    /// The wake token file cannot be read.
+    case tokenUnavailable = "token_unavailable"
 }
 
 /// The recommender's shared state: configuration, inventory, per-model state and decisions, and
@@ -133,6 +158,8 @@ public actor Engine {
     /// Reported `variant_name` collisions (see `findVariantConflicts`).
     private(set) var variantConflicts: [String] = []
     var metrics = ServiceMetrics()
+    /// Models adopted from wake calls (counted against `wakeMaxAdopted` while still known).
+    private var wakeAdopted: Set<ModelKey> = []
 
     /// Creates an engine with no configuration loaded yet.
     public init(options: EngineOptions, logger: Logger) {
@@ -393,27 +420,49 @@ public actor Engine {
 
     // MARK: - Wake
 
-    /// A wake call: the model (and its group) is recomputed now, not at the next tick.
+    /// A wake call: the model (and its group) is recomputed now, not at the next tick. An unknown
+    /// model is adopted, up to `wakeMaxAdopted` of them.
     public func wake(_ key: ModelKey, now: Instant) -> WakeOutcome {
+        var adopted = false
         if records[key] == nil {
-            if options.wakeKnownModelsOnly { return .unknownModel }
+            if options.wakeKnownModelsOnly {
+                metrics.wakeRejected[.unknownModel, default: 0] += 1
+                return .unknownModel
+            }
+            wakeAdopted = wakeAdopted.filter { records[$0] != nil }  // forgotten ones no longer count
+            guard wakeAdopted.count < options.wakeMaxAdopted else {
+                metrics.wakeRejected[.adoptionLimit, default: 0] += 1
+                return .adoptionLimit(limit: options.wakeMaxAdopted)
+            }
             touch(key)
+            wakeAdopted.insert(key)
+            adopted = true
         }
         let record = records[key]!
         record.pendingWake = true
         record.unseenSeconds = 0
         metrics.wakeCalls += 1
-        guard config != nil, recovered else {
+        let desired: Int
+        if config != nil, recovered {
+            var affected = [record]
+            if let group = record.config.group {
+                let namespace = record.config.model.namespace
+                affected = sortedModelRecords().filter { $0.config.group == group && $0.config.model.namespace == namespace }
+            }
+            decide(affected, signals: nil, now: now)  // each record keeps its last tick's signals
+            desired = record.decision?.desired ?? 1
+        } else {
             // Before the first tick the wake is remembered and applied by it.
-            return .woken(desired: max(record.state.desired ?? 1, record.config.activeFloor))
+            desired = max(record.state.desired ?? 1, record.config.activeFloor)
         }
-        var affected = [record]
-        if let group = record.config.group {
-            let namespace = record.config.model.namespace
-            affected = sortedModelRecords().filter { $0.config.group == group && $0.config.model.namespace == namespace }
-        }
-        decide(affected, signals: nil, now: now)  // each record keeps its last tick's signals
-        return .woken(desired: record.decision?.desired ?? 1)
+        guard adopted else { return .woken(desired: desired) }
+        let elsewhere = records.keys.filter { $0.modelID == key.modelID && $0 != key }.map(\.namespace).sorted()
+        return .adopted(desired: desired, knownNamespaces: elsewhere)
+    }
+
+    /// Counts a wake call refused before it reached the engine (token, rate, path).
+    public func rejectWake(_ reason: WakeRejection) {
+        metrics.wakeRejected[reason, default: 0] += 1
     }
 
     // MARK: - Views

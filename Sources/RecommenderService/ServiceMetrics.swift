@@ -14,6 +14,7 @@ struct ServiceMetrics: Sendable {
     var configLastSuccess: Double?
     var decisions: [Reason: Int] = [:]
     var wakeCalls = 0
+    var wakeRejected: [WakeRejection: Int] = [:]
     var wakeEvents = 0
     var scaleToZeroEvents = 0
     var coldStarts = Histogram(bounds: [5, 15, 30, 60, 120, 300, 600, 1200, 1800])
@@ -68,7 +69,9 @@ extension Engine {
         w.single("recommender_config_last_reload_success_timestamp_seconds", "gauge", "When the ConfigMap last loaded without errors.", m.configLastSuccess ?? 0)
         w.labelled("recommender_decisions_total", "counter", "Per-model decisions by reason.",
                    label: "reason", Reason.allCases.map { ($0.rawValue, m.decisions[$0] ?? 0) })
-        w.single("recommender_wake_calls_total", "counter", "Calls to the wake API.", Double(m.wakeCalls))
+        w.single("recommender_wake_calls_total", "counter", "Wake calls accepted (a known model woken or an unknown one adopted).", Double(m.wakeCalls))
+        w.labelled("recommender_wake_rejected_total", "counter", "Wake calls refused, by reason.",
+                   label: "reason", WakeRejection.allCases.map { ($0.rawValue, m.wakeRejected[$0] ?? 0) })
         w.single("recommender_wakes_total", "counter", "Recommendations that went from 0 to >= 1.", Double(m.wakeEvents))
         w.single("recommender_scale_to_zero_total", "counter", "Recommendations that went from >= 1 to 0.", Double(m.scaleToZeroEvents))
         w.family("recommender_cold_start_seconds", "histogram", "Cold starts: recommendation 0 to >= 1 until a replica was ready.")

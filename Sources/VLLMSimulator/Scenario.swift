@@ -129,7 +129,7 @@ extension Scenario {
         }
         func duration(_ value: Any?, _ field: String, _ fallback: Double) throws -> Double {
             guard let value else { return fallback }
-            guard let parsed = ConfigDuration.parse("\(value)"), parsed.milliseconds > 0 else {
+            guard let parsed = ConfigDuration.parse("\(value)"), parsed.isPositive else {
                 throw ScenarioError(description: "\(file): \(field): expected a duration such as 30s or 5m, found \(value)")
             }
             return parsed.seconds

@@ -22,7 +22,9 @@ struct CheckConfig: ParsableCommand {
         }
         let config = ModelConfigSet.build(entries: entries, previous: nil)
         for problem in config.problems { print(problem) }
-        let warnings = config.problems.count - config.errorCount
+        let environmentWarning = ConfigResolver.environmentFlagWarning(environment["WVA_SCALE_TO_ZERO"])
+        if let environmentWarning { print("warning: \(environmentWarning)") }
+        let warnings = config.problems.count - config.errorCount + (environmentWarning == nil ? 0 : 1)
         let overrides = config.overrides.count
         if config.errorCount > 0 {
             print("\(path): \(config.errorCount) error(s), \(warnings) warning(s) in \(entries.count) entries")

@@ -41,6 +41,7 @@ struct Explain: AsyncParsableCommand {
         }
         let set = ModelConfigSet.build(entries: entries, previous: nil)
         for problem in set.problems { printError(problem.description) }
+        if let warning = ConfigResolver.environmentFlagWarning(environment["WVA_SCALE_TO_ZERO"]) { printError("warning: \(warning)") }
         let resolver = ConfigResolver(
             config: set, environmentScaleToZero: ConfigResolver.environmentFlag(environment["WVA_SCALE_TO_ZERO"]))
         let resolved = resolver.resolve(ModelKey(namespace: namespace ?? "", modelID: model))

@@ -60,6 +60,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "File with the bearer token wake calls must present.") var wakeTokenFile: String?
     @Option(help: "Answer 404 to wake calls for unknown models instead of adopting them: true or false.") var wakeKnownModelsOnly: String?
     @Option(help: "Wake calls per second, all callers together (default 50).") var wakeRate: String?
+    @Option(help: "Most unknown models wake calls may adopt, counted while known (default 100); beyond it 429.")
+    var wakeMaxAdopted: String?
 
     func run() async throws {
         limitMallocArenas()
@@ -69,6 +71,7 @@ struct Serve: AsyncParsableCommand {
             let format = LogFormat(rawValue: settings.string("log-format", logFormat, "logfmt")) ?? .logfmt
             let level = Logger.Level(rawValue: settings.string("log-level", logLevel, "info")) ?? .info
             let logger = Logger(label: "replica-recommender") { LineLogHandler(label: $0, format: format, level: level) }
+            if let warning = ConfigResolver.environmentFlagWarning(environment["WVA_SCALE_TO_ZERO"]) { logger.warning("\(warning)") }
             try await RecommenderServer(configuration: configuration, logger: logger).run()
         } catch let error as SettingsError {
             printError("error: \(error.message)")
@@ -124,7 +127,8 @@ struct Serve: AsyncParsableCommand {
             wakeKnownModelsOnly: try s.bool("wake-known-models-only", wakeKnownModelsOnly, false),
             scaleDownStabilizationSeconds: try s.duration("scale-down-stabilization", scaleDownStabilization, "60s").seconds,
             zeroRequiresWakePath: try s.bool("zero-requires-wake-path", zeroRequiresWakePath, true),
-            wakePathMemorySeconds: try s.duration("wake-path-memory", wakePathMemory, "24h").seconds)
+            wakePathMemorySeconds: try s.duration("wake-path-memory", wakePathMemory, "24h").seconds,
+            wakeMaxAdopted: try s.int("wake-max-adopted", wakeMaxAdopted, 100))
         let rate = try s.int("wake-rate", wakeRate, 50)
         c.api = APIOptions(wakeTokenFile: s.optional("wake-token-file", wakeTokenFile), wakeRatePerSecond: Double(rate), wakeBurst: Double(rate * 2))
         return c
@@ -153,7 +157,7 @@ struct Settings {
 
     func duration(_ option: String, _ flag: String?, _ fallback: String) throws(SettingsError) -> ConfigDuration {
         let text = string(option, flag, fallback)
-        guard let value = ConfigDuration.parse(text), value.milliseconds > 0 else {
+        guard let value = ConfigDuration.parse(text), value.isPositive else {
             throw SettingsError("--\(option) (or \(Self.variable(option))): expected a duration such as 15s or 5m, found \(text)")
         }
         return value

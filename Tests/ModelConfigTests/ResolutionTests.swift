@@ -61,11 +61,20 @@ struct ResolutionTests {
     }
 
     @Test(arguments: [
-        ("true", true), ("TRUE", true), ("True", true), (" true ", true), ("false", false), ("yes", false),
-        ("1", false), ("", false),
+        ("true", true), ("TRUE", true), ("True", true), ("tRuE", true), (" true", false), ("true ", false),
+        (" true ", false), ("true\n", false), ("\ttrue", false), ("false", false), ("yes", false), ("1", false),
+        ("", false), ("truee", false),
     ] as [(String, Bool)])
-    func environmentFlagIsTrueOnlyForTheWordTrue(value: String, expected: Bool) {
+    func environmentFlagIsTrueOnlyForTheWordTrueComparedExactly(value: String, expected: Bool) {
         #expect(ConfigResolver.environmentFlag(value) == expected)
+    }
+
+    @Test func aPaddedTrueInTheEnvironmentIsWarnedAbout() {
+        #expect(ConfigResolver.environmentFlagWarning(" true")
+            == "WVA_SCALE_TO_ZERO=\" true\" does not enable scale-to-zero: the value is compared exactly, as WVA does (remove the spaces)")
+        #expect(ConfigResolver.environmentFlagWarning("true") == nil)
+        #expect(ConfigResolver.environmentFlagWarning("false") == nil)
+        #expect(ConfigResolver.environmentFlagWarning(nil) == nil)
     }
 
     @Test func unsetEnvironmentFlagIsNil() {

@@ -89,4 +89,22 @@ struct SourceTests {
             "dup-b:model_id:31", "no-model:model_id:35",
         ])
     }
+
+    @Test func shippedWVAExampleIsReadWithOneCompatibilityWarningPerReading() throws {
+        let path = #filePath.replacingOccurrences(of: "Tests/ModelConfigTests/SourceTests.swift", with: "config/examples/wva-compat.yaml")
+        let set = ModelConfigSet.build(entries: try ConfigSource.read(path: path), previous: nil)
+        #expect(set.errorCount == 0)
+        let summary = set.problems.map { "\($0.key):\($0.field ?? "-"):\($0.line.map(String.init) ?? "?")" }
+        #expect(summary == [
+            "default:enable_scale_to_zero:12", "default:retention_period:13", "llama-8b:enable_scale_to_zero:19",
+            "llama-8b:retention_period:20", "llama-70b:namespace:24", "llama-70b:enable_scale_to_zero:25",
+            "granite:prewarm:32",
+        ])
+        #expect(set.problems.allSatisfy { $0.severity == .warning && $0.message.hasPrefix("WVA compatibility: ") })
+        let resolver = ConfigResolver(config: set, environmentScaleToZero: nil)
+        let llama8b = resolver.resolve(ModelKey(namespace: "any", modelID: "meta/llama-3.1-8b"))
+        #expect(llama8b.enableScaleToZero && llama8b.retention.seconds == 900)
+        #expect(!resolver.resolve(ModelKey(namespace: "other", modelID: "meta/llama-3.1-70b")).enableScaleToZero)
+        #expect(resolver.resolve(ModelKey(namespace: "x", modelID: "ibm/granite-3b")).retention.seconds == 3723.5)
+    }
 }

@@ -8,8 +8,8 @@ struct ValidationTests {
          "cm/default:1: default: enable_scale_to_zero: expected a boolean (true or false), found string \"yes please\""),
         ("enable_scale_to_zero: \"true\"",
          "cm/default:1: default: enable_scale_to_zero: expected a boolean (true or false), found string \"true\" (remove the quotes)"),
-        ("enable_scale_to_zero: yes",
-         "cm/default:1: default: enable_scale_to_zero: expected a boolean (true or false), found \"yes\""),
+        ("enable_scale_to_zero: yess",
+         "cm/default:1: default: enable_scale_to_zero: expected a boolean (true or false), found \"yess\""),
         ("retention_periods: 5m",
          "cm/default:1: default: retention_periods: unknown field (did you mean `retention_period`?); expected one of: aliases, cold_start_cost, enable_scale_to_zero, group, keep_alive, max_replicas, max_waiting_per_replica, min_replicas, min_retention_period, model_id, namespace, prewarm, retention_period, target_concurrency, target_kv_cache_utilization, variant_name, wake_path"),
         ("retention_period: 5 minutes",
@@ -37,20 +37,6 @@ struct ValidationTests {
         let set = configSet(["x": "retention_period: 5m"])
         #expect(set.problems.map(\.description) == ["cm/x:1: x: model_id: missing: an override entry must name its model_id"])
         #expect(set.overrides.isEmpty)
-    }
-
-    @Test func duplicateModelAndNamespaceKeepsTheFirstKeyAndReportsTheOther() {
-        let set = configSet([
-            "b": "model_id: m\nnamespace: prod\nretention_period: 1m",
-            "a": "model_id: m\nnamespace: prod\nretention_period: 2m",
-            "c": "model_id: m\nretention_period: 3m",
-        ])
-        #expect(set.overrides.map(\.key) == ["a", "c"])
-        #expect(set.problems.map(\.description) == [
-            "cm/b:1: b: model_id: duplicate: model m in namespace prod is already configured by key `a`; this entry is ignored"
-        ])
-        let resolver = ConfigResolver(config: set, environmentScaleToZero: nil)
-        #expect(resolver.resolve(ModelKey(namespace: "prod", modelID: "m")).retention.seconds == 120)
     }
 
     @Test func retentionOverADayIsAWarningNotAnError() {

@@ -99,7 +99,7 @@ struct APITests {
         let open = RecommenderAPI(engine: await decidedEngine(models: []), clock: SystemTime(), options: APIOptions())
         let reply = await open.wake(path: "/api/v1/models/ns/org%2Fnew/wake", authorization: nil)
         #expect(reply.status == 202)
-        #expect(reply.body == #"{"namespace":"ns","model_id":"org/new","desired":1}"#)
+        #expect(reply.body == #"{"model":"org/new","namespace":"ns","outcome":"adopted","desired":1,"known_namespaces":[]}"#)
     }
 
     @Test func floodOfWakeCallsIs429WithRetryAfter() async {
