@@ -91,8 +91,9 @@ public struct Decision: Sendable, Hashable {
 ///    zero) for the retention period R, with no wake within R: since `increase(...[R])` is zero,
 ///    no request completed in the last R, so R is measured from the last request. The whole group
 ///    likewise. Zero needs a wake path, else the model is held with reason `no_wake_path`.
-/// 4. **active** — otherwise: sized to load (`target_concurrency`) or to its ready replicas,
-///    clamped to [max(1, min_replicas), max_replicas], scale-down stabilized.
+/// 4. **active** — otherwise: sized to load (`target_concurrency`) or by saturation (KV-cache and
+///    queue against targets, see `Sizer`), clamped to [max(1, min_replicas), max_replicas],
+///    scaled up at once and down after the stabilization window.
 public enum Recommender {
     /// Decides every model at once (groups need to see all their members).
     public static func recommend(_ inputs: [DecisionInput], policy: Policy, now: Instant) -> [Decision] {
@@ -134,11 +135,11 @@ public enum Recommender {
         } else if zeroAllowed && e.idleForZero && groupIdle {
             outcome = e.wakePath == .none && policy.zeroRequiresWakePath
                 ? noWakePath(e) : (0, .idle, "no request for the retention period (\(format(e.retention))s), observed throughout")
-        } else if let size = activeSize(config, e.input.signals) {
-            outcome = (size, .active, activeDetail(e, zeroAllowed: zeroAllowed, groupIdle: groupIdle, policy: policy, now: now))
+        } else if let sizing = Sizer.size(config, e.input.signals, previous: previous) {
+            outcome = (sizing.replicas, .active, activeDetail(e, sizing: sizing, groupIdle: groupIdle, policy: policy, now: now))
             if zeroAllowed, e.quiet { zeroAt = e.zeroAt }
         } else {
-            outcome = hold(e, zeroAllowed: zeroAllowed, missing: config.targetConcurrency == nil ? "ready" : "in-flight")
+            outcome = hold(e, zeroAllowed: zeroAllowed, missing: config.targetConcurrency == nil ? "saturation (ready, kv-cache, running, waiting)" : "in-flight")
         }
         if !zeroAllowed { outcome.desired = max(outcome.desired, config.activeFloor) }
 
@@ -157,7 +158,7 @@ public enum Recommender {
     static func wake(_ e: Evidence, groupWake: Bool) -> (Int, Reason, String) {
         let config = e.input.config
         let previous = e.input.state.desired
-        let desired = max(activeSize(config, e.input.signals) ?? previous ?? config.activeFloor, config.activeFloor)
+        let desired = max(activeSize(config, e.input.signals, previous: previous) ?? previous ?? config.activeFloor, config.activeFloor)
         let onlyServing = previous != 0 && !e.input.wakeRequested && (e.input.signals.demand ?? 0) <= 0 && !e.gatewayIncrease && !groupWake
         return (desired, onlyServing ? .active : .wake, wakeDetail(e, groupWake: groupWake))
     }
@@ -177,16 +178,16 @@ public enum Recommender {
 
     /// Step 3 without a wake path: held at the active size.
     static func noWakePath(_ e: Evidence) -> (Int, Reason, String) {
-        let size = activeSize(e.input.config, e.input.signals) ?? max(e.input.state.desired ?? 1, e.input.config.activeFloor)
+        let size = activeSize(e.input.config, e.input.signals, previous: e.input.state.desired) ?? max(e.input.state.desired ?? 1, e.input.config.activeFloor)
         return (size, .noWakePath,
                 "idle for the retention period, but no wake path: the gateway has not been seen routing this model; set wake_path: api if its callers use the wake API")
     }
 
-    static func activeDetail(_ e: Evidence, zeroAllowed: Bool, groupIdle: Bool, policy: Policy, now: Instant) -> String {
+    static func activeDetail(_ e: Evidence, sizing: Sizing, groupIdle: Bool, policy: Policy, now: Instant) -> String {
         let config = e.input.config
-        if policy.killSwitch { return "kill switch: scale-to-zero not allowed" }
-        if !config.enableScaleToZero { return "scale-to-zero disabled" }
-        guard e.quiet else { return "serving" }
+        if policy.killSwitch { return "kill switch: scale-to-zero not allowed; \(sizing.arithmetic)" }
+        if !config.enableScaleToZero { return "scale-to-zero disabled; \(sizing.arithmetic)" }
+        guard e.quiet else { return "serving: \(sizing.arithmetic)" }
         if e.next.observedSince == nil { return "no replica reports metrics: no evidence of idleness yet" }
         if e.idleForZero && !groupIdle { return "idle, but group \(config.group ?? "") is not" }
         if let lastWake = e.next.lastWake, now.since(lastWake) < e.retention {
@@ -210,7 +211,10 @@ public enum Recommender {
         return parts.joined(separator: ", ")
     }
 
-    /// Scale-down stabilization of load-based sizes: the peak of the window is held.
+    /// Scale-down stabilization: scale-up is immediate; a lower size is recommended only once the
+    /// higher one has not been wanted for the window. With `target_concurrency` the size then
+    /// follows the load; sized by saturation it goes down one replica per window (a replica
+    /// removed changes every other replica's load: one step, then measure again).
     static func stabilize(
         _ outcome: inout (desired: Int, reason: Reason, detail: String), config: ResolvedModelConfig, previous: ModelState,
         next: inout ModelState, window: Double, now: Instant
@@ -219,10 +223,21 @@ public enum Recommender {
             (next.peak, next.peakAt) = (nil, nil)
             return
         }
-        guard config.targetConcurrency != nil, outcome.reason != .hold else { return }
-        if let peak = previous.peak, let at = previous.peakAt, outcome.desired < peak, now.since(at) < window {
+        guard outcome.reason != .hold else { return }
+        // A recovered or first recommendation has no window yet: it starts now.
+        guard let peak = previous.peak ?? previous.desired, outcome.desired < peak else {
+            (next.peak, next.peakAt) = (outcome.desired, now)
+            return
+        }
+        let at = previous.peakAt ?? now
+        if previous.peakAt == nil { (next.peak, next.peakAt) = (peak, now) }
+        if now.since(at) < window {
             outcome.detail += ", holding \(peak) for \(format(window - now.since(at)))s (scale-down stabilization)"
             outcome.desired = peak
+        } else if config.targetConcurrency == nil {
+            outcome.detail += ", one step down from \(peak) (scale-down stabilization)"
+            outcome.desired = peak - 1
+            (next.peak, next.peakAt) = (peak - 1, now)
         } else {
             (next.peak, next.peakAt) = (outcome.desired, now)
         }
@@ -249,20 +264,9 @@ public enum Recommender {
         return quiet ? .idle : .active
     }
 
-    /// Load-based size with `target_concurrency`, ready replicas without; clamped to
-    /// [max(1, min_replicas), max_replicas]. Nil when the signal it needs is unknown.
-    static func activeSize(_ config: ResolvedModelConfig, _ s: ModelSignals) -> Int? {
-        let raw: Double
-        if let target = config.targetConcurrency {
-            guard let load = s.inFlight else { return nil }
-            raw = (load / target).rounded(.up)
-        } else {
-            guard let ready = s.ready else { return nil }
-            raw = ready
-        }
-        guard raw.isFinite else { return nil }
-        let floor = config.activeFloor
-        return min(max(Int(min(max(raw, 0), 1e9)), floor), max(config.maxReplicas ?? Int.max, floor))
+    /// The active size (see `Sizer`), nil when a signal it needs is unknown.
+    static func activeSize(_ config: ResolvedModelConfig, _ s: ModelSignals, previous: Int? = nil) -> Int? {
+        Sizer.size(config, s, previous: previous)?.replicas
     }
 
     static func format(_ value: Double) -> String {

@@ -65,7 +65,7 @@ struct DecisionTableTests {
         Row(name: "a fresh recommender with no history does not go to zero", config: model(retention: 1), signals: .idleReplica,
             state: ModelState(), now: at(0), desired: 1, reason: .active, phase: .idle),
         Row(name: "a recovered recommendation is not evidence: the observation starts afresh", config: model(retention: 1),
-            signals: .idleReplica, state: ModelState(desired: 3), now: at(0), desired: 1, reason: .active, phase: .idle),
+            signals: .idleReplica, state: ModelState(desired: 3), now: at(0), desired: 3, reason: .active, phase: .idle),
         Row(name: "no zero within the retention after a wake", config: model(retention: 300), signals: .idleReplica,
             state: observed(lastWake: at(100)), now: at(350), desired: 1, reason: .active, phase: .idle),
         Row(name: "zero once the retention after a wake has passed", config: model(retention: 300), signals: .idleReplica,
@@ -157,10 +157,29 @@ struct DecisionTableTests {
         Row(name: "target concurrency with low load keeps min_replicas", config: model(min: 2, target: 8),
             signals: signals(requests: 5, running: 1, ready: 2), state: ModelState(desired: 2), now: at(0),
             desired: 2, reason: .active, phase: .active),
-        Row(name: "without target concurrency the ready count is kept", config: model(max: 5),
+        Row(name: "sized by saturation, idle replicas come down one step, not the ready count echoed", config: model(max: 5),
+            signals: signals(requests: 50, ready: 4), state: ModelState(desired: 4, peak: 4, peakAt: at(-100)), now: at(0),
+            desired: 3, reason: .active, phase: .active),
+        Row(name: "a saturated model goes up at once to enough replicas for its queue", config: model(max: 10),
+            signals: ModelSignals(requests: 50, running: 16, waiting: 20, ready: 2, kvCacheUsage: 0.95, demand: 0, gatewayRequests: 0, gatewaySeen: true),
+            state: ModelState(desired: 2, peak: 2, peakAt: at(-5)), now: at(0), desired: 5, reason: .active, phase: .active),
+        Row(name: "KV-cache above the target sizes up without waiting requests", config: model(max: 10),
+            signals: ModelSignals(requests: 50, running: 6, waiting: 0, ready: 2, kvCacheUsage: 0.9, demand: 0, gatewayRequests: 0, gatewaySeen: true),
+            state: ModelState(desired: 2, peak: 2, peakAt: at(-5)), now: at(0), desired: 3, reason: .active, phase: .active),
+        Row(name: "a surge pod of a rolling update does not raise the recommendation", config: model(max: 10),
+            signals: ModelSignals(requests: 50, running: 6, waiting: 0, ready: 3, kvCacheUsage: 0.4, demand: 0, gatewayRequests: 0, gatewaySeen: true),
+            state: ModelState(desired: 2, peak: 2, peakAt: at(-5)), now: at(0), desired: 2, reason: .active, phase: .active),
+        Row(name: "saturation size is clamped to max_replicas", config: model(max: 2),
+            signals: ModelSignals(requests: 50, running: 16, waiting: 40, ready: 2, kvCacheUsage: 1, demand: 0, gatewayRequests: 0, gatewaySeen: true),
+            state: ModelState(desired: 2), now: at(0), desired: 2, reason: .active, phase: .active),
+        Row(name: "no replica reporting keeps the previous size (a scrape outage does not shrink a model)", config: model(max: 5),
+            signals: signals(requests: 3, ready: 0), state: ModelState(desired: 3, peak: 3, peakAt: at(-1000)), now: at(0),
+            desired: 3, reason: .active, phase: .active),
+        Row(name: "an unknown KV-cache usage holds the size", config: model(enable: false),
+            signals: ModelSignals(requests: 5, running: 0, waiting: 0, ready: 2, kvCacheUsage: nil, demand: 0, gatewayRequests: 0),
+            state: ModelState(desired: 2), now: at(0), desired: 2, reason: .hold, phase: .held),
+        Row(name: "a recovered size is not dropped at once: its window starts now", config: model(max: 5),
             signals: signals(requests: 50, ready: 4), state: ModelState(desired: 4), now: at(0), desired: 4, reason: .active, phase: .active),
-        Row(name: "ready count is clamped to max_replicas", config: model(max: 2),
-            signals: signals(requests: 50, ready: 4), state: ModelState(desired: 4), now: at(0), desired: 2, reason: .active, phase: .active),
         Row(name: "busy model with unknown ready count is held", config: model(),
             signals: ModelSignals(requests: 5, running: 0, waiting: 0, ready: nil, demand: 0, gatewayRequests: 0),
             state: ModelState(desired: 3), now: at(0), desired: 3, reason: .hold, phase: .held),
@@ -169,7 +188,7 @@ struct DecisionTableTests {
     @Test(arguments: rows)
     func decisionTable(_ row: Row) {
         let input = DecisionInput(config: row.config, signals: row.signals, state: row.state, wakeRequested: row.wake)
-        let decision = Recommender.decide(input, policy: Policy(killSwitch: row.killSwitch), now: row.now)
+        let decision = Recommender.decide(input, policy: Policy(killSwitch: row.killSwitch, scaleDownStabilization: 60), now: row.now)
         #expect(decision.desired == row.desired)
         #expect(decision.reason == row.reason)
         #expect(decision.phase == row.phase)

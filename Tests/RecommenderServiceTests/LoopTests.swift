@@ -59,7 +59,9 @@ struct LoopTests {
         let rig = try await Rig(prometheusURL: prometheus.url, config: ["default": enabled("3s")])
         let trace = try await rig.trace("busy", "org/busy", for: 6)
         #expect(trace.count > 10)
-        #expect(trace.allSatisfy { $0.decision.desired == 2 })  // its two ready replicas
+        // Two lightly loaded replicas (KV-cache 10% each) fit in one at the 80% target: sized by
+        // saturation, never the ready count echoed back, never zero while requests complete.
+        #expect(trace.allSatisfy { $0.decision.desired == 1 })
         #expect(trace.allSatisfy { $0.decision.reason == .active })
         #expect((trace.last?.decision.state.lastActivity).map { Date().timeIntervalSince1970 - $0.seconds < 2 } == true)
     }
