@@ -37,7 +37,7 @@ enum Sizer {
               ready.isFinite, kv.isFinite, running.isFinite, waiting.isFinite else { return nil }
         guard ready >= 1 else {
             let kept = Double(previous ?? 0)
-            return clamp(config, kept, "no replica reports: keeping \(format(kept))")
+            return clamp(config, kept, kept > 0 ? "no replica reports: keeping \(format(kept))" : "no replica reports yet")
         }
         let target = config.targetKVCacheUtilization
         let kvLoad = ready * min(max(kv, 0), 1)

@@ -52,6 +52,10 @@ public struct Scenario: Sendable {
         public let traffic: Traffic
         /// Replicas before the first recommendation is read.
         public let initialReplicas: Int
+        /// Scenario seconds at which a rolling update of the model starts (maxSurge 1,
+        /// maxUnavailable 0: a surge pod starts, and once it is ready an old pod terminates, until
+        /// every pod is new). Nil: no rollout.
+        public var rolloutAt: Double? = nil
     }
 
     /// Scenario seconds per real second.
@@ -76,15 +80,29 @@ public struct Scenario: Sendable {
     public let retryAfter: Double
     /// Without flow control: retries before a client gives up (the request is dropped).
     public let retries: Int
+    /// KV-cache tokens one request in flight holds (prompt + output so far), and the KV-cache
+    /// capacity of one replica in tokens: `vllm:kv_cache_usage_perc` follows the load, and a replica
+    /// runs only the requests whose KV fits (the rest wait in the pod, no preemption).
+    public let tokensPerRequest: Double
+    /// See `tokensPerRequest`.
+    public let kvCapacityTokens: Double
     /// The models.
     public let models: [Model]
+
+    /// Requests one replica runs at once: its concurrency, or fewer when their KV does not fit.
+    public var runnablePerReplica: Int {
+        max(1, min(replicaConcurrency, Int((kvCapacityTokens / max(tokensPerRequest, 1)).rounded(.down))))
+    }
 
     /// Creates a scenario.
     public init(
         timeScale: Double = 1, coldStart: Double = 60, serviceTime: Double = 2, replicaConcurrency: Int = 8,
         queueTimeout: Double = 600, queueCapacity: Int = 10_000, seed: UInt64 = 1, flowControl: Bool = true,
-        retryAfter: Double = 30, retries: Int = 20, models: [Model]
+        retryAfter: Double = 30, retries: Int = 20, tokensPerRequest: Double = 1, kvCapacityTokens: Double? = nil,
+        models: [Model]
     ) {
+        self.tokensPerRequest = tokensPerRequest
+        self.kvCapacityTokens = kvCapacityTokens ?? Double(replicaConcurrency) * tokensPerRequest
         self.flowControl = flowControl
         self.retryAfter = retryAfter
         self.retries = retries
@@ -143,7 +161,7 @@ extension Scenario {
         }
         let known: Set<String> = [
             "time_scale", "cold_start", "service_time", "replica_concurrency", "queue_timeout", "queue_capacity", "seed", "models",
-            "flow_control", "retry_after", "retries",
+            "flow_control", "retry_after", "retries", "tokens_per_request", "kv_capacity_tokens",
         ]
         var flowControl = true
         if let value = root["flow_control"] {
@@ -185,9 +203,11 @@ extension Scenario {
             default:
                 throw ScenarioError(description: "\(file): \(at).traffic.kind: expected constant, poisson, bursts, diurnal, periodic or silent, found \(kind)")
             }
-            models.append(Model(
+            var model = Model(
                 id: id, namespace: entry["namespace"] as? String ?? "default", traffic: traffic,
-                initialReplicas: Int(try number(entry["initial_replicas"], "\(at).initial_replicas", 1))))
+                initialReplicas: Int(try number(entry["initial_replicas"], "\(at).initial_replicas", 1)))
+            if let rollout = entry["rollout_at"] { model.rolloutAt = try duration(rollout, "\(at).rollout_at", 0) }
+            models.append(model)
         }
         return Scenario(
             timeScale: try number(root["time_scale"], "time_scale", 1), coldStart: try duration(root["cold_start"], "cold_start", 60),
@@ -197,6 +217,8 @@ extension Scenario {
             queueCapacity: Int(try number(root["queue_capacity"], "queue_capacity", 10_000)),
             seed: UInt64(try number(root["seed"], "seed", 1)), flowControl: flowControl,
             retryAfter: try duration(root["retry_after"], "retry_after", 30), retries: Int(try number(root["retries"], "retries", 20)),
+            tokensPerRequest: try number(root["tokens_per_request"], "tokens_per_request", 1),
+            kvCapacityTokens: root["kv_capacity_tokens"] == nil ? nil : try number(root["kv_capacity_tokens"], "kv_capacity_tokens", 8),
             models: models)
     }
 }

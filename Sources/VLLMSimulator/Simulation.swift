@@ -8,6 +8,10 @@ public struct Simulation: Sendable {
         let pod: String
         let readyAt: Double
         var served: Int = 0
+        /// Started by a rolling update beyond the Deployment's replicas (maxSurge).
+        var surge = false
+        /// Belongs to the template being replaced by a rolling update.
+        var old = false
     }
 
     struct ModelState: Sendable {
@@ -27,8 +31,12 @@ public struct Simulation: Sendable {
         var gatewayReceived = 0
         var gatewayRejected = 0
         var report: ModelReport
+        /// A rolling update is in progress.
+        var rollingOut = false
 
         var gatewayCount: Int { gateway.count - gatewayHead }
+        /// The Deployment's replicas (a surge pod is on top of them).
+        var specReplicas: Int { replicas.count { !$0.surge } }
         var podCount: Int { inPods.count - podsHead }
     }
 
@@ -55,20 +63,50 @@ public struct Simulation: Sendable {
     /// cold start; scale-down removes replicas still starting first.
     public mutating func setDesired(namespace: String, model: String, desired: Int) {
         guard let index = models.firstIndex(where: { $0.spec.id == model && $0.spec.namespace == namespace }) else { return }
-        let current = models[index].replicas.count
+        let current = models[index].specReplicas
         if desired > current {
             if current == 0 { models[index].report.coldStarts += 1 }
             for _ in current..<desired { addReplica(index, readyAt: now + scenario.coldStart) }
         } else if desired < current {
-            models[index].replicas.sort { $0.readyAt < $1.readyAt }
-            models[index].replicas.removeLast(current - desired)
+            // Scale-down removes replicas still starting first (a surge pod is not the
+            // Deployment's to remove).
+            let surge = models[index].replicas.filter(\.surge)
+            var regular = models[index].replicas.filter { !$0.surge }
+            regular.sort { $0.readyAt < $1.readyAt }
+            regular.removeLast(current - desired)
+            models[index].replicas = regular + surge
         }
     }
 
-    private mutating func addReplica(_ index: Int, readyAt: Double) {
+    private mutating func addReplica(_ index: Int, readyAt: Double, surge: Bool = false) {
         let name = models[index].spec.id.split(separator: "/").last.map(String.init) ?? models[index].spec.id
-        models[index].replicas.append(Replica(pod: "\(name)-\(models[index].nextPod)", readyAt: readyAt))
+        models[index].replicas.append(Replica(pod: "\(name)-\(models[index].nextPod)", readyAt: readyAt, surge: surge))
         models[index].nextPod += 1
+    }
+
+    /// A rolling update, maxSurge 1 and maxUnavailable 0: one surge pod at a time; once it is
+    /// ready, the oldest old pod terminates and the surge pod becomes one of the Deployment's.
+    private mutating func rollOut(_ index: Int) {
+        if !models[index].rollingOut, models[index].report.rollouts == 0, let at = models[index].spec.rolloutAt, now >= at {
+            models[index].rollingOut = true
+            models[index].report.rollouts += 1
+            for replica in models[index].replicas.indices { models[index].replicas[replica].old = true }
+        }
+        guard models[index].rollingOut else { return }
+        if let surge = models[index].replicas.firstIndex(where: \.surge) {
+            guard models[index].replicas[surge].readyAt <= now else { return }
+            models[index].replicas[surge].surge = false
+            if let old = models[index].replicas.indices.filter({ models[index].replicas[$0].old }).min(by: {
+                models[index].replicas[$0].readyAt < models[index].replicas[$1].readyAt
+            }) {
+                models[index].replicas.remove(at: old)
+            }
+        }
+        if models[index].replicas.contains(where: \.old) {
+            addReplica(index, readyAt: now + scenario.coldStart, surge: true)
+        } else {
+            models[index].rollingOut = false
+        }
     }
 
     // MARK: - Time
@@ -80,9 +118,11 @@ public struct Simulation: Sendable {
     }
 
     private mutating func step(_ index: Int, dt: Double) {
+        rollOut(index)
         var model = models[index]
         defer { models[index] = model }
         model.report.replicaSeconds += Double(model.replicas.count) * dt
+        model.report.peakReplicas = max(model.report.peakReplicas, model.replicas.count)
         if model.replicas.isEmpty { model.report.zeroSeconds += dt }
         let ready = model.replicas.indices.filter { model.replicas[$0].readyAt <= now }
 
@@ -146,7 +186,7 @@ public struct Simulation: Sendable {
         }
 
         // Completions: each running request takes serviceTime.
-        let capacity = ready.count * scenario.replicaConcurrency
+        let capacity = ready.count * scenario.runnablePerReplica
         let running = min(model.podCount, capacity)
         model.completionCarry += Double(running) * dt / scenario.serviceTime
         let done = min(Int(model.completionCarry), running)
@@ -190,7 +230,7 @@ public struct Simulation: Sendable {
         for m in models {
             let ready = m.replicas.filter { $0.readyAt <= now }
             guard !ready.isEmpty else { continue }
-            let capacity = ready.count * scenario.replicaConcurrency
+            let capacity = ready.count * scenario.runnablePerReplica
             let totalRunning = min(m.podCount, capacity)
             let totalWaiting = m.podCount - totalRunning
             for (position, replica) in ready.enumerated() {
@@ -199,7 +239,8 @@ public struct Simulation: Sendable {
                 success.append("vllm:request_success_total{\(labels),finished_reason=\"stop\"} \(replica.served)")
                 running.append("vllm:num_requests_running{\(labels)} \(share(totalRunning))")
                 waiting.append("vllm:num_requests_waiting{\(labels)} \(share(totalWaiting))")
-                kv.append("vllm:kv_cache_usage_perc{\(labels)} \(Double(share(totalRunning)) / Double(scenario.replicaConcurrency))")
+                let usage = min(1, Double(share(totalRunning)) * scenario.tokensPerRequest / scenario.kvCapacityTokens)
+                kv.append("vllm:kv_cache_usage_perc{\(labels)} \(usage)")
             }
         }
         lines += ["# TYPE vllm:request_success_total counter"] + success
@@ -248,6 +289,10 @@ public struct ModelReport: Sendable, Encodable {
     public var dropped = 0
     /// Attempts the gateway rejected at once (no flow control, no ready replica); their clients retry.
     public var rejected = 0
+    /// Rolling updates started.
+    public var rollouts = 0
+    /// The most replicas the model had at once (surge pods included).
+    public var peakReplicas = 0
     /// Requests that waited at the gateway for a replica.
     public var waited = 0
     /// Their waits, for percentiles.
@@ -274,7 +319,7 @@ public struct ModelReport: Sendable, Encodable {
     public var maxWait: Double { waits.max() ?? 0 }
 
     enum CodingKeys: String, CodingKey {
-        case model, namespace, replicaSeconds = "replica_seconds", zeroSeconds = "zero_seconds", coldStarts = "cold_starts", arrived, served, dropped, rejected, waited
+        case model, namespace, replicaSeconds = "replica_seconds", zeroSeconds = "zero_seconds", coldStarts = "cold_starts", arrived, served, dropped, rejected, waited, rollouts, peakReplicas = "peak_replicas"
         case waitP50 = "wait_p50_seconds", waitP99 = "wait_p99_seconds", maxWait = "wait_max_seconds"
     }
 
@@ -289,6 +334,8 @@ public struct ModelReport: Sendable, Encodable {
         try c.encode(served, forKey: .served)
         try c.encode(dropped, forKey: .dropped)
         try c.encode(rejected, forKey: .rejected)
+        try c.encode(rollouts, forKey: .rollouts)
+        try c.encode(peakReplicas, forKey: .peakReplicas)
         try c.encode(waited, forKey: .waited)
         try c.encode(waitPercentile(0.5), forKey: .waitP50)
         try c.encode(waitPercentile(0.99), forKey: .waitP99)

@@ -42,7 +42,7 @@ struct ClientTests {
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
         let server = Task { try await app.runService() }
         defer { server.cancel() }
-        try await waitUntil(timeout: 10) { await httpStatus("http://127.0.0.1:\(port)/") != nil }
+        try await waitUntil(timeout: 30) { await httpStatus("http://127.0.0.1:\(port)/") != nil }
 
         let tokenFile = NSTemporaryDirectory() + "rr-bearer-\(UUID().uuidString)"
         try "first\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)

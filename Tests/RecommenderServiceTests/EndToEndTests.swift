@@ -110,7 +110,7 @@ struct EndToEndTests {
             let held = decisions.split(separator: "\n").contains { $0.contains("model=e2e/idle") && $0.contains("reason=no_wake_path") }
             #expect(held, "decisions:\n\(decisions)")
         }
-        #expect(try await minimum("e2e/busy") == 1, "decisions:\n\(decisions)")
+        #expect(try #require(try await minimum("e2e/busy")) >= 1, "decisions:\n\(decisions)")
         #expect(try await minimum("e2e/protected") == 1)
         #expect(try #require(byModel["e2e/protected"]).zero_seconds == 0)
         #expect(try #require(byModel["e2e/busy"]).zero_seconds == 0)
