@@ -143,7 +143,9 @@ public enum Recommender {
         }
         if !zeroAllowed { outcome.desired = max(outcome.desired, config.activeFloor) }
 
-        stabilize(&outcome, config: config, previous: e.input.state, next: &next, window: policy.scaleDownStabilization, now: now)
+        stabilize(
+            &outcome, config: config, previous: e.input.state, ready: e.input.signals.ready, next: &next,
+            window: policy.scaleDownStabilization, now: now)
         let coldStartSeconds = trackColdStart(desired: outcome.desired, previous: previous, ready: e.input.signals.ready, next: &next, now: now)
         next.desired = outcome.desired
         return Decision(
@@ -159,8 +161,9 @@ public enum Recommender {
         let config = e.input.config
         let previous = e.input.state.desired
         let desired = max(activeSize(config, e.input.signals, previous: previous) ?? previous ?? config.activeFloor, config.activeFloor)
-        let onlyServing = previous != 0 && !e.input.wakeRequested && (e.input.signals.demand ?? 0) <= 0 && !e.gatewayIncrease && !groupWake
-        return (desired, onlyServing ? .active : .wake, wakeDetail(e, groupWake: groupWake))
+        // `wake` names a way back from zero (or a wake call); a model already up that serves is active.
+        let reason: Reason = previous == 0 || e.input.wakeRequested ? .wake : .active
+        return (desired, reason, wakeDetail(e, groupWake: groupWake))
     }
 
     /// Step 1: keep the last recommendation. A model at ≥ 1 keeps at least its (possibly newly
@@ -217,15 +220,17 @@ public enum Recommender {
     /// removed changes every other replica's load: one step, then measure again).
     static func stabilize(
         _ outcome: inout (desired: Int, reason: Reason, detail: String), config: ResolvedModelConfig, previous: ModelState,
-        next: inout ModelState, window: Double, now: Instant
+        ready: Double?, next: inout ModelState, window: Double, now: Instant
     ) {
         if outcome.desired == 0 {
             (next.peak, next.peakAt) = (nil, nil)
             return
         }
         guard outcome.reason != .hold else { return }
-        // A recovered or first recommendation has no window yet: it starts now.
-        guard let peak = previous.peak ?? previous.desired, outcome.desired < peak else {
+        // A recovered or first recommendation has no window yet: it starts now, from the last
+        // recommendation or, for a model never decided, the replicas it has (its consumer's state).
+        let current = previous.peak ?? previous.desired ?? ready.map { Int(min(max($0, 0), 1e9)) }
+        guard let peak = current, outcome.desired < peak else {
             (next.peak, next.peakAt) = (outcome.desired, now)
             return
         }

@@ -132,4 +132,89 @@ struct EndToEndTests {
             #expect(report.wait_max_seconds <= bound, "\(report.model) waited \(report.wait_max_seconds) scenario seconds")
         }
     }
+
+    /// Spec §5 step 4 end to end: sized by saturation, a model over-provisioned for its light load
+    /// comes down one step per stabilization window to the size that fits; a saturated one goes up
+    /// in one step to enough replicas; a rolling update (a surge pod reporting metrics) of a steady
+    /// model never raises its recommendation.
+    @Test func saturationSizingComesDownStepsUpAndIgnoresSurgePods() async throws {
+        let prometheus = try await PrometheusServer()
+        let directory = prometheus.directory
+        let scenario = """
+            time_scale: 60
+            cold_start: 1m
+            service_time: 10s
+            replica_concurrency: 8
+            seed: 5
+            models:
+              - {id: sat/over, namespace: sat, initial_replicas: 4, traffic: {kind: constant, rate: 0.2}}
+              - {id: sat/hot, namespace: sat, initial_replicas: 1, traffic: {kind: constant, rate: 3}}
+              - {id: sat/steady, namespace: sat, initial_replicas: 2, rollout_at: 8m, traffic: {kind: constant, rate: 0.8}}
+            """
+        try scenario.write(toFile: directory + "/scenario.yaml", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: directory + "/models", withIntermediateDirectories: true)
+        try "enable_scale_to_zero: false\nmax_replicas: 8\n".write(toFile: directory + "/models/default", atomically: true, encoding: .utf8)
+
+        let recommenderPort = try freePort(), simulatorPort = try freePort()
+        let recommender = try launch(try binary("replica-recommender"), [
+            "serve", "--config", directory + "/models", "--prometheus-url", prometheus.url,
+            "--listen", "127.0.0.1:\(recommenderPort)", "--interval", "1s", "--scrape-interval", "1s",
+            "--scale-down-stabilization", "4s",
+        ], log: directory + "/recommender.log")
+        defer { recommender.terminate() }
+        try prometheus.addTarget(port: recommenderPort, name: "sat-recommender")
+        try prometheus.addTarget(port: simulatorPort, name: "sat-simulator")
+        let duration = 30.0
+        let simulatorStart = Date()
+        let simulator = try launch(try binary("vllm-sim"), [
+            "--scenario", directory + "/scenario.yaml", "--listen", "127.0.0.1:\(simulatorPort)",
+            "--prometheus-url", prometheus.url, "--follow-interval", "1", "--duration", "\(duration)",
+            "--report", directory + "/report.json",
+        ], log: directory + "/simulator.log")
+        try await waitUntil(timeout: duration + 30) { !simulator.isRunning }
+        #expect(simulator.terminationStatus == 0)
+
+        // Every change of each model's recommendation, in order, from the decision log.
+        let log = (try? String(contentsOfFile: directory + "/recommender.log", encoding: .utf8)) ?? ""
+        var changes: [String: [(previous: Int?, desired: Int, at: Date)]] = [:]
+        let timestamps = ISO8601DateFormatter()
+        timestamps.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for line in log.split(separator: "\n") where line.contains("decision changed") {
+            func field(_ name: String) -> String? {
+                line.split(separator: " ").first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
+            }
+            guard let model = field("model"), let desired = field("desired").flatMap({ Int($0) }),
+                  let at = field("ts").flatMap({ timestamps.date(from: $0) }) else { continue }
+            changes[model, default: []].append((field("previous").flatMap { Int($0) }, desired, at))
+        }
+        let decisionLines = log.split(separator: "\n").filter { $0.contains("decision changed") }.joined(separator: "\n")
+        let context: Comment = "decisions:\n\(decisionLines)"
+
+        // Light load on 4 replicas (about 2 requests in flight): down to 1, one step at a time.
+        let over = try #require(changes["sat/over"], context)
+        #expect(over.last?.desired == 1, context)
+        #expect(over.dropFirst().allSatisfy { ($0.previous ?? 0) - $0.desired <= 1 }, context)
+        // 30 requests in flight on one replica: up in one step to enough (≥ 4 at 8 per replica).
+        let hot = try #require(changes["sat/hot"], context)
+        let firstUp = try #require(hot.first { $0.desired > ($0.previous ?? 1) }, context)
+        #expect(firstUp.desired >= 4, context)
+        // A steady load, then a rolling update from scenario minute 8 (8 real seconds after the
+        // simulator started): the surge pod never raises the recommendation above what the load
+        // needed before it.
+        let steady = try #require(changes["sat/steady"], context)
+        let rolloutStart = simulatorStart.addingTimeInterval(8)
+        let before = steady.filter { $0.at < rolloutStart }.map(\.desired).max() ?? 0
+        #expect(before >= 1, context)
+        #expect(steady.filter { $0.at >= rolloutStart }.allSatisfy { $0.desired <= before }, context)
+        let reports = try JSONDecoder().decode([RolloutReport].self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/report.json")))
+        let steadyReport = try #require(reports.first { $0.model == "sat/steady" })
+        #expect(steadyReport.rollouts == 1)
+        #expect(steadyReport.peak_replicas == 3, context)  // the surge pod was there and reported metrics
+    }
+
+    struct RolloutReport: Decodable {
+        let model: String
+        let rollouts: Int
+        let peak_replicas: Int
+    }
 }
