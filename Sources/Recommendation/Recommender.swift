@@ -161,8 +161,9 @@ public enum Recommender {
         let config = e.input.config
         let previous = e.input.state.desired
         let desired = max(activeSize(config, e.input.signals, previous: previous) ?? previous ?? config.activeFloor, config.activeFloor)
-        // `wake` names a way back from zero (or a wake call); a model already up that serves is active.
-        let reason: Reason = previous == 0 || e.input.wakeRequested ? .wake : .active
+        // `wake` names a way back from zero (or a wake call); a model already up that serves is
+        // active. A model never decided counts as not up.
+        let reason: Reason = (previous ?? 0) == 0 || e.input.wakeRequested ? .wake : .active
         return (desired, reason, wakeDetail(e, groupWake: groupWake))
     }
 
