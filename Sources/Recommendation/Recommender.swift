@@ -150,7 +150,7 @@ public enum Recommender {
         next.desired = outcome.desired
         return Decision(
             desired: outcome.desired, reason: outcome.reason,
-            phase: phase(desired: outcome.desired, reason: outcome.reason, next: next, quiet: e.quiet),
+            phase: phase(desired: outcome.desired, reason: outcome.reason, next: next, quiet: e.quiet || e.countingDown),
             detail: outcome.detail, state: next,
             scaledToZero: (previous ?? 1) > 0 && outcome.desired == 0, woke: previous == 0 && outcome.desired > 0,
             coldStartSeconds: coldStartSeconds, wakePath: e.wakePath, zeroAt: zeroAt)
@@ -191,6 +191,9 @@ public enum Recommender {
         let config = e.input.config
         if policy.killSwitch { return "kill switch: scale-to-zero not allowed; \(sizing.arithmetic)" }
         if !config.enableScaleToZero { return "scale-to-zero disabled; \(sizing.arithmetic)" }
+        if e.countingDown, let requests = e.input.signals.requests {
+            return "idle: nothing in flight; \(format(requests.rounded())) request(s) completed in the last \(format(e.retention))s — zero \(format(e.retention))s after the last one; \(sizing.arithmetic)"
+        }
         guard e.quiet else { return "serving: \(sizing.arithmetic)" }
         if e.next.observedSince == nil { return "no replica reports metrics: no evidence of idleness yet" }
         if e.idleForZero && !groupIdle { return "idle, but group \(config.group ?? "") is not" }
@@ -298,6 +301,9 @@ struct Evidence {
     let gatewayIncrease: Bool
     /// Every activity signal known and zero.
     let quiet: Bool
+    /// Nothing in flight or queued and no wake, but requests completed within the window: the
+    /// retention is counting down from the last of them.
+    let countingDown: Bool
     /// Quiet, observed continuously for R, and no wake within R (or at zero and quiet).
     let idleForZero: Bool
     /// The earliest time zero is possible if nothing arrives (nil when the evidence is not building).
@@ -325,6 +331,7 @@ struct Evidence {
         let activity = [s.requests, s.running, s.waiting, s.demand]
         let known = !activity.contains(where: { $0 == nil }) && s.gatewayRequests != nil && s.ready != nil
         quiet = known && !ownWake && !activity.contains(where: { ($0 ?? 0) > 0 })
+        countingDown = known && !ownWake && (s.requests ?? 0) > 0 && !([s.running, s.waiting, s.demand].contains { ($0 ?? 0) > 0 })
 
         var next = state
         if s.gatewayRequests != nil { next.gatewayCount = s.gatewayRequests }
