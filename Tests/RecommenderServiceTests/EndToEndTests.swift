@@ -3,7 +3,7 @@ import Testing
 import PrometheusClient
 
 /// The whole product as a user runs it: the built `replica-recommender` and `vllm-sim` binaries,
-/// a real Prometheus scraping both every second, and the simulator following the recommendation
+/// a real Prometheus (or VictoriaMetrics) scraping both every second, and the simulator following the recommendation
 /// the way KEDA would. A compressed scenario: one real second is one scenario minute.
 struct EndToEndTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -40,8 +40,9 @@ struct EndToEndTests {
         return process
     }
 
-    @Test func compressedScenarioIdlesWakesServesAndProtects() async throws {
-        let prometheus = try await PrometheusServer()
+    @Test(arguments: Backend.allCases)
+    func compressedScenarioIdlesWakesServesAndProtects(backend: Backend) async throws {
+        let prometheus = try await PrometheusServer(backend: backend)
         let directory = prometheus.directory
         let scenario = """
             time_scale: 60
