@@ -3,7 +3,7 @@ import Testing
 import PrometheusClient
 
 /// The whole product as a user runs it: the built `replica-recommender` and `vllm-sim` binaries,
-/// a real Prometheus scraping both every second, and the simulator following the recommendation
+/// a real Prometheus (or VictoriaMetrics) scraping both every second, and the simulator following the recommendation
 /// the way KEDA would. A compressed scenario: one real second is one scenario minute.
 struct EndToEndTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -41,10 +41,11 @@ struct EndToEndTests {
     }
 
     /// With the endpoint picker's flow control on (requests wait in its queue at zero) and off
-    /// (rejected at once, only its request counter moves, the client retries after 30 s).
-    @Test(arguments: [true, false])
-    func compressedScenarioIdlesWakesServesAndProtects(flowControl: Bool) async throws {
-        let prometheus = try await PrometheusServer()
+    /// (rejected at once, only its request counter moves, the client retries after 30 s), on
+    /// Prometheus; and with flow control on VictoriaMetrics.
+    @Test(arguments: zip([true, false, true], [Backend.prometheus, .prometheus, .victoriaMetrics]))
+    func compressedScenarioIdlesWakesServesAndProtects(flowControl: Bool, backend: Backend) async throws {
+        let prometheus = try await PrometheusServer(backend: backend)
         let directory = prometheus.directory
         let scenario = """
             flow_control: \(flowControl)

@@ -8,8 +8,9 @@ import Recommendation
 /// The loop through the real PromQL engine: a Prometheus server scraping a test exporter every second.
 @Suite(.serialized)
 struct LoopTests {
-    @Test func idleModelReachesZeroAfterItsRetentionAndNotBefore() async throws {
-        let prometheus = try await SharedPrometheus.instance.get()
+    @Test(arguments: Backend.allCases)
+    func idleModelReachesZeroAfterItsRetentionAndNotBefore(backend: Backend) async throws {
+        let prometheus = try await SharedPrometheus.instance.get(backend)
         let exporter = try await TestExporter(prometheus: prometheus, name: "idle")
         exporter.vllmPod(namespace: "idle", model: "org/idle-a")
         try await waitForSeries(prometheus, "vllm:num_requests_running{model_name=\"org/idle-a\"}")
@@ -84,14 +85,15 @@ struct LoopTests {
         #expect(trace.last?.decision.detail.hasPrefix("scale-to-zero disabled") == true)
     }
 
-    @Test(arguments: ["llm_d_epp_flow_control_queue_size", "inference_extension_flow_control_queue_size"])
-    func queuedGatewayDemandWakesAModelAtZero(metric: String) async throws {
-        let prometheus = try await SharedPrometheus.instance.get()
+    @Test(arguments: ["llm_d_epp_flow_control_queue_size", "inference_extension_flow_control_queue_size"], Backend.allCases)
+    func queuedGatewayDemandWakesAModelAtZero(metric: String, backend: Backend) async throws {
+        let prometheus = try await SharedPrometheus.instance.get(backend)
         let model = "org/sleeper-\(metric.prefix(4))"
         let exporter = try await TestExporter(prometheus: prometheus, name: "demand-\(metric.prefix(4))")
         let rig = try await Rig(
             prometheusURL: prometheus.url,
             config: ["sleeper": "model_id: \(model)\nnamespace: demand\nenable_scale_to_zero: true\nretention_period: 3s\n"])
+        exporter.set(metric, "target_model_name=\"\(model)\"", 0)  // the gateway's gauge, once the model was routed to
         try await rig.putToSleep(exporter, prometheus, namespace: "demand", models: [model])
         #expect(await rig.decision("demand", model)?.desired == 0)
         await rig.tick()  // at zero with no pods, it stays there
@@ -107,8 +109,9 @@ struct LoopTests {
         #expect(wokeAfter <= 2 * 0.25 + 1 + 1)  // 2 ticks + 1 scrape, with slack for the file-SD refresh
     }
 
-    @Test func stoppingPrometheusHoldsEveryValue() async throws {
-        let prometheus = try await PrometheusServer()
+    @Test(arguments: Backend.allCases)
+    func stoppingPrometheusHoldsEveryValue(backend: Backend) async throws {
+        let prometheus = try await PrometheusServer(backend: backend)
         let exporter = try await TestExporter(prometheus: prometheus, name: "outage")
         exporter.vllmPod(namespace: "out", model: "org/up")
         exporter.grow("vllm:request_success_total", "namespace=\"out\",model_name=\"org/up\",pod=\"p0\",finished_reason=\"stop\"", by: 1)
