@@ -7,7 +7,12 @@ import FoundationNetworking
 /// The container image `scripts/image` writes (`.build/image/oci`): unpacked with umoci, and its
 /// entrypoint run inside the image's root filesystem with chroot as the image's non-root user, the
 /// way a container runtime would start it (without the namespaces). Needs root for chroot.
-@Suite(.serialized, .enabled(if: ImageTests.built, "scripts/image has not been run: no OCI layout at .build/image/oci (scripts/test builds it first when CI=true)"))
+/// Whether `scripts/image` wrote its OCI layout (outside the suite type: its own attribute reads it).
+private let imageBuilt = FileManager.default.fileExists(
+    atPath: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        + "/.build/image/oci/index.json")
+
+@Suite(.serialized, .enabled(if: imageBuilt, "scripts/image has not been run: no OCI layout at .build/image/oci (scripts/test builds it first when CI=true)"))
 struct ImageTests {
     static let root = EndToEndTests.root
     static let layout = root + "/.build/image/oci"
@@ -157,12 +162,12 @@ struct ImageTests {
         try bundle.install(Self.root + "/config/examples/seed-1-overview.yaml", at: "/etc/models/models.yaml")
 
         // Prometheus unreachable: alive, not ready.
-        var port = try freePort()
+        let unreadyPort = try freePort()
         var server = try launch(try bundle.command([
             "serve", "--config", "/etc/models/models.yaml", "--prometheus-url", "http://127.0.0.1:1",
-            "--listen", "127.0.0.1:\(port)", "--interval", "1s", "--prometheus-attempts", "1"]))
-        try await waitUntil(timeout: 20) { await httpStatus("http://127.0.0.1:\(port)/healthz") == 200 }
-        #expect(await httpStatus("http://127.0.0.1:\(port)/readyz") == 503)
+            "--listen", "127.0.0.1:\(unreadyPort)", "--interval", "1s", "--prometheus-attempts", "1"]))
+        try await waitUntil(timeout: 20) { await httpStatus("http://127.0.0.1:\(unreadyPort)/healthz") == 200 }
+        #expect(await httpStatus("http://127.0.0.1:\(unreadyPort)/readyz") == 503)
         let uid = try String(contentsOfFile: "/proc/\(server.processIdentifier)/status", encoding: .utf8)
             .split(separator: "\n").first { $0.hasPrefix("Uid:") }
         #expect(uid?.split(separator: "\t").dropFirst().allSatisfy { $0 == "65532" } == true, "\(uid ?? "no Uid line")")
@@ -170,7 +175,7 @@ struct ImageTests {
         server.waitUntilExit()
 
         // TLS Prometheus with the CA file: libcurl and OpenSSL inside the image verify it and answer.
-        port = try freePort()
+        let port = try freePort()
         server = try launch(try bundle.command([
             "serve", "--config", "/etc/models/models.yaml", "--prometheus-url", prometheus.url,
             "--prometheus-ca-file", "/etc/prometheus-ca/ca.crt", "--listen", "127.0.0.1:\(port)", "--interval", "1s"]))
