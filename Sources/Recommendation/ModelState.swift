@@ -18,9 +18,6 @@ public struct ModelState: Sendable, Hashable {
     public var peak: Int?
     /// When `peak` was last wanted.
     public var peakAt: Instant?
-    /// The gateway's request counter for this model at the last tick it was known: an increase
-    /// over it is demand (a decrease is a gateway restart: the counter is re-based).
-    public var gatewayCount: Double?
     /// The last time the gateway was seen routing this model (its queue or request-counter series
     /// existed, under the model id or an alias): the proof of a wake path.
     public var gatewaySeenAt: Instant?
@@ -28,8 +25,7 @@ public struct ModelState: Sendable, Hashable {
     /// Creates a state.
     public init(
         desired: Int? = nil, observedSince: Instant? = nil, lastWake: Instant? = nil, lastActivity: Instant? = nil,
-        coldStartSince: Instant? = nil, peak: Int? = nil, peakAt: Instant? = nil, gatewayCount: Double? = nil,
-        gatewaySeenAt: Instant? = nil
+        coldStartSince: Instant? = nil, peak: Int? = nil, peakAt: Instant? = nil, gatewaySeenAt: Instant? = nil
     ) {
         self.desired = desired
         self.observedSince = observedSince
@@ -38,7 +34,6 @@ public struct ModelState: Sendable, Hashable {
         self.coldStartSince = coldStartSince
         self.peak = peak
         self.peakAt = peakAt
-        self.gatewayCount = gatewayCount
         self.gatewaySeenAt = gatewaySeenAt
     }
 }

@@ -80,7 +80,7 @@ public struct Decision: Sendable, Hashable {
 /// The decision core: a pure function of configuration, signals, remembered state and `now`.
 ///
 /// Per model, in order (spec §5):
-/// 1. **wake** — demand at the gateway (queue, or its request counter rising), a wake call,
+/// 1. **wake** — demand at the gateway (queue, or requests it received with no replica), a wake call,
 ///    requests in flight, or a wake of a group member: at least max(1, min_replicas); the model then
 ///    stays up for at least its retention period.
 /// 2. **hold** — a signal the decision needs is unknown: the last recommendation is kept (raised to
@@ -161,9 +161,10 @@ public enum Recommender {
         let config = e.input.config
         let previous = e.input.state.desired
         let desired = max(activeSize(config, e.input.signals, previous: previous) ?? previous ?? config.activeFloor, config.activeFloor)
-        // `wake` names a way back from zero (or a wake call); a model already up that serves is
-        // active. A model never decided counts as not up.
-        let reason: Reason = (previous ?? 0) == 0 || e.input.wakeRequested ? .wake : .active
+        // `wake` names a way back from zero (or a wake call, or gateway demand for a model never
+        // decided); a model already up that serves is active.
+        let gatewayDemand = (e.input.signals.demand ?? 0) > 0 || e.gatewayIncrease
+        let reason: Reason = previous == 0 || e.input.wakeRequested || (previous == nil && gatewayDemand) ? .wake : .active
         return (desired, reason, wakeDetail(e, groupWake: groupWake))
     }
 
@@ -208,9 +209,7 @@ public enum Recommender {
         let s = e.input.signals
         var parts: [String] = []
         if let demand = s.demand, demand > 0 { parts.append("gateway demand \(format(demand))") }
-        if e.gatewayIncrease, let now = s.gatewayRequests, let before = e.input.state.gatewayCount {
-            parts.append("gateway requests +\(format(now - before))")
-        }
+        if e.gatewayIncrease, let requests = s.gatewayRequests { parts.append("gateway requests \(format(requests.rounded(.up)))") }
         if e.input.wakeRequested { parts.append("wake call") }
         let inFlight = (s.running ?? 0) + (s.waiting ?? 0)
         if inFlight > 0 { parts.append("\(format(inFlight)) in flight") }
@@ -297,7 +296,7 @@ struct Evidence {
     let next: ModelState
     /// The model's own wake: demand, wake call, in-flight requests or gateway requests.
     let ownWake: Bool
-    /// The gateway's request counter rose since the last known value.
+    /// The gateway received requests for the model while no replica serves it.
     let gatewayIncrease: Bool
     /// Every activity signal known and zero.
     let quiet: Bool
@@ -322,19 +321,17 @@ struct Evidence {
         retention = input.config.retention.seconds
         group = input.config.group.map { GroupKey(namespace: input.config.model.namespace, name: $0) }
 
-        if let current = s.gatewayRequests, let before = state.gatewayCount {
-            gatewayIncrease = current > before
-        } else {
-            gatewayIncrease = false
-        }
+        // Requests at the gateway are demand while no replica serves (with replicas, vLLM's own
+        // signals see them).
+        gatewayIncrease = (s.gatewayRequests ?? 0) > 0 && (s.ready ?? 0) < 1
         ownWake = input.wakeRequested || (s.demand ?? 0) > 0 || (s.running ?? 0) > 0 || (s.waiting ?? 0) > 0 || gatewayIncrease
-        let activity = [s.requests, s.running, s.waiting, s.demand]
-        let known = !activity.contains(where: { $0 == nil }) && s.gatewayRequests != nil && s.ready != nil
+        let activity = [s.requests, s.running, s.waiting, s.demand, s.gatewayRequests]
+        let known = !activity.contains(where: { $0 == nil }) && s.ready != nil
         quiet = known && !ownWake && !activity.contains(where: { ($0 ?? 0) > 0 })
-        countingDown = known && !ownWake && (s.requests ?? 0) > 0 && !([s.running, s.waiting, s.demand].contains { ($0 ?? 0) > 0 })
+        countingDown = known && !ownWake && ((s.requests ?? 0) > 0 || (s.gatewayRequests ?? 0) > 0)
+            && !([s.running, s.waiting, s.demand].contains { ($0 ?? 0) > 0 })
 
         var next = state
-        if s.gatewayRequests != nil { next.gatewayCount = s.gatewayRequests }
         if s.gatewaySeen { next.gatewaySeenAt = now }
         if ownWake { next.lastWake = now }
         if ownWake || (s.requests ?? 0) > 0 { next.lastActivity = now }

@@ -27,11 +27,13 @@ public struct QueryTemplates: Sendable {
     /// Demand at the gateway: the endpoint picker's queue, the newer metric name first.
     public var demand =
         "sum by (namespace, target_model_name) (llm_d_epp_flow_control_queue_size{$GATEWAY_SELECTOR}) or sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size{$GATEWAY_SELECTOR})"
-    /// The gateway's per-model request counter (every request it received, rejected or not): an
-    /// increase is demand, and its series prove the gateway routes the model (a wake path). The
-    /// newer metric name first, then the name of gateway-api-inference-extension before v1.0.
+    /// The gateway's per-model request counter (every request it received, rejected or not),
+    /// increased over a few scrapes (`$RANGE` = 3 scrape intervals): demand for a model with no
+    /// replica, and its series prove the gateway routes the model (a wake path). The newer metric
+    /// name first, then the name of gateway-api-inference-extension before v1.0. `increase`
+    /// rides out a gateway restart (counter reset) and a missed scrape of one gateway.
     public var gatewayRequests =
-        "sum by (namespace, model_name, target_model_name) (inference_objective_request_total{$GATEWAY_SELECTOR}) or sum by (namespace, model_name, target_model_name) (inference_model_request_total{$GATEWAY_SELECTOR})"
+        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE]))"
     /// Restart recovery: this service's last exported value per model.
     public var recovery =
         "max by (namespace, model_name) (last_over_time(inferno_desired_replicas{$RECOMMENDER_SELECTOR}[$RANGE]))"
@@ -71,7 +73,8 @@ public struct QueryBuilder: Sendable {
     /// The scrape interval of the vLLM pods: the requests window is the retention plus one scrape,
     /// because Prometheus places a completion only between two scrapes. `increase(...[R])` alone
     /// reads 0 up to one scrape before R has passed since the last request; `[R + scrape]` reads 0
-    /// only once R has passed, and at most one scrape later (spec §5 step 3).
+    /// only once R has passed, and at most one scrape later (spec §5 step 3). Zero (this type's
+    /// default) leaves the window at R exactly; `serve` defaults to 30s (`--scrape-interval`).
     public var scrapeInterval: ConfigDuration
 
     /// Creates a builder.
@@ -86,13 +89,20 @@ public struct QueryBuilder: Sendable {
         self.scrapeInterval = scrapeInterval
     }
 
+    /// The window of the gateway request-counter query.
+    public var gatewayWindow: ConfigDuration {
+        scrapeInterval.milliseconds > 0 ? ConfigDuration(milliseconds: 3 * scrapeInterval.milliseconds) : ConfigDuration(seconds: 60)
+    }
+
     /// The query for `signal`, with `range` for `$RANGE`.
     public func query(_ signal: Signal, range: ConfigDuration? = nil) -> String {
         var text = templates.template(signal)
         text = text.replacingOccurrences(of: "$GATEWAY_SELECTOR", with: gatewaySelector)
         text = text.replacingOccurrences(of: "$RECOMMENDER_SELECTOR", with: recommenderSelector)
         text = text.replacingOccurrences(of: "$SELECTOR", with: selector)
-        if var range {
+        if signal == .gatewayRequests {
+            text = text.replacingOccurrences(of: "$RANGE", with: gatewayWindow.prometheusRange)
+        } else if var range {
             if signal == .requests { range = ConfigDuration(milliseconds: range.milliseconds + scrapeInterval.milliseconds) }
             text = text.replacingOccurrences(of: "$RANGE", with: range.prometheusRange)
         }

@@ -86,7 +86,7 @@ struct DashboardTests {
         let directory = prometheus.directory + "/models"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let entries = [
-            "default": "enable_scale_to_zero: true\nretention_period: 1s\n",
+            "default": "enable_scale_to_zero: true\nretention_period: 3s\n",
             "busy": "model_id: dash/busy\nnamespace: dash\n",
             "sleeper": "model_id: dash/sleeper\nnamespace: dash\n",
             "idle": "model_id: dash/idle\nnamespace: dash\nretention_period: 1h\n",
@@ -103,6 +103,7 @@ struct DashboardTests {
         configuration.interval = .milliseconds(250)
         configuration.configPollInterval = .milliseconds(200)
         configuration.recoveryWindow = ConfigDuration(seconds: 3600)
+        configuration.queries = QueryBuilder(scrapeInterval: ConfigDuration(seconds: 1))
         let server = startServer(configuration)
         defer { server.cancel() }
         try prometheus.addTarget(port: configuration.port, name: "recommender")
