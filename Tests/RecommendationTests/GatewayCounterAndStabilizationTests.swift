@@ -1,0 +1,85 @@
+import Testing
+import ModelConfig
+@testable import Recommendation
+
+/// Attacks on the gateway counter baseline, scale-down stabilization and the phase shown while a
+/// model counts down its retention.
+struct GatewayCounterBaselineTests {
+    func run(_ config: ResolvedModelConfig, from state: ModelState, ticks: [(Double, ModelSignals)]) -> [Decision] {
+        var state = state
+        return ticks.map { offset, signals in
+            let decision = Recommender.decide(DecisionInput(config: config, signals: signals, state: state), policy: Policy(), now: at(offset))
+            state = decision.state
+            return decision
+        }
+    }
+
+    /// One failed scrape of the endpoint picker: Prometheus marks its series stale, so the instant
+    /// query answers (completely) without them for one scrape interval; the next scrape brings them
+    /// back at the same value. No request reached the gateway: nothing may wake.
+    @Test func aGatewaySeriesThatVanishesForOneScrapeAndReturnsUnchangedIsNotDemand() {
+        let decisions = run(model(retention: 300), from: observed(0, gatewayCount: 100), ticks: [
+            (0, signals(ready: 0, gatewayRequests: 0, seen: false)),  // the scrape failed: series absent
+            (15, signals(ready: 0, gatewayRequests: 100)),  // back, unchanged
+            (30, signals(ready: 0, gatewayRequests: 100)),
+        ])
+        #expect(decisions.map(\.desired) == [0, 0, 0], "details: \(decisions.map(\.detail))")
+    }
+
+    /// Two endpoint pickers route the model (A at 100, B at 50). A's series vanish for one scrape:
+    /// the sum falls to 50 and is re-based; when A is back the sum "rises" by 100.
+    @Test func oneOfTwoGatewaysMissingForOneScrapeIsNotDemandWhenItReturns() {
+        let decisions = run(model(retention: 300), from: observed(0, gatewayCount: 150), ticks: [
+            (0, signals(ready: 0, gatewayRequests: 50)),
+            (15, signals(ready: 0, gatewayRequests: 150)),
+        ])
+        #expect(decisions.map(\.desired) == [0, 0], "details: \(decisions.map(\.detail))")
+    }
+
+    /// The same blip while a model counts down its idle retention must not restart the countdown
+    /// (lastWake stamped by a phantom rise keeps it up another full R: liveness).
+    @Test func aGatewayScrapeBlipDoesNotRestartTheIdleCountdown() {
+        let config = model(retention: 300)
+        let decisions = run(config, from: observed(1, since: at(-1000), lastWake: at(-200), gatewayCount: 100), ticks: [
+            (0, signals(gatewayRequests: 0, seen: false)),
+            (15, signals(gatewayRequests: 100)),
+            (100, signals(gatewayRequests: 100)),  // R = 300 after the last wake at -200
+        ])
+        #expect(decisions.last?.desired == 0, "details: \(decisions.map(\.detail))")
+    }
+}
+
+struct StabilizationWindowTests {
+    /// `ModelState.peak` is documented as "the highest load-based size within the scale-down
+    /// stabilization window" (and HPA's scaleDown stabilization takes the max of the window's
+    /// recommendations, kubernetes pkg/controller/podautoscaler/horizontal.go stabilizeRecommendation).
+    /// 4 wanted at t=0, 2 at t=30, 1 at t=61: the window (1, 61] still holds the 2.
+    @Test func scaleDownStabilizationHoldsTheHighestSizeWantedWithinTheWindow() {
+        let config = model(max: 10, target: 4)
+        var state = ModelState(desired: 1)
+        var sizes: [Int] = []
+        for (offset, inFlight) in [(0.0, 16.0), (30, 8), (61, 4)] {
+            let decision = Recommender.decide(
+                DecisionInput(config: config, signals: signals(requests: 10, running: inFlight), state: state),
+                policy: Policy(scaleDownStabilization: 60), now: at(offset))
+            state = decision.state
+            sizes.append(decision.desired)
+        }
+        #expect(sizes == [4, 4, 2])
+    }
+}
+
+struct CountdownPhaseTests {
+    /// R is measured from the last request: with nothing in flight and the last request inside the
+    /// window, the model is counting down its retention. `Phase.idle` says "idle, counting down its
+    /// retention"; `Phase.active` says "serving". The API and `recommender_model_state` show
+    /// `active`/"serving" for the whole tail of R.
+    @Test func aModelWithNothingInFlightCountingDownFromItsLastRequestIsIdleNotServing() {
+        let decision = Recommender.decide(
+            DecisionInput(config: model(retention: 600), signals: signals(requests: 3), state: observed(since: at(-10_000))),
+            policy: Policy(), now: at(0))
+        #expect(decision.desired == 1)
+        #expect(decision.phase == .idle)
+        #expect(!decision.detail.hasPrefix("serving"))
+    }
+}
