@@ -67,6 +67,20 @@ struct StabilizationWindowTests {
         }
         #expect(sizes == [4, 4, 2])
     }
+
+    /// An operator lowers `max_replicas` (a GPU quota) from 10 to 4 while the model runs at 8: the
+    /// recommendation is "clamped to [max(1, min_replicas), max_replicas]" (spec §5 step 4), but
+    /// the stabilization window re-imposes the old peak of 8 above the new ceiling.
+    @Test(arguments: [4.0, nil] as [Double?])
+    func aLoweredMaxReplicasIsHonouredAtOnceNotAfterTheStabilizationWindow(target: Double?) {
+        let decision = Recommender.decide(
+            DecisionInput(config: model(max: 4, target: target),
+                          signals: ModelSignals(requests: 50, running: 32, waiting: 0, ready: 8, kvCacheUsage: 1, demand: 0,
+                                                gatewayRequests: 0, gatewaySeen: true),
+                          state: ModelState(desired: 8, observedSince: t0, peak: 8, peakAt: at(-10), gatewayCount: 0, gatewaySeenAt: t0)),
+            policy: Policy(scaleDownStabilization: 60), now: at(0))
+        #expect(decision.desired <= 4, "\(decision.detail)")
+    }
 }
 
 struct CountdownPhaseTests {
