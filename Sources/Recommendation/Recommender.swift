@@ -217,37 +217,50 @@ public enum Recommender {
         return parts.joined(separator: ", ")
     }
 
-    /// Scale-down stabilization: scale-up is immediate; a lower size is recommended only once the
-    /// higher one has not been wanted for the window. With `target_concurrency` the size then
-    /// follows the load; sized by saturation it goes down one replica per window (a replica
-    /// removed changes every other replica's load: one step, then measure again).
+    /// Scale-down stabilization: scale-up is immediate; a lower size is recommended only once no
+    /// higher one was wanted within the window (the maximum over the window, as HPA's scale-down
+    /// stabilization takes it). With `target_concurrency` the size then follows the load; sized by
+    /// saturation it goes down one replica per window (a replica removed changes every other
+    /// replica's load: one step, then measure again). `max_replicas` applies at once.
     static func stabilize(
         _ outcome: inout (desired: Int, reason: Reason, detail: String), config: ResolvedModelConfig, previous: ModelState,
         ready: Double?, next: inout ModelState, window: Double, now: Instant
     ) {
         if outcome.desired == 0 {
-            (next.peak, next.peakAt) = (nil, nil)
+            (next.peak, next.peakAt, next.runnerUp, next.runnerUpAt) = (nil, nil, nil, nil)
             return
         }
         guard outcome.reason != .hold else { return }
+        let ceiling = max(config.maxReplicas ?? Int.max, config.activeFloor)
+        let wanted = outcome.desired
         // A recovered or first recommendation has no window yet: it starts now, from the last
         // recommendation or, for a model never decided, the replicas it has (its consumer's state).
         let current = previous.peak ?? previous.desired ?? ready.map { Int(min(max($0, 0), 1e9)) }
-        guard let peak = current, outcome.desired < peak else {
-            (next.peak, next.peakAt) = (outcome.desired, now)
+        guard var peak = current.map({ min($0, ceiling) }), wanted < peak else {
+            (next.peak, next.peakAt, next.runnerUp, next.runnerUpAt) = (wanted, now, nil, nil)
             return
         }
-        let at = previous.peakAt ?? now
-        if previous.peakAt == nil { (next.peak, next.peakAt) = (peak, now) }
+        var at = previous.peakAt ?? now
+        // The highest size wanted since the peak: the window's maximum once the peak has aged out.
+        var (runnerUp, runnerUpAt) = (previous.runnerUp, previous.runnerUpAt)
+        if runnerUp.map({ wanted >= $0 }) ?? true { (runnerUp, runnerUpAt) = (wanted, now) }
+        if now.since(at) >= window, config.targetConcurrency != nil {
+            if let size = runnerUp, let when = runnerUpAt, now.since(when) < window, size > wanted {
+                (peak, at) = (size, when)
+                (runnerUp, runnerUpAt) = (wanted, now)
+            } else {
+                (next.peak, next.peakAt, next.runnerUp, next.runnerUpAt) = (wanted, now, nil, nil)
+                return
+            }
+        }
+        (next.peak, next.peakAt, next.runnerUp, next.runnerUpAt) = (peak, at, runnerUp, runnerUpAt)
         if now.since(at) < window {
             outcome.detail += ", holding \(peak) for \(format(window - now.since(at)))s (scale-down stabilization)"
             outcome.desired = peak
-        } else if config.targetConcurrency == nil {
+        } else {
             outcome.detail += ", one step down from \(peak) (scale-down stabilization)"
             outcome.desired = peak - 1
-            (next.peak, next.peakAt) = (peak - 1, now)
-        } else {
-            (next.peak, next.peakAt) = (outcome.desired, now)
+            (next.peak, next.peakAt, next.runnerUp, next.runnerUpAt) = (peak - 1, now, nil, nil)
         }
     }
 

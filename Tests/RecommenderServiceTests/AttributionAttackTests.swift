@@ -20,7 +20,7 @@ struct AttributionAttackTests {
         let served = ModelKey(namespace: "team-a", modelID: "org/m")
         let phantom = ModelKey(namespace: Self.gatewayNamespace, modelID: "org/m")
         let engine = await decidedEngine(models: [], config: ["default": "enable_scale_to_zero: true\nretention_period: 10s"])
-        let gateway = [GatewayKey(namespace: Self.gatewayNamespace, name: "org/m"): 100.0]
+        let gateway = [GatewayKey(namespace: Self.gatewayNamespace, name: "org/m"): 0.0]  // routed, no request lately
         for second in stride(from: 2.0, through: 40, by: 1) {
             await engine.tick(
                 completeFleet(ready: [served: 1], retentions: [ConfigDuration(seconds: 10)], gatewayRequests: gateway),
@@ -48,21 +48,22 @@ struct AttributionAttackTests {
             location: EntryLocation(file: "m"))], now: Instant(seconds: 0))
         // Restarted while the model was at zero (its wake path was proven before).
         await engine.recover(.success([served: 0]), wakePaths: .success([served: 1]), now: Instant(seconds: 1))
+        // `count`: requests the gateway counted over its window (the increase of its counter).
         func tick(_ count: Double, at second: Double) async {
             await engine.tick(
                 completeFleet(retentions: [ConfigDuration(seconds: 10)],
                               gatewayRequests: [GatewayKey(namespace: Self.gatewayNamespace, name: "org/m"): count]),
                 outcomes: [], duration: 0, now: Instant(seconds: second))
         }
-        await tick(100, at: 5)
+        await tick(0, at: 5)
         let before = await engine.decision(for: served)
         #expect(before?.desired == 0, "\(before?.reason.rawValue ?? "nil"): \(before?.detail ?? "")")
         _ = await engine.wake(ModelKey(namespace: Self.gatewayNamespace, modelID: "org/m"), now: Instant(seconds: 6))
-        await tick(100, at: 7)
-        await tick(100, at: 8)
+        await tick(0, at: 7)
+        await tick(0, at: 8)
         // Requests for the served model reach the gateway and are rejected (no flow control).
-        await tick(103, at: 9)
-        await tick(106, at: 10)
+        await tick(3, at: 9)
+        await tick(6, at: 10)
         let decision = await engine.decision(for: served)
         #expect((decision?.desired ?? 0) >= 1, "stranded: \(decision?.reason.rawValue ?? "nil"): \(decision?.detail ?? "")")
     }
@@ -81,7 +82,7 @@ struct AttributionAttackTests {
         for second in stride(from: 2.0, through: 30, by: 1) {
             await engine.tick(
                 completeFleet(ready: [routed: 1, direct: 1], retentions: [ConfigDuration(seconds: 10)],
-                              gatewayRequests: [GatewayKey(namespace: nil, name: "org/m"): 100]),
+                              gatewayRequests: [GatewayKey(namespace: nil, name: "org/m"): 0]),
                 outcomes: [], duration: 0, now: Instant(seconds: second))
         }
         let decision = await engine.decision(for: direct)
