@@ -35,6 +35,11 @@ public struct FleetSignals: Sendable {
     public var demand: Result<[GatewayKey: Double], PrometheusError>
     /// Gateway request counter by target.
     public var gatewayRequests: Result<[GatewayKey: Double], PrometheusError>
+    /// Per retention period, how many samples the requests window holds per model (when the
+    /// requests query answers them, see `QueryTemplates.requests`).
+    public var requestsWindowSamples: [ConfigDuration: [ModelKey: Double]] = [:]
+    /// The vLLM pods' scrape interval in seconds (0: unknown, the window's coverage is not checked).
+    public var scrapeInterval: Double = 0
 
     /// Creates a tick's answers.
     public init(
@@ -97,9 +102,15 @@ public struct FleetSignals: Sendable {
             return out
         }
         let demandByModel = gateway(demand), requestsByModel = gateway(gatewayRequests)
+        let samples = requestsWindowSamples.mapValues { values in
+            var out: [ModelKey: Double] = [:]
+            for (key, value) in values { out[names.model(reportedAs: key)] = max(out[names.model(reportedAs: key)] ?? 0, value) }
+            return out
+        }
         return AttributedSignals(
             requests: requests.mapValues(models), running: models(running), waiting: models(waiting), ready: models(ready),
-            kvCache: kv, demand: demandByModel, gatewayRequests: requestsByModel, gatewayProven: proven)
+            kvCache: kv, demand: demandByModel, gatewayRequests: requestsByModel, gatewayProven: proven,
+            requestsWindowSamples: samples, scrapeInterval: scrapeInterval)
     }
 }
 
@@ -121,6 +132,10 @@ public struct AttributedSignals: Sendable {
     public var gatewayRequests: Result<[ModelKey: Double], PrometheusError>
     /// Models a gateway series was attributed to unambiguously (a wake path).
     public var gatewayProven: Set<ModelKey>
+    /// Per retention period, samples the requests window holds per model.
+    public var requestsWindowSamples: [ConfigDuration: [ModelKey: Double]] = [:]
+    /// The vLLM pods' scrape interval in seconds (0: unknown).
+    public var scrapeInterval: Double = 0
 
     /// The signals of one model. Absent from a complete result is 0; a failed or partial query, a
     /// retention that was not queried, NaN and ±Inf are unknown (nil). A model with a replica
@@ -135,6 +150,11 @@ public struct AttributedSignals: Sendable {
         let ready = value(ready)
         var requestsValue = value(requests[retention])
         if case .success(let values)? = requests[retention], values[key] == nil, (ready ?? 0) >= 1 { requestsValue = nil }
+        // A window holding less than R of samples (a fresh or restarted TSDB) is no evidence of
+        // R without requests: unknown, never 0.
+        if let samples = requestsWindowSamples[retention]?[key], scrapeInterval > 0, samples * scrapeInterval < retention.seconds {
+            requestsValue = nil
+        }
         let seen = gatewayProven.contains(key)
         return ModelSignals(
             requests: requestsValue, running: value(running), waiting: value(waiting), ready: ready,
@@ -256,17 +276,28 @@ public struct SignalCollector: Sendable {
         async let kv = byModel(.kvCache)
         async let demand = byTarget(.demand)
         async let gatewayRequests = byTarget(.gatewayRequests)
-        let requests = await withTaskGroup(of: (ConfigDuration, Result<[ModelKey: Double], PrometheusError>).self) { group in
+        let answers = await withTaskGroup(of: (ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double]).self) { group in
             for retention in retentions {
-                group.addTask { (retention, await self.byModel(.requests, range: retention)) }
+                group.addTask {
+                    let (values, samples) = await self.requestsWindow(retention)
+                    return (retention, values, samples)
+                }
             }
-            var results: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:]
-            for await (retention, result) in group { results[retention] = result }
+            var results: [(ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double])] = []
+            for await answer in group { results.append(answer) }
             return results
         }
-        let fleet = FleetSignals(
+        var requests: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:]
+        var samples: [ConfigDuration: [ModelKey: Double]] = [:]
+        for (retention, values, counts) in answers {
+            requests[retention] = values
+            if !counts.isEmpty { samples[retention] = counts }
+        }
+        var fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
             kvCache: await kv, demand: await demand, gatewayRequests: await gatewayRequests)
+        fleet.requestsWindowSamples = samples
+        fleet.scrapeInterval = queries.scrapeInterval.seconds
         var outcomes = requests.values.map { QueryOutcome(signal: .requests, error: $0.failure) }
         outcomes += [
             QueryOutcome(signal: .running, error: fleet.running.failure),
@@ -279,9 +310,40 @@ public struct SignalCollector: Sendable {
         return (fleet, outcomes)
     }
 
-    /// Reads back this service's last exported value per model over `window`.
+    /// Reads back this service's recommendation per model: the current one where a running replica
+    /// exports it, else the last within `window` (a restarted pod's series are stale: the latest
+    /// value wins over an older pod's).
     public func recover(window: ConfigDuration) async -> Result<[ModelKey: Double], PrometheusError> {
-        await byModel(.recovery, range: window)
+        let past = await byModel(.recovery, range: window)
+        guard case .success(var values) = past else { return past }
+        switch await byModel(query: queries.recoveryCurrentQuery()) {
+        case .success(let current):
+            for (key, value) in current { values[key] = value }
+            return .success(values)
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
+    /// One requests query: the completed requests per model and, when the template answers them,
+    /// the samples its window holds per model.
+    func requestsWindow(_ retention: ConfigDuration) async -> (Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double]) {
+        do {
+            let answer = try await client.query(queries.query(.requests, range: retention))
+            var values: [ModelKey: Double] = [:], samples: [ModelKey: Double] = [:]
+            for sample in answer {
+                guard let model = sample.labels["model_name"] else { continue }
+                let key = ModelKey(namespace: sample.labels["namespace"] ?? "", modelID: model)
+                if sample.labels[QueryTemplates.windowSamplesLabel] != nil {
+                    samples[key] = max(samples[key] ?? 0, sample.value)
+                } else {
+                    values[key, default: 0] += sample.value
+                }
+            }
+            return (.success(values), samples)
+        } catch {
+            return (.failure(error), [:])
+        }
     }
 
     /// Reads back when the gateway was last seen routing each model, over `window`.
@@ -290,8 +352,12 @@ public struct SignalCollector: Sendable {
     }
 
     func byModel(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<[ModelKey: Double], PrometheusError> {
+        await byModel(query: queries.query(signal, range: range))
+    }
+
+    func byModel(query: String) async -> Result<[ModelKey: Double], PrometheusError> {
         do {
-            let samples = try await client.query(queries.query(signal, range: range))
+            let samples = try await client.query(query)
             var values: [ModelKey: Double] = [:]
             values.reserveCapacity(samples.count)
             for sample in samples {

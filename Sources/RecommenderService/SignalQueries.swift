@@ -14,8 +14,15 @@ public enum Signal: String, Sendable, CaseIterable {
 /// `$GATEWAY_SELECTOR` (on the gateway queue series), `$RECOMMENDER_SELECTOR` (on this service's own
 /// `inferno_desired_replicas`), `$RANGE` (a retention period, or the recovery window).
 public struct QueryTemplates: Sendable {
-    /// Completed requests in the window, one query per distinct retention period.
-    public var requests = "sum by (namespace, model_name) (increase(vllm:request_success_total{$SELECTOR}[$RANGE]))"
+    /// Completed requests in the window, one query per distinct retention period; with, in the
+    /// same answer, how many samples the window holds per model (series labelled
+    /// `rr_window_samples`): a window that holds less than R of data (a fresh Prometheus, a
+    /// replica of an HA pair that just started, a TSDB gap) is no evidence of R without requests.
+    /// A replaced template without the samples series is trusted as it is.
+    public var requests =
+        "sum by (namespace, model_name) (increase(vllm:request_success_total{$SELECTOR}[$RANGE])) or label_replace(max by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE])), \"rr_window_samples\", \"true\", \"\", \"\")"
+    /// The label that marks the window-samples series of the requests query.
+    public static let windowSamplesLabel = "rr_window_samples"
     /// Requests being processed.
     public var running = "sum by (namespace, model_name) (vllm:num_requests_running{$SELECTOR})"
     /// Requests queued inside the pods.
@@ -34,7 +41,12 @@ public struct QueryTemplates: Sendable {
     /// rides out a gateway restart (counter reset) and a missed scrape of one gateway.
     public var gatewayRequests =
         "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE]))"
-    /// Restart recovery: this service's last exported value per model.
+    /// Restart recovery, first: the value each model has now (series of a running replica of this
+    /// service; a restarted pod's old series are stale and absent), so the latest wins over an
+    /// older pod's higher value.
+    public var recoveryCurrent = "max by (namespace, model_name) (inferno_desired_replicas{$RECOMMENDER_SELECTOR})"
+    /// Restart recovery, then, for models with no current series: this service's last exported
+    /// value per model within the recovery window.
     public var recovery =
         "max by (namespace, model_name) (last_over_time(inferno_desired_replicas{$RECOMMENDER_SELECTOR}[$RANGE]))"
     /// Restart recovery of proven wake paths: when the gateway was last seen routing each model.
@@ -92,6 +104,11 @@ public struct QueryBuilder: Sendable {
     /// The window of the gateway request-counter query.
     public var gatewayWindow: ConfigDuration {
         scrapeInterval.milliseconds > 0 ? ConfigDuration(milliseconds: 3 * scrapeInterval.milliseconds) : ConfigDuration(seconds: 60)
+    }
+
+    /// The first recovery query (the current recommendations).
+    public func recoveryCurrentQuery() -> String {
+        templates.recoveryCurrent.replacingOccurrences(of: "$RECOMMENDER_SELECTOR", with: recommenderSelector)
     }
 
     /// The query for `signal`, with `range` for `$RANGE`.

@@ -56,6 +56,8 @@ struct LoopTests {
         exporter.vllmPod(namespace: "busy", model: "org/busy", pod: "p1")
         exporter.grow("vllm:request_success_total", "namespace=\"busy\",model_name=\"org/busy\",pod=\"p0\",finished_reason=\"stop\"", by: 1)
         try await waitForSeries(prometheus, "increase(vllm:request_success_total{model_name=\"org/busy\"}[3s]) > 0")
+        // The requests window must hold the whole retention of samples, or the signal is unknown.
+        try await waitForSeries(prometheus, "count_over_time(vllm:request_success_total{model_name=\"org/busy\",pod=\"p0\"}[4s]) >= 4")
 
         let rig = try await Rig(prometheusURL: prometheus.url, config: ["default": enabled("3s")])
         let trace = try await rig.trace("busy", "org/busy", for: 6)
