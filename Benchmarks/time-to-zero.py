@@ -41,7 +41,7 @@ class Pod:
                 f'vllm:num_requests_running{{{labels}}} 0',
                 f'vllm:num_requests_waiting{{{labels}}} 0',
                 f'vllm:kv_cache_usage_perc{{{labels}}} 0.1',
-                'inference_objective_request_total{model_name="bench/m",target_model_name="bench/m"} 5',
+                'inference_objective_request_total{model_name="bench/m",target_model_name="bench/m"} 0',
             ]) + "\n"
 
 

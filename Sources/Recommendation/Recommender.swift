@@ -156,7 +156,7 @@ public enum Recommender {
             coldStartSeconds: coldStartSeconds, wakePath: e.wakePath, zeroAt: zeroAt)
     }
 
-    /// Step 2: at least the floor; sized to load when it is known.
+    /// The wake rule: at least the floor; sized to load when it is known.
     static func wake(_ e: Evidence, groupWake: Bool) -> (Int, Reason, String) {
         let config = e.input.config
         let previous = e.input.state.desired
@@ -168,7 +168,7 @@ public enum Recommender {
         return (desired, reason, wakeDetail(e, groupWake: groupWake))
     }
 
-    /// Step 1: keep the last recommendation. A model at ≥ 1 keeps at least its (possibly newly
+    /// The hold rule: keep the last recommendation. A model at ≥ 1 keeps at least its (possibly newly
     /// raised) floor; a model at zero stays there only while zero is allowed.
     static func hold(_ e: Evidence, zeroAllowed: Bool, missing: String) -> (Int, Reason, String) {
         let config = e.input.config
@@ -181,7 +181,7 @@ public enum Recommender {
         return (desired, .hold, "unknown: \(missing)")
     }
 
-    /// Step 3 without a wake path: held at the active size.
+    /// Idle → zero without a wake path: held at the active size.
     static func noWakePath(_ e: Evidence) -> (Int, Reason, String) {
         let size = activeSize(e.input.config, e.input.signals, previous: e.input.state.desired) ?? max(e.input.state.desired ?? 1, e.input.config.activeFloor)
         return (size, .noWakePath,
@@ -280,8 +280,8 @@ public enum Recommender {
 
     static func phase(desired: Int, reason: Reason, next: ModelState, quiet: Bool) -> Phase {
         if desired == 0 { return .zero }
+        if next.coldStartSince != nil { return .waking }  // waking, even while its data is incomplete
         if reason == .hold { return .held }
-        if next.coldStartSince != nil { return .waking }
         return quiet ? .idle : .active
     }
 

@@ -151,8 +151,9 @@ public struct AttributedSignals: Sendable {
         var requestsValue = value(requests[retention])
         if case .success(let values)? = requests[retention], values[key] == nil, (ready ?? 0) >= 1 { requestsValue = nil }
         // A window holding less than R of samples (a fresh or restarted TSDB) is no evidence of
-        // R without requests: unknown, never 0.
-        if let samples = requestsWindowSamples[retention]?[key], scrapeInterval > 0, samples * scrapeInterval < retention.seconds {
+        // R without requests: unknown, never 0 (requests it does show are evidence enough).
+        if requestsValue == 0, let samples = requestsWindowSamples[retention]?[key], scrapeInterval > 0,
+           samples * scrapeInterval < retention.seconds {
             requestsValue = nil
         }
         let seen = gatewayProven.contains(key)

@@ -27,8 +27,9 @@ public struct QueryTemplates: Sendable {
     public var running = "sum by (namespace, model_name) (vllm:num_requests_running{$SELECTOR})"
     /// Requests queued inside the pods.
     public var waiting = "sum by (namespace, model_name) (vllm:num_requests_waiting{$SELECTOR})"
-    /// Ready replicas: pods exporting a per-pod vLLM series.
-    public var ready = "count by (namespace, model_name) (vllm:num_requests_running{$SELECTOR})"
+    /// Ready replicas: pods exporting a vLLM series, counted per pod (the engines of a
+    /// data-parallel pod export one series each, under the same `pod`/`instance`).
+    public var ready = "count by (namespace, model_name) (group by (namespace, model_name, pod, instance) (vllm:num_requests_running{$SELECTOR}))"
     /// Average KV-cache usage.
     public var kvCache = "avg by (namespace, model_name) (vllm:kv_cache_usage_perc{$SELECTOR})"
     /// Demand at the gateway: the endpoint picker's queue, the newer metric name first.

@@ -29,9 +29,6 @@ struct Explain: AsyncParsableCommand {
     @Option(help: "Extra label matchers on vLLM series, e.g. 'job=\"vllm\"'.")
     var selector: String = ""
 
-    @Option(help: "Extra label matchers on the gateway's series, e.g. 'job=\"epp\"'.")
-    var gatewaySelector: String = ""
-
     @Option(help: "The vLLM pods' scrape interval, as the service is given it (the requests window is the retention plus one scrape).")
     var scrapeInterval: String = "30s"
 
@@ -80,7 +77,7 @@ struct Explain: AsyncParsableCommand {
         }
         let collector = SignalCollector(
             client: PrometheusClient(transport: CurlTransport(connection: PrometheusConnection(url: prometheusURL))),
-            queries: QueryBuilder(selector: selector, gatewaySelector: gatewaySelector, scrapeInterval: try scrapeWindow()))
+            queries: QueryBuilder(selector: selector, gatewaySelector: consumerOptions.gatewaySelector, scrapeInterval: try scrapeWindow()))
         let live = await LiveExplanation.probe(
             resolved: resolved, resolver: resolver, killSwitchFlag: false, collector: collector,
             recoveryWindow: ConfigDuration(seconds: 86_400), now: SystemTime().now())
