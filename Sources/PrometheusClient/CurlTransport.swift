@@ -27,7 +27,7 @@ public final class CurlTransport: PrometheusTransport {
 
     public func post(path: String, form: [(String, String)]) async throws(TransportError) -> HTTPResponse {
         let url = connection.url.hasSuffix("/") ? String(connection.url.dropLast()) + path : connection.url + path
-        let body = formEncode(form)
+        let body = formEncode(form + connection.parameters)
         var headers = connection.headers.map { "\($0.0): \($0.1)" }
         headers.append("Content-Type: application/x-www-form-urlencoded")
         headers.append("Accept: application/json")

@@ -50,12 +50,22 @@ public struct PrometheusConnection: Sendable {
     public var headers: [(String, String)]
     /// Per-request timeout in seconds.
     public var timeoutSeconds: Double
+    /// Extra form parameters sent with every query, after the query's own.
+    ///
+    /// The default, `nocache=1`, makes VictoriaMetrics evaluate an instant query at the current
+    /// time: without it, VictoriaMetrics answers as of `-search.latencyOffset` ago (30 s by default)
+    /// so every signal, a wake included, arrives that much late (see `docs/backends.md`).
+    /// Prometheus, Thanos, Mimir and Cortex ignore a parameter they do not know.
+    public var parameters: [(String, String)]
+
+    /// The parameters sent unless told otherwise: `nocache=1` (VictoriaMetrics answers at now).
+    public static let defaultParameters: [(String, String)] = [("nocache", "1")]
 
     /// Creates connection settings.
     public init(
         url: String, bearerTokenFile: String? = nil, caFile: String? = nil, clientCertFile: String? = nil,
         clientKeyFile: String? = nil, insecureSkipVerify: Bool = false, headers: [(String, String)] = [],
-        timeoutSeconds: Double = 10
+        timeoutSeconds: Double = 10, parameters: [(String, String)] = PrometheusConnection.defaultParameters
     ) {
         self.url = url
         self.bearerTokenFile = bearerTokenFile
@@ -65,6 +75,7 @@ public struct PrometheusConnection: Sendable {
         self.insecureSkipVerify = insecureSkipVerify
         self.headers = headers
         self.timeoutSeconds = timeoutSeconds
+        self.parameters = parameters
     }
 }
 

@@ -13,14 +13,15 @@ public struct ModelState: Sendable, Hashable {
     public var lastActivity: Instant?
     /// When the current cold start began (desired 0 → ≥ 1 with no ready replica); nil when none.
     public var coldStartSince: Instant?
-    /// The highest load-based size within the scale-down stabilization window, and when it was
-    /// last wanted: a lower size is recommended only once this one is older than the window.
+    /// The highest size wanted within the scale-down stabilization window (the size held), and
+    /// when it was last wanted: a lower size is recommended only once it is older than the window.
     public var peak: Int?
     /// When `peak` was last wanted.
     public var peakAt: Instant?
-    /// The gateway's request counter for this model at the last tick it was known: an increase
-    /// over it is demand (a decrease is a gateway restart: the counter is re-based).
-    public var gatewayCount: Double?
+    /// The highest size wanted since `peak` (and when): the window's maximum once `peak` ages out.
+    public var runnerUp: Int?
+    /// When `runnerUp` was last wanted.
+    public var runnerUpAt: Instant?
     /// The last time the gateway was seen routing this model (its queue or request-counter series
     /// existed, under the model id or an alias): the proof of a wake path.
     public var gatewaySeenAt: Instant?
@@ -28,8 +29,7 @@ public struct ModelState: Sendable, Hashable {
     /// Creates a state.
     public init(
         desired: Int? = nil, observedSince: Instant? = nil, lastWake: Instant? = nil, lastActivity: Instant? = nil,
-        coldStartSince: Instant? = nil, peak: Int? = nil, peakAt: Instant? = nil, gatewayCount: Double? = nil,
-        gatewaySeenAt: Instant? = nil
+        coldStartSince: Instant? = nil, peak: Int? = nil, peakAt: Instant? = nil, gatewaySeenAt: Instant? = nil
     ) {
         self.desired = desired
         self.observedSince = observedSince
@@ -38,7 +38,8 @@ public struct ModelState: Sendable, Hashable {
         self.coldStartSince = coldStartSince
         self.peak = peak
         self.peakAt = peakAt
-        self.gatewayCount = gatewayCount
+        runnerUp = nil
+        runnerUpAt = nil
         self.gatewaySeenAt = gatewaySeenAt
     }
 }

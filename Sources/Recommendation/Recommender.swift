@@ -80,7 +80,7 @@ public struct Decision: Sendable, Hashable {
 /// The decision core: a pure function of configuration, signals, remembered state and `now`.
 ///
 /// Per model, in order (spec §5):
-/// 1. **wake** — demand at the gateway (queue, or its request counter rising), a wake call,
+/// 1. **wake** — demand at the gateway (queue, or requests it received with no replica), a wake call,
 ///    requests in flight, or a wake of a group member: at least max(1, min_replicas); the model then
 ///    stays up for at least its retention period.
 /// 2. **hold** — a signal the decision needs is unknown: the last recommendation is kept (raised to
@@ -150,23 +150,25 @@ public enum Recommender {
         next.desired = outcome.desired
         return Decision(
             desired: outcome.desired, reason: outcome.reason,
-            phase: phase(desired: outcome.desired, reason: outcome.reason, next: next, quiet: e.quiet),
+            phase: phase(desired: outcome.desired, reason: outcome.reason, next: next, quiet: e.quiet || e.countingDown),
             detail: outcome.detail, state: next,
             scaledToZero: (previous ?? 1) > 0 && outcome.desired == 0, woke: previous == 0 && outcome.desired > 0,
             coldStartSeconds: coldStartSeconds, wakePath: e.wakePath, zeroAt: zeroAt)
     }
 
-    /// Step 2: at least the floor; sized to load when it is known.
+    /// The wake rule: at least the floor; sized to load when it is known.
     static func wake(_ e: Evidence, groupWake: Bool) -> (Int, Reason, String) {
         let config = e.input.config
         let previous = e.input.state.desired
         let desired = max(activeSize(config, e.input.signals, previous: previous) ?? previous ?? config.activeFloor, config.activeFloor)
-        // `wake` names a way back from zero (or a wake call); a model already up that serves is active.
-        let reason: Reason = previous == 0 || e.input.wakeRequested ? .wake : .active
+        // `wake` names a way back from zero (or a wake call, or gateway demand for a model never
+        // decided); a model already up that serves is active.
+        let gatewayDemand = (e.input.signals.demand ?? 0) > 0 || e.gatewayIncrease
+        let reason: Reason = previous == 0 || e.input.wakeRequested || (previous == nil && gatewayDemand) ? .wake : .active
         return (desired, reason, wakeDetail(e, groupWake: groupWake))
     }
 
-    /// Step 1: keep the last recommendation. A model at ≥ 1 keeps at least its (possibly newly
+    /// The hold rule: keep the last recommendation. A model at ≥ 1 keeps at least its (possibly newly
     /// raised) floor; a model at zero stays there only while zero is allowed.
     static func hold(_ e: Evidence, zeroAllowed: Bool, missing: String) -> (Int, Reason, String) {
         let config = e.input.config
@@ -179,7 +181,7 @@ public enum Recommender {
         return (desired, .hold, "unknown: \(missing)")
     }
 
-    /// Step 3 without a wake path: held at the active size.
+    /// Idle → zero without a wake path: held at the active size.
     static func noWakePath(_ e: Evidence) -> (Int, Reason, String) {
         let size = activeSize(e.input.config, e.input.signals, previous: e.input.state.desired) ?? max(e.input.state.desired ?? 1, e.input.config.activeFloor)
         return (size, .noWakePath,
@@ -190,6 +192,9 @@ public enum Recommender {
         let config = e.input.config
         if policy.killSwitch { return "kill switch: scale-to-zero not allowed; \(sizing.arithmetic)" }
         if !config.enableScaleToZero { return "scale-to-zero disabled; \(sizing.arithmetic)" }
+        if e.countingDown, let requests = e.input.signals.requests {
+            return "idle: nothing in flight; \(format(requests.rounded())) request(s) completed in the last \(format(e.retention))s — zero \(format(e.retention))s after the last one; \(sizing.arithmetic)"
+        }
         guard e.quiet else { return "serving: \(sizing.arithmetic)" }
         if e.next.observedSince == nil { return "no replica reports metrics: no evidence of idleness yet" }
         if e.idleForZero && !groupIdle { return "idle, but group \(config.group ?? "") is not" }
@@ -204,9 +209,7 @@ public enum Recommender {
         let s = e.input.signals
         var parts: [String] = []
         if let demand = s.demand, demand > 0 { parts.append("gateway demand \(format(demand))") }
-        if e.gatewayIncrease, let now = s.gatewayRequests, let before = e.input.state.gatewayCount {
-            parts.append("gateway requests +\(format(now - before))")
-        }
+        if e.gatewayIncrease, let requests = s.gatewayRequests { parts.append("gateway requests \(format(requests.rounded(.up)))") }
         if e.input.wakeRequested { parts.append("wake call") }
         let inFlight = (s.running ?? 0) + (s.waiting ?? 0)
         if inFlight > 0 { parts.append("\(format(inFlight)) in flight") }
@@ -214,37 +217,50 @@ public enum Recommender {
         return parts.joined(separator: ", ")
     }
 
-    /// Scale-down stabilization: scale-up is immediate; a lower size is recommended only once the
-    /// higher one has not been wanted for the window. With `target_concurrency` the size then
-    /// follows the load; sized by saturation it goes down one replica per window (a replica
-    /// removed changes every other replica's load: one step, then measure again).
+    /// Scale-down stabilization: scale-up is immediate; a lower size is recommended only once no
+    /// higher one was wanted within the window (the maximum over the window, as HPA's scale-down
+    /// stabilization takes it). With `target_concurrency` the size then follows the load; sized by
+    /// saturation it goes down one replica per window (a replica removed changes every other
+    /// replica's load: one step, then measure again). `max_replicas` applies at once.
     static func stabilize(
         _ outcome: inout (desired: Int, reason: Reason, detail: String), config: ResolvedModelConfig, previous: ModelState,
         ready: Double?, next: inout ModelState, window: Double, now: Instant
     ) {
         if outcome.desired == 0 {
-            (next.peak, next.peakAt) = (nil, nil)
+            (next.peak, next.peakAt, next.runnerUp, next.runnerUpAt) = (nil, nil, nil, nil)
             return
         }
         guard outcome.reason != .hold else { return }
+        let ceiling = max(config.maxReplicas ?? Int.max, config.activeFloor)
+        let wanted = outcome.desired
         // A recovered or first recommendation has no window yet: it starts now, from the last
         // recommendation or, for a model never decided, the replicas it has (its consumer's state).
         let current = previous.peak ?? previous.desired ?? ready.map { Int(min(max($0, 0), 1e9)) }
-        guard let peak = current, outcome.desired < peak else {
-            (next.peak, next.peakAt) = (outcome.desired, now)
+        guard var peak = current.map({ min($0, ceiling) }), wanted < peak else {
+            (next.peak, next.peakAt, next.runnerUp, next.runnerUpAt) = (wanted, now, nil, nil)
             return
         }
-        let at = previous.peakAt ?? now
-        if previous.peakAt == nil { (next.peak, next.peakAt) = (peak, now) }
+        var at = previous.peakAt ?? now
+        // The highest size wanted since the peak: the window's maximum once the peak has aged out.
+        var (runnerUp, runnerUpAt) = (previous.runnerUp, previous.runnerUpAt)
+        if runnerUp.map({ wanted >= $0 }) ?? true { (runnerUp, runnerUpAt) = (wanted, now) }
+        if now.since(at) >= window, config.targetConcurrency != nil {
+            if let size = runnerUp, let when = runnerUpAt, now.since(when) < window, size > wanted {
+                (peak, at) = (size, when)
+                (runnerUp, runnerUpAt) = (wanted, now)
+            } else {
+                (next.peak, next.peakAt, next.runnerUp, next.runnerUpAt) = (wanted, now, nil, nil)
+                return
+            }
+        }
+        (next.peak, next.peakAt, next.runnerUp, next.runnerUpAt) = (peak, at, runnerUp, runnerUpAt)
         if now.since(at) < window {
             outcome.detail += ", holding \(peak) for \(format(window - now.since(at)))s (scale-down stabilization)"
             outcome.desired = peak
-        } else if config.targetConcurrency == nil {
+        } else {
             outcome.detail += ", one step down from \(peak) (scale-down stabilization)"
             outcome.desired = peak - 1
-            (next.peak, next.peakAt) = (peak - 1, now)
-        } else {
-            (next.peak, next.peakAt) = (outcome.desired, now)
+            (next.peak, next.peakAt, next.runnerUp, next.runnerUpAt) = (peak - 1, now, nil, nil)
         }
     }
 
@@ -264,8 +280,8 @@ public enum Recommender {
 
     static func phase(desired: Int, reason: Reason, next: ModelState, quiet: Bool) -> Phase {
         if desired == 0 { return .zero }
+        if next.coldStartSince != nil { return .waking }  // waking, even while its data is incomplete
         if reason == .hold { return .held }
-        if next.coldStartSince != nil { return .waking }
         return quiet ? .idle : .active
     }
 
@@ -293,10 +309,13 @@ struct Evidence {
     let next: ModelState
     /// The model's own wake: demand, wake call, in-flight requests or gateway requests.
     let ownWake: Bool
-    /// The gateway's request counter rose since the last known value.
+    /// The gateway received requests for the model while no replica serves it.
     let gatewayIncrease: Bool
     /// Every activity signal known and zero.
     let quiet: Bool
+    /// Nothing in flight or queued and no wake, but requests completed within the window: the
+    /// retention is counting down from the last of them.
+    let countingDown: Bool
     /// Quiet, observed continuously for R, and no wake within R (or at zero and quiet).
     let idleForZero: Bool
     /// The earliest time zero is possible if nothing arrives (nil when the evidence is not building).
@@ -315,18 +334,17 @@ struct Evidence {
         retention = input.config.retention.seconds
         group = input.config.group.map { GroupKey(namespace: input.config.model.namespace, name: $0) }
 
-        if let current = s.gatewayRequests, let before = state.gatewayCount {
-            gatewayIncrease = current > before
-        } else {
-            gatewayIncrease = false
-        }
+        // Requests at the gateway are demand while no replica serves (with replicas, vLLM's own
+        // signals see them).
+        gatewayIncrease = (s.gatewayRequests ?? 0) > 0 && (s.ready ?? 0) < 1
         ownWake = input.wakeRequested || (s.demand ?? 0) > 0 || (s.running ?? 0) > 0 || (s.waiting ?? 0) > 0 || gatewayIncrease
-        let activity = [s.requests, s.running, s.waiting, s.demand]
-        let known = !activity.contains(where: { $0 == nil }) && s.gatewayRequests != nil && s.ready != nil
+        let activity = [s.requests, s.running, s.waiting, s.demand, s.gatewayRequests]
+        let known = !activity.contains(where: { $0 == nil }) && s.ready != nil
         quiet = known && !ownWake && !activity.contains(where: { ($0 ?? 0) > 0 })
+        countingDown = known && !ownWake && ((s.requests ?? 0) > 0 || (s.gatewayRequests ?? 0) > 0)
+            && !([s.running, s.waiting, s.demand].contains { ($0 ?? 0) > 0 })
 
         var next = state
-        if s.gatewayRequests != nil { next.gatewayCount = s.gatewayRequests }
         if s.gatewaySeen { next.gatewaySeenAt = now }
         if ownWake { next.lastWake = now }
         if ownWake || (s.requests ?? 0) > 0 { next.lastActivity = now }

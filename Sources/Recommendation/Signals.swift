@@ -17,8 +17,9 @@ public struct ModelSignals: Sendable, Hashable {
     public var kvCacheUsage: Double?
     /// Requests queued at the gateway for this model (demand while it has no pods).
     public var demand: Double?
-    /// The gateway's request counter for this model (`inference_objective_request_total`), the
-    /// current value summed over gateways: an increase between ticks is demand.
+    /// Requests the gateway received for this model over the last few scrapes (the increase of
+    /// `inference_objective_request_total`, rejected requests included): demand when the model has
+    /// no ready replica (flow control off: they were rejected, their retries find a replica coming).
     public var gatewayRequests: Double?
     /// The gateway has a queue or request-counter series for this model this tick (a wake path).
     public var gatewaySeen: Bool

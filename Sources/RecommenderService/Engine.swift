@@ -52,6 +52,8 @@ final class ModelRecord {
     var signals = ModelSignals()
     /// Seconds the model has been absent from every source, counted over complete ticks only.
     var unseenSeconds: Double = 0
+    /// Configured in its namespace or seen in vLLM series there (see `Engine.touch`).
+    var evidenced = false
     var pendingWake = false
     var lastColdStartSeconds: Double?
     /// Recommendation and ready replicas over time, for the status page.
@@ -234,25 +236,34 @@ public actor Engine {
     private func adoptConfiguredModels() {
         for entry in config?.overrides ?? [] {
             guard let modelID = entry.modelID, let namespace = entry.namespace else { continue }
-            touch(ModelKey(namespace: namespace, modelID: modelID))
+            touch(ModelKey(namespace: namespace, modelID: modelID), evidenced: true)
         }
     }
 
-    /// Marks a model as seen now, adopting it when it is new.
-    private func touch(_ key: ModelKey) {
+    /// Marks a model as seen now, adopting it when it is new. `evidenced`: configured in its
+    /// namespace or seen in vLLM series there (a model adopted from a wake call or a gateway's
+    /// namespace alone is not, and loses gateway attribution to one that is).
+    private func touch(_ key: ModelKey, evidenced: Bool = false) {
         if let record = records[key] {
             record.unseenSeconds = 0
+            if evidenced && !record.evidenced {
+                record.evidenced = true
+                namesStale = true
+            }
             return
         }
-        records[key] = ModelRecord(config: resolver.resolve(key))
+        let record = ModelRecord(config: resolver.resolve(key))
+        record.evidenced = evidenced
+        records[key] = record
         inventoryChanged = true
+        namesStale = true
     }
 
     /// The names series carry → known models (ids and aliases), rebuilt when the inventory or the
     /// configuration changed.
     private func nameIndex() -> NameIndex {
         if let names, !namesStale { return names }
-        let built = NameIndex(models: records.values.map(\.config), entries: config?.overrides ?? [])
+        let built = NameIndex(models: records.values.map { ($0.config, $0.evidenced) }, entries: config?.overrides ?? [])
         names = built
         namesStale = false
         return built
@@ -277,6 +288,9 @@ public actor Engine {
                     continue
                 }
                 records[key]!.state.desired = Int(value.rounded())
+                // A model we had taken to zero ran somewhere real (a replica reported idle there);
+                // a model invented by a wake call or a gateway's namespace never reaches zero.
+                if value == 0 { records[key]!.evidenced = true }
                 restored += 1
             }
             if case .success(let seen) = wakePaths {
@@ -316,15 +330,22 @@ public actor Engine {
 
         let elapsed = lastTickAt.map { max(0, now.since($0)) } ?? 0
         adoptConfiguredModels()
+        // Models with vLLM series first (evidence of where a model runs), then gateway series,
+        // which are attributed to those before anything is adopted from a gateway's namespace.
         var signals = fleet.attributed(nameIndex())
-        let seen = signals.seenModels.union(Self.keys(signals.demand)).union(Self.keys(signals.gatewayRequests))
-        let adopted = seen.subtracting(records.keys)
-        for key in seen { touch(key) }
-        if !adopted.isEmpty {
-            // New names: attribute again so aliases of the new models count this tick already.
+        let served = signals.seenModels
+        if !served.isSubset(of: records.keys) { namesStale = true }
+        for key in served { touch(key, evidenced: true) }
+        if namesStale { signals = fleet.attributed(nameIndex()) }
+        let routed = Self.keys(signals.demand).union(Self.keys(signals.gatewayRequests))
+        if !routed.isSubset(of: records.keys) {
+            for key in routed { touch(key) }
             namesStale = true
             signals = fleet.attributed(nameIndex())
+        } else {
+            for key in routed { touch(key) }
         }
+        let seen = served.union(routed)
         // Forgetting counts only ticks that could see, and never forgets a zero: a zero is a
         // promise to bring the model back on demand.
         if fleet.complete {

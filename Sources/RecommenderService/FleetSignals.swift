@@ -35,6 +35,11 @@ public struct FleetSignals: Sendable {
     public var demand: Result<[GatewayKey: Double], PrometheusError>
     /// Gateway request counter by target.
     public var gatewayRequests: Result<[GatewayKey: Double], PrometheusError>
+    /// Per retention period, how many samples the requests window holds per model (when the
+    /// requests query answers them, see `QueryTemplates.requests`).
+    public var requestsWindowSamples: [ConfigDuration: [ModelKey: Double]] = [:]
+    /// The vLLM pods' scrape interval in seconds (0: unknown, the window's coverage is not checked).
+    public var scrapeInterval: Double = 0
 
     /// Creates a tick's answers.
     public init(
@@ -76,11 +81,16 @@ public struct FleetSignals: Sendable {
                 return out
             }
         }
+        // A gateway series proves a wake path only for the one model it is attributed to: a series
+        // without a namespace for an id known in two namespaces wakes both, proves neither.
+        var proven = Set<ModelKey>()
         func gateway(_ result: Result<[GatewayKey: Double], PrometheusError>) -> Result<[ModelKey: Double], PrometheusError> {
             result.map { values in
                 var out: [ModelKey: Double] = [:]
                 for (key, value) in values {
-                    for model in names.models(routedAs: key) { out[model, default: 0] += value }
+                    let models = names.models(routedAs: key)
+                    if models.count == 1 { proven.insert(models[0]) }
+                    for model in models { out[model, default: 0] += value }
                 }
                 return out
             }
@@ -91,9 +101,16 @@ public struct FleetSignals: Sendable {
             for (key, value) in values { out[names.model(reportedAs: key)] = max(out[names.model(reportedAs: key)] ?? 0, value) }
             return out
         }
+        let demandByModel = gateway(demand), requestsByModel = gateway(gatewayRequests)
+        let samples = requestsWindowSamples.mapValues { values in
+            var out: [ModelKey: Double] = [:]
+            for (key, value) in values { out[names.model(reportedAs: key)] = max(out[names.model(reportedAs: key)] ?? 0, value) }
+            return out
+        }
         return AttributedSignals(
             requests: requests.mapValues(models), running: models(running), waiting: models(waiting), ready: models(ready),
-            kvCache: kv, demand: gateway(demand), gatewayRequests: gateway(gatewayRequests))
+            kvCache: kv, demand: demandByModel, gatewayRequests: requestsByModel, gatewayProven: proven,
+            requestsWindowSamples: samples, scrapeInterval: scrapeInterval)
     }
 }
 
@@ -113,6 +130,12 @@ public struct AttributedSignals: Sendable {
     public var demand: Result<[ModelKey: Double], PrometheusError>
     /// Gateway request counter.
     public var gatewayRequests: Result<[ModelKey: Double], PrometheusError>
+    /// Models a gateway series was attributed to unambiguously (a wake path).
+    public var gatewayProven: Set<ModelKey>
+    /// Per retention period, samples the requests window holds per model.
+    public var requestsWindowSamples: [ConfigDuration: [ModelKey: Double]] = [:]
+    /// The vLLM pods' scrape interval in seconds (0: unknown).
+    public var scrapeInterval: Double = 0
 
     /// The signals of one model. Absent from a complete result is 0; a failed or partial query, a
     /// retention that was not queried, NaN and ±Inf are unknown (nil). A model with a replica
@@ -127,9 +150,13 @@ public struct AttributedSignals: Sendable {
         let ready = value(ready)
         var requestsValue = value(requests[retention])
         if case .success(let values)? = requests[retention], values[key] == nil, (ready ?? 0) >= 1 { requestsValue = nil }
-        var seen = false
-        if case .success(let values) = demand, values[key] != nil { seen = true }
-        if case .success(let values) = gatewayRequests, values[key] != nil { seen = true }
+        // A window holding less than R of samples (a fresh or restarted TSDB) is no evidence of
+        // R without requests: unknown, never 0 (requests it does show are evidence enough).
+        if requestsValue == 0, let samples = requestsWindowSamples[retention]?[key], scrapeInterval > 0,
+           samples * scrapeInterval < retention.seconds {
+            requestsValue = nil
+        }
+        let seen = gatewayProven.contains(key)
         return ModelSignals(
             requests: requestsValue, running: value(running), waiting: value(waiting), ready: ready,
             kvCacheUsage: value(kvCache), demand: value(demand), gatewayRequests: value(gatewayRequests), gatewaySeen: seen)
@@ -153,8 +180,10 @@ public struct AttributedSignals: Sendable {
 /// never a namespace nobody configured or saw (a series with no namespace label for a model known
 /// nowhere is unattributed).
 public struct NameIndex: Sendable {
-    /// Names (ids and aliases) of known models → their keys.
+    /// Names (ids and aliases) of known models with evidence of where they run → their keys.
     private var known: [String: [ModelKey]] = [:]
+    /// Names of known models adopted without such evidence (a wake call, a gateway's namespace).
+    private var weak: [String: [ModelKey]] = [:]
     /// Aliases of namespace-scoped entries: (namespace, alias) → model id.
     private var scopedAliases: [ModelKey: String] = [:]
     /// Aliases of entries for every namespace: alias → model id.
@@ -163,12 +192,16 @@ public struct NameIndex: Sendable {
     /// An index knowing nothing: every name is its own model.
     public init() {}
 
-    /// Builds the index from the known models' resolved configurations and the ConfigMap's entries.
-    public init(models: [ResolvedModelConfig], entries: [ModelEntry]) {
-        for config in models {
-            known[config.model.modelID, default: []].append(config.model)
-            for alias in config.aliases where alias != config.model.modelID { known[alias, default: []].append(config.model) }
+    /// Builds the index from the known models' resolved configurations (and whether each is
+    /// evidenced: configured in its namespace or seen in vLLM series) and the ConfigMap's entries.
+    public init(models: [(config: ResolvedModelConfig, evidenced: Bool)], entries: [ModelEntry]) {
+        for (config, evidenced) in models {
+            for name in Set([config.model.modelID] + config.aliases) {
+                if evidenced { known[name, default: []].append(config.model) } else { weak[name, default: []].append(config.model) }
+            }
         }
+        for name in known.keys { known[name]!.sort() }
+        for name in weak.keys { weak[name]!.sort() }
         for entry in entries {
             guard let modelID = entry.modelID, let aliases = entry.settings.aliases else { continue }
             for alias in aliases {
@@ -181,27 +214,35 @@ public struct NameIndex: Sendable {
         }
     }
 
-    /// The model a vLLM series (namespace, model_name) counts for.
+    /// The model a vLLM series (namespace, model_name) counts for: the model of that id or alias
+    /// in that namespace (its own id first), else the series' own name.
     public func model(reportedAs key: ModelKey) -> ModelKey {
-        if let keys = known[key.modelID], let match = keys.first(where: { $0.namespace == key.namespace }) { return match }
+        if let keys = known[key.modelID] ?? weak[key.modelID] {
+            if keys.contains(key) { return key }
+            if let match = keys.first(where: { $0.namespace == key.namespace }) { return match }
+        }
         if let modelID = scopedAliases[key] ?? anyNamespaceAliases[key.modelID] {
             return ModelKey(namespace: key.namespace, modelID: modelID)
         }
         return key
     }
 
-    /// The models a gateway series counts for.
+    /// The models a gateway series counts for, most certain first: evidenced in the series'
+    /// namespace; a scoped alias there; evidenced anywhere (a shared gateway in its own
+    /// namespace); known without evidence in the namespace, then anywhere; else, with a namespace
+    /// label, the model adopted there. A series with no namespace for a name known nowhere: none.
     public func models(routedAs key: GatewayKey) -> [ModelKey] {
-        let keys = known[key.name] ?? []
-        guard let namespace = key.namespace else { return keys }
-        let inNamespace = keys.filter { $0.namespace == namespace }
-        if !inNamespace.isEmpty { return inNamespace }
+        let strong = known[key.name] ?? [], unsure = weak[key.name] ?? []
+        guard let namespace = key.namespace else { return strong.isEmpty ? unsure : strong }
+        let strongHere = strong.filter { $0.namespace == namespace }
+        if !strongHere.isEmpty { return strongHere }
         if let modelID = scopedAliases[ModelKey(namespace: namespace, modelID: key.name)] {
             return [ModelKey(namespace: namespace, modelID: modelID)]
         }
-        // Known elsewhere: a shared gateway in its own namespace routes the model's pool.
-        if !keys.isEmpty { return keys }
-        // Unknown anywhere, but the scrape saw it in this namespace: a model seen in demand signals.
+        if !strong.isEmpty { return strong }
+        let unsureHere = unsure.filter { $0.namespace == namespace }
+        if !unsureHere.isEmpty { return unsureHere }
+        if !unsure.isEmpty { return unsure }
         return [ModelKey(namespace: namespace, modelID: anyNamespaceAliases[key.name] ?? key.name)]
     }
 }
@@ -236,17 +277,28 @@ public struct SignalCollector: Sendable {
         async let kv = byModel(.kvCache)
         async let demand = byTarget(.demand)
         async let gatewayRequests = byTarget(.gatewayRequests)
-        let requests = await withTaskGroup(of: (ConfigDuration, Result<[ModelKey: Double], PrometheusError>).self) { group in
+        let answers = await withTaskGroup(of: (ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double]).self) { group in
             for retention in retentions {
-                group.addTask { (retention, await self.byModel(.requests, range: retention)) }
+                group.addTask {
+                    let (values, samples) = await self.requestsWindow(retention)
+                    return (retention, values, samples)
+                }
             }
-            var results: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:]
-            for await (retention, result) in group { results[retention] = result }
+            var results: [(ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double])] = []
+            for await answer in group { results.append(answer) }
             return results
         }
-        let fleet = FleetSignals(
+        var requests: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:]
+        var samples: [ConfigDuration: [ModelKey: Double]] = [:]
+        for (retention, values, counts) in answers {
+            requests[retention] = values
+            if !counts.isEmpty { samples[retention] = counts }
+        }
+        var fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
             kvCache: await kv, demand: await demand, gatewayRequests: await gatewayRequests)
+        fleet.requestsWindowSamples = samples
+        fleet.scrapeInterval = queries.scrapeInterval.seconds
         var outcomes = requests.values.map { QueryOutcome(signal: .requests, error: $0.failure) }
         outcomes += [
             QueryOutcome(signal: .running, error: fleet.running.failure),
@@ -259,9 +311,40 @@ public struct SignalCollector: Sendable {
         return (fleet, outcomes)
     }
 
-    /// Reads back this service's last exported value per model over `window`.
+    /// Reads back this service's recommendation per model: the current one where a running replica
+    /// exports it, else the last within `window` (a restarted pod's series are stale: the latest
+    /// value wins over an older pod's).
     public func recover(window: ConfigDuration) async -> Result<[ModelKey: Double], PrometheusError> {
-        await byModel(.recovery, range: window)
+        let past = await byModel(.recovery, range: window)
+        guard case .success(var values) = past else { return past }
+        switch await byModel(query: queries.recoveryCurrentQuery()) {
+        case .success(let current):
+            for (key, value) in current { values[key] = value }
+            return .success(values)
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
+    /// One requests query: the completed requests per model and, when the template answers them,
+    /// the samples its window holds per model.
+    func requestsWindow(_ retention: ConfigDuration) async -> (Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double]) {
+        do {
+            let answer = try await client.query(queries.query(.requests, range: retention))
+            var values: [ModelKey: Double] = [:], samples: [ModelKey: Double] = [:]
+            for sample in answer {
+                guard let model = sample.labels["model_name"] else { continue }
+                let key = ModelKey(namespace: sample.labels["namespace"] ?? "", modelID: model)
+                if sample.labels[QueryTemplates.windowSamplesLabel] != nil {
+                    samples[key] = max(samples[key] ?? 0, sample.value)
+                } else {
+                    values[key, default: 0] += sample.value
+                }
+            }
+            return (.success(values), samples)
+        } catch {
+            return (.failure(error), [:])
+        }
     }
 
     /// Reads back when the gateway was last seen routing each model, over `window`.
@@ -270,8 +353,12 @@ public struct SignalCollector: Sendable {
     }
 
     func byModel(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<[ModelKey: Double], PrometheusError> {
+        await byModel(query: queries.query(signal, range: range))
+    }
+
+    func byModel(query: String) async -> Result<[ModelKey: Double], PrometheusError> {
         do {
-            let samples = try await client.query(queries.query(signal, range: range))
+            let samples = try await client.query(query)
             var values: [ModelKey: Double] = [:]
             values.reserveCapacity(samples.count)
             for sample in samples {
@@ -287,7 +374,7 @@ public struct SignalCollector: Sendable {
 
     func byTarget(_ signal: Signal) async -> Result<[GatewayKey: Double], PrometheusError> {
         do {
-            let samples = try await client.query(queries.query(signal))
+            let samples = try await client.query(queries.query(signal))  // the counter's window is the builder's
             var values: [GatewayKey: Double] = [:]
             for sample in samples {
                 let target = sample.labels["target_model_name"].flatMap { $0.isEmpty ? nil : $0 } ?? sample.labels["model_name"]

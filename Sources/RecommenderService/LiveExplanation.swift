@@ -45,7 +45,7 @@ public struct LiveExplanation: Sendable, Encodable {
         for outcome in outcomes { if let error = outcome.error { errors[outcome.signal.rawValue] = error.description } }
         if case .failure(let error) = recovered { errors[Signal.recovery.rawValue] = error.description }
         let last = (try? recovered.get())?[resolved.model].flatMap { $0.isFinite && $0 >= 0 && $0 <= 100_000 ? Int($0.rounded()) : nil }
-        let names = NameIndex(models: [resolved], entries: resolver.config.overrides)
+        let names = NameIndex(models: [(resolved, true)], entries: resolver.config.overrides)
         let signals = fleet.attributed(names).signals(for: resolved.model, retention: resolved.retention)
         let decision = Recommender.decide(
             DecisionInput(config: resolved, signals: signals, state: ModelState(desired: last)),

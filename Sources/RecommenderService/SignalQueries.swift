@@ -14,25 +14,40 @@ public enum Signal: String, Sendable, CaseIterable {
 /// `$GATEWAY_SELECTOR` (on the gateway queue series), `$RECOMMENDER_SELECTOR` (on this service's own
 /// `inferno_desired_replicas`), `$RANGE` (a retention period, or the recovery window).
 public struct QueryTemplates: Sendable {
-    /// Completed requests in the window, one query per distinct retention period.
-    public var requests = "sum by (namespace, model_name) (increase(vllm:request_success_total{$SELECTOR}[$RANGE]))"
+    /// Completed requests in the window, one query per distinct retention period; with, in the
+    /// same answer, how many samples the window holds per model (series labelled
+    /// `rr_window_samples`): a window that holds less than R of data (a fresh Prometheus, a
+    /// replica of an HA pair that just started, a TSDB gap) is no evidence of R without requests.
+    /// A replaced template without the samples series is trusted as it is.
+    public var requests =
+        "sum by (namespace, model_name) (increase(vllm:request_success_total{$SELECTOR}[$RANGE])) or label_replace(max by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE])), \"rr_window_samples\", \"true\", \"\", \"\")"
+    /// The label that marks the window-samples series of the requests query.
+    public static let windowSamplesLabel = "rr_window_samples"
     /// Requests being processed.
     public var running = "sum by (namespace, model_name) (vllm:num_requests_running{$SELECTOR})"
     /// Requests queued inside the pods.
     public var waiting = "sum by (namespace, model_name) (vllm:num_requests_waiting{$SELECTOR})"
-    /// Ready replicas: pods exporting a per-pod vLLM series.
-    public var ready = "count by (namespace, model_name) (vllm:num_requests_running{$SELECTOR})"
+    /// Ready replicas: pods exporting a vLLM series, counted per pod (the engines of a
+    /// data-parallel pod export one series each, under the same `pod`/`instance`).
+    public var ready = "count by (namespace, model_name) (group by (namespace, model_name, pod, instance) (vllm:num_requests_running{$SELECTOR}))"
     /// Average KV-cache usage.
     public var kvCache = "avg by (namespace, model_name) (vllm:kv_cache_usage_perc{$SELECTOR})"
     /// Demand at the gateway: the endpoint picker's queue, the newer metric name first.
     public var demand =
         "sum by (namespace, target_model_name) (llm_d_epp_flow_control_queue_size{$GATEWAY_SELECTOR}) or sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size{$GATEWAY_SELECTOR})"
-    /// The gateway's per-model request counter (every request it received, rejected or not): an
-    /// increase is demand, and its series prove the gateway routes the model (a wake path). The
-    /// newer metric name first, then the name of gateway-api-inference-extension before v1.0.
+    /// The gateway's per-model request counter (every request it received, rejected or not),
+    /// increased over a few scrapes (`$RANGE` = 3 scrape intervals): demand for a model with no
+    /// replica, and its series prove the gateway routes the model (a wake path). The newer metric
+    /// name first, then the name of gateway-api-inference-extension before v1.0. `increase`
+    /// rides out a gateway restart (counter reset) and a missed scrape of one gateway.
     public var gatewayRequests =
-        "sum by (namespace, model_name, target_model_name) (inference_objective_request_total{$GATEWAY_SELECTOR}) or sum by (namespace, model_name, target_model_name) (inference_model_request_total{$GATEWAY_SELECTOR})"
-    /// Restart recovery: this service's last exported value per model.
+        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE]))"
+    /// Restart recovery, first: the value each model has now (series of a running replica of this
+    /// service; a restarted pod's old series are stale and absent), so the latest wins over an
+    /// older pod's higher value.
+    public var recoveryCurrent = "max by (namespace, model_name) (inferno_desired_replicas{$RECOMMENDER_SELECTOR})"
+    /// Restart recovery, then, for models with no current series: this service's last exported
+    /// value per model within the recovery window.
     public var recovery =
         "max by (namespace, model_name) (last_over_time(inferno_desired_replicas{$RECOMMENDER_SELECTOR}[$RANGE]))"
     /// Restart recovery of proven wake paths: when the gateway was last seen routing each model.
@@ -71,7 +86,8 @@ public struct QueryBuilder: Sendable {
     /// The scrape interval of the vLLM pods: the requests window is the retention plus one scrape,
     /// because Prometheus places a completion only between two scrapes. `increase(...[R])` alone
     /// reads 0 up to one scrape before R has passed since the last request; `[R + scrape]` reads 0
-    /// only once R has passed, and at most one scrape later (spec §5 step 3).
+    /// only once R has passed, and at most one scrape later (spec §5 step 3). Zero (this type's
+    /// default) leaves the window at R exactly; `serve` defaults to 30s (`--scrape-interval`).
     public var scrapeInterval: ConfigDuration
 
     /// Creates a builder.
@@ -86,13 +102,25 @@ public struct QueryBuilder: Sendable {
         self.scrapeInterval = scrapeInterval
     }
 
+    /// The window of the gateway request-counter query.
+    public var gatewayWindow: ConfigDuration {
+        scrapeInterval.milliseconds > 0 ? ConfigDuration(milliseconds: 3 * scrapeInterval.milliseconds) : ConfigDuration(seconds: 60)
+    }
+
+    /// The first recovery query (the current recommendations).
+    public func recoveryCurrentQuery() -> String {
+        templates.recoveryCurrent.replacingOccurrences(of: "$RECOMMENDER_SELECTOR", with: recommenderSelector)
+    }
+
     /// The query for `signal`, with `range` for `$RANGE`.
     public func query(_ signal: Signal, range: ConfigDuration? = nil) -> String {
         var text = templates.template(signal)
         text = text.replacingOccurrences(of: "$GATEWAY_SELECTOR", with: gatewaySelector)
         text = text.replacingOccurrences(of: "$RECOMMENDER_SELECTOR", with: recommenderSelector)
         text = text.replacingOccurrences(of: "$SELECTOR", with: selector)
-        if var range {
+        if signal == .gatewayRequests {
+            text = text.replacingOccurrences(of: "$RANGE", with: gatewayWindow.prometheusRange)
+        } else if var range {
             if signal == .requests { range = ConfigDuration(milliseconds: range.milliseconds + scrapeInterval.milliseconds) }
             text = text.replacingOccurrences(of: "$RANGE", with: range.prometheusRange)
         }

@@ -29,7 +29,18 @@ struct Explain: AsyncParsableCommand {
     @Option(help: "Extra label matchers on vLLM series, e.g. 'job=\"vllm\"'.")
     var selector: String = ""
 
+    @Option(help: "The vLLM pods' scrape interval, as the service is given it (the requests window is the retention plus one scrape).")
+    var scrapeInterval: String = "30s"
+
     @OptionGroup var consumerOptions: ConsumerOptions
+
+    /// `--scrape-interval` parsed, with a clear error.
+    func scrapeWindow() throws -> ConfigDuration {
+        guard let duration = ConfigDuration.parse(scrapeInterval) else {
+            throw ValidationError("--scrape-interval: expected a duration such as 15s or 30s, found \(scrapeInterval)")
+        }
+        return duration
+    }
 
     func run() async throws {
         let entries: [RawEntry]
@@ -66,7 +77,7 @@ struct Explain: AsyncParsableCommand {
         }
         let collector = SignalCollector(
             client: PrometheusClient(transport: CurlTransport(connection: PrometheusConnection(url: prometheusURL))),
-            queries: QueryBuilder(selector: selector))
+            queries: QueryBuilder(selector: selector, gatewaySelector: consumerOptions.gatewaySelector, scrapeInterval: try scrapeWindow()))
         let live = await LiveExplanation.probe(
             resolved: resolved, resolver: resolver, killSwitchFlag: false, collector: collector,
             recoveryWindow: ConfigDuration(seconds: 86_400), now: SystemTime().now())

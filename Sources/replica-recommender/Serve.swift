@@ -31,6 +31,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Skip TLS verification of Prometheus: true or false.") var prometheusInsecureSkipVerify: String?
     @Option(help: "Extra header for Prometheus requests, 'Name: value' (repeatable; env: one per line), e.g. 'X-Scope-OrgID: tenant'.")
     var prometheusHeader: [String] = []
+    @Option(help: "Extra form parameter for every query, 'name=value' (repeatable; env: one per line); replaces the default of that name. Default: nocache=1 (VictoriaMetrics answers at now, not 30s ago).")
+    var prometheusQueryParam: [String] = []
     @Option(help: "Prometheus request timeout (default 10s).") var prometheusTimeout: String?
     @Option(help: "Attempts per Prometheus query, with exponential backoff (default 3).") var prometheusAttempts: String?
 
@@ -103,6 +105,9 @@ struct Serve: AsyncParsableCommand {
             guard let colon = line.firstIndex(of: ":") else { throw SettingsError("--prometheus-header: expected 'Name: value', found \(line)") }
             return (String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
         }
+        let parameters = prometheusQueryParam.isEmpty
+            ? (s.optional("prometheus-query-param", nil)?.split(separator: "\n").map(String.init) ?? []) : prometheusQueryParam
+        c.prometheus.parameters = try Self.queryParameters(parameters)
         c.prometheus.timeoutSeconds = try s.duration("prometheus-timeout", prometheusTimeout, "10s").seconds
         c.retry = RetryPolicy(attempts: try s.int("prometheus-attempts", prometheusAttempts, 3))
         var templates = QueryTemplates()
@@ -132,6 +137,20 @@ struct Serve: AsyncParsableCommand {
         let rate = try s.int("wake-rate", wakeRate, 50)
         c.api = APIOptions(wakeTokenFile: s.optional("wake-token-file", wakeTokenFile), wakeRatePerSecond: Double(rate), wakeBurst: Double(rate * 2))
         return c
+    }
+}
+
+extension Serve {
+    /// The default query parameters with `lines` (`name=value`) added, a given name replacing the default's.
+    static func queryParameters(_ lines: [String]) throws(SettingsError) -> [(String, String)] {
+        let given = try lines.map { line throws(SettingsError) -> (String, String) in
+            guard let equals = line.firstIndex(of: "="), equals != line.startIndex else {
+                throw SettingsError("--prometheus-query-param: expected 'name=value', found \(line)")
+            }
+            return (String(line[..<equals]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: equals)...]).trimmingCharacters(in: .whitespaces))
+        }
+        let names = Set(given.map(\.0))
+        return PrometheusConnection.defaultParameters.filter { !names.contains($0.0) } + given
     }
 }
 

@@ -35,8 +35,8 @@ func signals(
 }
 
 /// Observed continuously since `t0`, the gateway seen routing it.
-func observed(_ desired: Int? = 1, since: Instant = t0, lastWake: Instant? = nil, gatewayCount: Double? = 0) -> ModelState {
-    ModelState(desired: desired, observedSince: since, lastWake: lastWake, gatewayCount: gatewayCount, gatewaySeenAt: since)
+func observed(_ desired: Int? = 1, since: Instant = t0, lastWake: Instant? = nil) -> ModelState {
+    ModelState(desired: desired, observedSince: since, lastWake: lastWake, gatewaySeenAt: since)
 }
 
 struct DecisionTableTests {
@@ -80,15 +80,15 @@ struct DecisionTableTests {
             signals: signals(requests: 3), state: observed(0), now: at(0), desired: 1, reason: .active, phase: .waking),
         // no zero without a wake path
         Row(name: "idle with no wake path is held up and says why", config: model(), signals: signals(seen: false),
-            state: ModelState(desired: 1, observedSince: t0, gatewayCount: 0), now: at(300), desired: 1, reason: .noWakePath, phase: .idle),
+            state: ModelState(desired: 1, observedSince: t0), now: at(300), desired: 1, reason: .noWakePath, phase: .idle),
         Row(name: "wake_path api lets a model the gateway never routed go to zero", config: model(wakePath: "api"),
-            signals: signals(seen: false), state: ModelState(desired: 1, observedSince: t0, gatewayCount: 0), now: at(300),
+            signals: signals(seen: false), state: ModelState(desired: 1, observedSince: t0), now: at(300),
             desired: 0, reason: .idle, phase: .zero),
         Row(name: "a wake path proven within the memory period still counts", config: model(), signals: signals(seen: false),
-            state: ModelState(desired: 1, observedSince: t0, gatewayCount: 0, gatewaySeenAt: at(-3600)), now: at(300),
+            state: ModelState(desired: 1, observedSince: t0, gatewaySeenAt: at(-3600)), now: at(300),
             desired: 0, reason: .idle, phase: .zero),
         Row(name: "a wake path older than the memory period no longer counts", config: model(), signals: signals(seen: false),
-            state: ModelState(desired: 1, observedSince: at(-200_000), gatewayCount: 0, gatewaySeenAt: at(-100_000)), now: at(300),
+            state: ModelState(desired: 1, observedSince: at(-200_000), gatewaySeenAt: at(-100_000)), now: at(300),
             desired: 1, reason: .noWakePath, phase: .idle),
         // hold
         Row(name: "idle model with a failed request query is held", config: model(),
@@ -114,15 +114,15 @@ struct DecisionTableTests {
         // wake
         Row(name: "gateway queue wakes a model at zero", config: model(), signals: signals(ready: 0, demand: 3),
             state: observed(0), now: at(0), desired: 1, reason: .wake, phase: .waking),
-        Row(name: "the gateway request counter rising wakes a model at zero (no flow control)", config: model(),
-            signals: signals(ready: 0, gatewayRequests: 41), state: observed(0, gatewayCount: 40), now: at(0),
+        Row(name: "requests at the gateway wake a model at zero (no flow control: rejected, counted)", config: model(),
+            signals: signals(ready: 0, gatewayRequests: 1), state: observed(0), now: at(0),
             desired: 1, reason: .wake, phase: .waking),
-        Row(name: "a gateway counter that fell (gateway restart) is re-based, not demand", config: model(),
-            signals: signals(ready: 0, gatewayRequests: 2), state: observed(0, gatewayCount: 40), now: at(0),
-            desired: 0, reason: .idle, phase: .zero),
-        Row(name: "a gateway counter with no baseline (after a restart) is not demand", config: model(),
-            signals: signals(ready: 0, gatewayRequests: 40), state: ModelState(desired: 0, gatewayCount: nil), now: at(0),
-            desired: 0, reason: .idle, phase: .zero),
+        Row(name: "requests at the gateway while replicas serve are theirs, not a wake", config: model(),
+            signals: signals(requests: 4, ready: 1, gatewayRequests: 4), state: observed(1), now: at(0),
+            desired: 1, reason: .active, phase: .idle),
+        Row(name: "requests at the gateway in the window keep a quiet model from zero", config: model(retention: 60),
+            signals: signals(ready: 1, gatewayRequests: 1), state: observed(1, since: at(-1000)), now: at(0),
+            desired: 1, reason: .active, phase: .idle),
         Row(name: "demand wakes to min_replicas", config: model(min: 3), signals: signals(ready: 0, demand: 1),
             state: observed(0), now: at(0), desired: 3, reason: .wake, phase: .waking),
         Row(name: "a wake call wakes even when every query failed", config: model(),
@@ -133,8 +133,8 @@ struct DecisionTableTests {
             state: ModelState(desired: 0), now: at(0), desired: 1, reason: .wake, phase: .waking),
         Row(name: "in-flight requests keep a model up", config: model(), signals: signals(running: 2),
             state: observed(), now: at(10_000), desired: 1, reason: .active, phase: .active),
-        Row(name: "recent completed requests keep a model up", config: model(), signals: signals(requests: 5, ready: 2),
-            state: observed(2), now: at(10_000), desired: 2, reason: .active, phase: .active),
+        Row(name: "recent completed requests keep a model up, counting down from the last one", config: model(), signals: signals(requests: 5, ready: 2),
+            state: observed(2), now: at(10_000), desired: 2, reason: .active, phase: .idle),
         // protected
         Row(name: "disabled model never goes below 1", config: model(enable: false), signals: .idleReplica,
             state: observed(), now: at(100_000), desired: 1, reason: .active, phase: .idle),
@@ -159,7 +159,7 @@ struct DecisionTableTests {
             desired: 2, reason: .active, phase: .active),
         Row(name: "sized by saturation, idle replicas come down one step, not the ready count echoed", config: model(max: 5),
             signals: signals(requests: 50, ready: 4), state: ModelState(desired: 4, peak: 4, peakAt: at(-100)), now: at(0),
-            desired: 3, reason: .active, phase: .active),
+            desired: 3, reason: .active, phase: .idle),
         Row(name: "a saturated model goes up at once to enough replicas for its queue", config: model(max: 10),
             signals: ModelSignals(requests: 50, running: 16, waiting: 20, ready: 2, kvCacheUsage: 0.95, demand: 0, gatewayRequests: 0, gatewaySeen: true),
             state: ModelState(desired: 2, peak: 2, peakAt: at(-5)), now: at(0), desired: 5, reason: .active, phase: .active),
@@ -174,12 +174,12 @@ struct DecisionTableTests {
             state: ModelState(desired: 2), now: at(0), desired: 2, reason: .active, phase: .active),
         Row(name: "no replica reporting keeps the previous size (a scrape outage does not shrink a model)", config: model(max: 5),
             signals: signals(requests: 3, ready: 0), state: ModelState(desired: 3, peak: 3, peakAt: at(-1000)), now: at(0),
-            desired: 3, reason: .active, phase: .active),
+            desired: 3, reason: .active, phase: .idle),
         Row(name: "an unknown KV-cache usage holds the size", config: model(enable: false),
             signals: ModelSignals(requests: 5, running: 0, waiting: 0, ready: 2, kvCacheUsage: nil, demand: 0, gatewayRequests: 0),
             state: ModelState(desired: 2), now: at(0), desired: 2, reason: .hold, phase: .held),
         Row(name: "a recovered size is not dropped at once: its window starts now", config: model(max: 5),
-            signals: signals(requests: 50, ready: 4), state: ModelState(desired: 4), now: at(0), desired: 4, reason: .active, phase: .active),
+            signals: signals(requests: 50, ready: 4), state: ModelState(desired: 4), now: at(0), desired: 4, reason: .active, phase: .idle),
         Row(name: "busy model with unknown ready count is held", config: model(),
             signals: ModelSignals(requests: 5, running: 0, waiting: 0, ready: nil, demand: 0, gatewayRequests: 0),
             state: ModelState(desired: 3), now: at(0), desired: 3, reason: .hold, phase: .held),
@@ -258,15 +258,15 @@ struct DecisionSequenceTests {
     }
 
     @Test func gatewayRequestsAtZeroWakeWithinOneTickAndKeepTheModelUpForTheRetention() {
-        let decisions = run(model(retention: 60), from: observed(0, gatewayCount: 7), ticks: [
-            (0, signals(ready: 0, gatewayRequests: 7), false),
-            (15, signals(ready: 0, gatewayRequests: 8), false),  // a rejected request (no flow control)
-            (30, signals(ready: 0, gatewayRequests: 8), false),
-            (45, signals(ready: 1, gatewayRequests: 8), false),
+        let decisions = run(model(retention: 60), from: observed(0), ticks: [
+            (0, signals(ready: 0), false),
+            (15, signals(ready: 0, gatewayRequests: 1), false),  // a rejected request (no flow control)
+            (30, signals(ready: 0, gatewayRequests: 1), false),
+            (45, signals(ready: 1), false),
         ])
         #expect(decisions.map(\.desired) == [0, 1, 1, 1])
         #expect(decisions[1].reason == .wake)
-        #expect(decisions[1].detail == "gateway requests +1")
+        #expect(decisions[1].detail == "gateway requests 1")
     }
 }
 
@@ -285,14 +285,15 @@ struct StabilizationTests {
             state = decision.state
             sizes.append(decision.desired)
         }
-        // 4 held for 60 s after it was last wanted (t=0), then 1; 5 at once on the spike.
-        #expect(sizes == [4, 4, 4, 4, 1, 5, 5])
+        // 4 held for 60 s after it was last wanted (t=0); then the highest size wanted within the
+        // window (2, at t=30), as HPA's scale-down stabilization takes it; 5 at once on the spike.
+        #expect(sizes == [4, 4, 4, 4, 2, 5, 5])
     }
 
     @Test func stabilizationNeverDelaysScaleToZero() {
         let decision = Recommender.decide(
             DecisionInput(config: model(retention: 10, target: 4), signals: .idleReplica,
-                          state: ModelState(desired: 3, observedSince: t0, peak: 3, peakAt: at(5), gatewayCount: 0, gatewaySeenAt: t0)),
+                          state: ModelState(desired: 3, observedSince: t0, peak: 3, peakAt: at(5), gatewaySeenAt: t0)),
             policy: Policy(scaleDownStabilization: 60), now: at(10))
         #expect(decision.desired == 0)
         #expect(decision.state.peak == nil)

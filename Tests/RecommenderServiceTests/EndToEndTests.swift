@@ -3,7 +3,7 @@ import Testing
 import PrometheusClient
 
 /// The whole product as a user runs it: the built `replica-recommender` and `vllm-sim` binaries,
-/// a real Prometheus scraping both every second, and the simulator following the recommendation
+/// a real Prometheus (or VictoriaMetrics) scraping both every second, and the simulator following the recommendation
 /// the way KEDA would. A compressed scenario: one real second is one scenario minute.
 struct EndToEndTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -41,10 +41,11 @@ struct EndToEndTests {
     }
 
     /// With the endpoint picker's flow control on (requests wait in its queue at zero) and off
-    /// (rejected at once, only its request counter moves, the client retries after 30 s).
-    @Test(arguments: [true, false])
-    func compressedScenarioIdlesWakesServesAndProtects(flowControl: Bool) async throws {
-        let prometheus = try await PrometheusServer()
+    /// (rejected at once, only its request counter moves, the client retries after 30 s), on
+    /// Prometheus; and with flow control on VictoriaMetrics.
+    @Test(arguments: zip([true, false, true], [Backend.prometheus, .prometheus, .victoriaMetrics]))
+    func compressedScenarioIdlesWakesServesAndProtects(flowControl: Bool, backend: Backend) async throws {
+        let prometheus = try await PrometheusServer(backend: backend)
         let directory = prometheus.directory
         let scenario = """
             flow_control: \(flowControl)
@@ -154,6 +155,8 @@ struct EndToEndTests {
         try scenario.write(toFile: directory + "/scenario.yaml", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: directory + "/models", withIntermediateDirectories: true)
         try "enable_scale_to_zero: false\nmax_replicas: 8\n".write(toFile: directory + "/models/default", atomically: true, encoding: .utf8)
+        // The steady model is kept at 2 (min_replicas) so that the rollout's surge pod makes 3.
+        try "model_id: sat/steady\nnamespace: sat\nmin_replicas: 2\n".write(toFile: directory + "/models/steady", atomically: true, encoding: .utf8)
 
         let recommenderPort = try freePort(), simulatorPort = try freePort()
         let recommender = try launch(try binary("replica-recommender"), [
@@ -204,7 +207,7 @@ struct EndToEndTests {
         let steady = try #require(changes["sat/steady"], context)
         let rolloutStart = simulatorStart.addingTimeInterval(8)
         let before = steady.filter { $0.at < rolloutStart }.map(\.desired).max() ?? 0
-        #expect(before >= 1, context)
+        #expect(before >= 2, context)
         #expect(steady.filter { $0.at >= rolloutStart }.allSatisfy { $0.desired <= before }, context)
         let reports = try JSONDecoder().decode([RolloutReport].self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/report.json")))
         let steadyReport = try #require(reports.first { $0.model == "sat/steady" })

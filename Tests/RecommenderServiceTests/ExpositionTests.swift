@@ -180,12 +180,16 @@ struct QueryBuilderTests {
     @Test func selectorsAndRangesAreSubstitutedIntoEveryTemplate() {
         let builder = QueryBuilder(selector: #"job="vllm""#, gatewaySelector: #"job="epp""#, recommenderSelector: #"job="rr""#)
         #expect(builder.query(.requests, range: ConfigDuration(seconds: 90))
-            == #"sum by (namespace, model_name) (increase(vllm:request_success_total{job="vllm"}[1m30s]))"#)
-        #expect(builder.query(.ready) == #"count by (namespace, model_name) (vllm:num_requests_running{job="vllm"})"#)
+            == #"sum by (namespace, model_name) (increase(vllm:request_success_total{job="vllm"}[1m30s])) or label_replace(max by (namespace, model_name) (count_over_time(vllm:request_success_total{job="vllm"}[1m30s])), "rr_window_samples", "true", "", "")"#)
+        #expect(builder.query(.ready) == #"count by (namespace, model_name) (group by (namespace, model_name, pod, instance) (vllm:num_requests_running{job="vllm"}))"#)
         #expect(builder.query(.demand)
             == #"sum by (namespace, target_model_name) (llm_d_epp_flow_control_queue_size{job="epp"}) or sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size{job="epp"})"#)
         #expect(builder.query(.gatewayRequests)
-            == #"sum by (namespace, model_name, target_model_name) (inference_objective_request_total{job="epp"}) or sum by (namespace, model_name, target_model_name) (inference_model_request_total{job="epp"})"#)
+            == #"sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{job="epp"}[1m])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{job="epp"}[1m]))"#)
+        // With the scrape interval set: the requests window is R + one scrape, the gateway's 3 scrapes.
+        let scraped = QueryBuilder(scrapeInterval: ConfigDuration(seconds: 15))
+        #expect(scraped.query(.requests, range: ConfigDuration(seconds: 600)).contains("[10m15s]"))
+        #expect(scraped.query(.gatewayRequests).contains("[45s]"))
         #expect(builder.query(.recovery, range: ConfigDuration(seconds: 86_400))
             == #"max by (namespace, model_name) (last_over_time(inferno_desired_replicas{job="rr"}[1d]))"#)
     }

@@ -3,8 +3,20 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// A real Prometheus server (the Debian `prometheus` package) on 127.0.0.1, scraping every second
-/// the targets tests register through file-based service discovery.
+/// The time-series database behind the PromQL API a test runs against.
+enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// Debian's `prometheus`.
+    case prometheus
+    /// Debian's `victoria-metrics` single-node server, scraping with the same Prometheus scrape
+    /// configuration (`-promscrape.config`).
+    case victoriaMetrics
+
+    var description: String { rawValue }
+}
+
+/// A real Prometheus server (the Debian `prometheus` package), or a VictoriaMetrics single-node
+/// server (`victoria-metrics`), on 127.0.0.1, scraping every second the targets tests register
+/// through file-based service discovery.
 final class PrometheusServer: @unchecked Sendable {
     // @unchecked: `process` is set once in init and only read afterwards; the directory is immutable.
     let port: Int
@@ -12,10 +24,12 @@ final class PrometheusServer: @unchecked Sendable {
     private let process: Process
 
     let scheme: String
+    let backend: Backend
     var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
-    /// Starts Prometheus; `webConfig` (a `--web.config.file` YAML, e.g. TLS) is optional.
-    init(webConfig: String? = nil, readiness: (@Sendable (String) async -> Bool)? = nil) async throws {
+    /// Starts the server; `webConfig` (a Prometheus `--web.config.file` YAML, e.g. TLS) is optional.
+    init(backend: Backend = .prometheus, webConfig: String? = nil, readiness: (@Sendable (String) async -> Bool)? = nil) async throws {
+        self.backend = backend
         directory = NSTemporaryDirectory() + "rr-prometheus-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory + "/targets", withIntermediateDirectories: true)
         let config = """
@@ -49,17 +63,32 @@ final class PrometheusServer: @unchecked Sendable {
             while kill -0 \(getpid()) 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.5; done
             kill $server 2>/dev/null; wait $server
             """,
-            try which("prometheus"),
-            "--config.file=\(directory)/prometheus.yml", "--web.listen-address=127.0.0.1:\(port)",
-            "--storage.tsdb.path=\(directory)/data", "--log.level=warn",
-        ] + extra
+        ] + (try Self.command(backend, directory: directory, port: port)) + extra
         let log = FileHandle(forWritingAtPath: "/dev/null")
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        let ready = readiness ?? { url in await httpStatus("\(url)/-/ready") == 200 }
+        let readyPath = backend == .prometheus ? "/-/ready" : "/health"
+        let ready = readiness ?? { url in await httpStatus(url + readyPath) == 200 }
         let url = self.url
         try await waitUntil(timeout: 30) { await ready(url) }
+    }
+
+    /// The server's command line. VictoriaMetrics reads the same scrape configuration; it rejects
+    /// Prometheus-only fields unless told not to, and re-reads file-SD files every 5 minutes unless
+    /// told otherwise.
+    private static func command(_ backend: Backend, directory: String, port: Int) throws -> [String] {
+        switch backend {
+        case .prometheus:
+            [try which("prometheus"),
+             "--config.file=\(directory)/prometheus.yml", "--web.listen-address=127.0.0.1:\(port)",
+             "--storage.tsdb.path=\(directory)/data", "--log.level=warn"]
+        case .victoriaMetrics:
+            [try which("victoria-metrics"),
+             "-promscrape.config=\(directory)/prometheus.yml", "-promscrape.config.strictParse=false",
+             "-promscrape.fileSDCheckInterval=1s", "-httpListenAddr=127.0.0.1:\(port)",
+             "-storageDataPath=\(directory)/data", "-loggerLevel=ERROR"]
+        }
     }
 
     /// Registers a scrape target (`127.0.0.1:PORT`); Prometheus picks it up within about a second.
@@ -82,15 +111,16 @@ final class PrometheusServer: @unchecked Sendable {
     }
 }
 
-/// The shared Prometheus for tests that only add series (each test uses its own model names).
+/// The shared server of each backend for tests that only add series (each test uses its own model
+/// names).
 actor SharedPrometheus {
     static let instance = SharedPrometheus()
-    private var server: PrometheusServer?
+    private var servers: [Backend: PrometheusServer] = [:]
 
-    func get() async throws -> PrometheusServer {
-        if let server { return server }
-        let started = try await PrometheusServer()
-        server = started
+    func get(_ backend: Backend = .prometheus) async throws -> PrometheusServer {
+        if let server = servers[backend] { return server }
+        let started = try await PrometheusServer(backend: backend)
+        servers[backend] = started
         return started
     }
 }

@@ -92,8 +92,10 @@ final class TestExporter: Sendable {
     }
 
     /// The gateway's request counter for `model` (no namespace label, as an endpoint picker scraped
-    /// without one), created once at `count` and left as it is.
-    func gatewayRoutes(_ model: String, count: Double = 5) {
+    /// without one), created once at `count` and left as it is. At 0 by default: VictoriaMetrics'
+    /// `increase` counts a series that appears inside the window from zero (a new counter at 5 reads
+    /// as 5 requests, as it would be for a gateway that creates the series at its first request).
+    func gatewayRoutes(_ model: String, count: Double = 0) {
         let series = "inference_objective_request_total{model_name=\"\(model)\",target_model_name=\"\(model)\"}"
         store.series.withLock { if $0[series] == nil { $0[series] = count } }
     }

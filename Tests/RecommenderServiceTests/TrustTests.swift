@@ -94,8 +94,9 @@ struct TrustTests {
         #expect(await rig.engine.readiness().detail.contains("kill switch: engaged, scale-to-zero frozen, every model ≥ 1"))
     }
 
-    @Test func restartWhileAModelIsAtZeroNeverExportsOne() async throws {
-        let prometheus = try await SharedPrometheus.instance.get()
+    @Test(arguments: Backend.allCases)
+    func restartWhileAModelIsAtZeroNeverExportsOne(backend: Backend) async throws {
+        let prometheus = try await SharedPrometheus.instance.get(backend)
         let directory = NSTemporaryDirectory() + "rr-restart-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try "model_id: org/restart\nnamespace: rs\nenable_scale_to_zero: true\nretention_period: 3s\n"

@@ -1,0 +1,89 @@
+import Testing
+import ModelConfig
+@testable import Recommendation
+
+/// Attacks on the gateway counter baseline, scale-down stabilization and the phase shown while a
+/// model counts down its retention.
+struct GatewayCounterBaselineTests {
+    func run(_ config: ResolvedModelConfig, from state: ModelState, ticks: [(Double, ModelSignals)]) -> [Decision] {
+        var state = state
+        return ticks.map { offset, signals in
+            let decision = Recommender.decide(DecisionInput(config: config, signals: signals, state: state), policy: Policy(), now: at(offset))
+            state = decision.state
+            return decision
+        }
+    }
+
+    /// One failed scrape of the endpoint picker: its series are absent for a scrape, then back
+    /// unchanged. The signal is the counter's increase over three scrapes (Prometheus' `increase`
+    /// rides out the gap): no request reached the gateway, nothing may wake.
+    @Test func aGatewaySeriesThatVanishesForOneScrapeAndReturnsUnchangedIsNotDemand() {
+        let decisions = run(model(retention: 300), from: observed(0), ticks: [
+            (0, signals(ready: 0, gatewayRequests: 0, seen: false)),  // the scrape failed: series absent
+            (15, signals(ready: 0, gatewayRequests: 0)),  // back, unchanged
+            (30, signals(ready: 0, gatewayRequests: 0)),
+        ])
+        #expect(decisions.map(\.desired) == [0, 0, 0], "details: \(decisions.map(\.detail))")
+    }
+
+    /// Requests the gateway counted while replicas served them (vLLM's signals see those) delay
+    /// zero only while they are in the window; they do not restart the retention as a wake would.
+    @Test func gatewayRequestsServedByReplicasDoNotRestartTheIdleCountdown() {
+        let config = model(retention: 300)
+        let decisions = run(config, from: observed(1, since: at(-1000), lastWake: at(-200)), ticks: [
+            (0, signals(gatewayRequests: 2)),
+            (15, signals(gatewayRequests: 0)),
+            (100, signals(gatewayRequests: 0)),  // R = 300 after the last wake at -200
+        ])
+        #expect(decisions.map(\.desired) == [1, 1, 0], "details: \(decisions.map(\.detail))")
+    }
+}
+
+struct StabilizationWindowTests {
+    /// `ModelState.peak` is documented as "the highest load-based size within the scale-down
+    /// stabilization window" (and HPA's scaleDown stabilization takes the max of the window's
+    /// recommendations, kubernetes pkg/controller/podautoscaler/horizontal.go stabilizeRecommendation).
+    /// 4 wanted at t=0, 2 at t=30, 1 at t=61: the window (1, 61] still holds the 2.
+    @Test func scaleDownStabilizationHoldsTheHighestSizeWantedWithinTheWindow() {
+        let config = model(max: 10, target: 4)
+        var state = ModelState(desired: 1)
+        var sizes: [Int] = []
+        for (offset, inFlight) in [(0.0, 16.0), (30, 8), (61, 4)] {
+            let decision = Recommender.decide(
+                DecisionInput(config: config, signals: signals(requests: 10, running: inFlight), state: state),
+                policy: Policy(scaleDownStabilization: 60), now: at(offset))
+            state = decision.state
+            sizes.append(decision.desired)
+        }
+        #expect(sizes == [4, 4, 2])
+    }
+
+    /// An operator lowers `max_replicas` (a GPU quota) from 10 to 4 while the model runs at 8: the
+    /// recommendation is "clamped to [max(1, min_replicas), max_replicas]" (spec §5 step 4), but
+    /// the stabilization window re-imposes the old peak of 8 above the new ceiling.
+    @Test(arguments: [4.0, nil] as [Double?])
+    func aLoweredMaxReplicasIsHonouredAtOnceNotAfterTheStabilizationWindow(target: Double?) {
+        let decision = Recommender.decide(
+            DecisionInput(config: model(max: 4, target: target),
+                          signals: ModelSignals(requests: 50, running: 32, waiting: 0, ready: 8, kvCacheUsage: 1, demand: 0,
+                                                gatewayRequests: 0, gatewaySeen: true),
+                          state: ModelState(desired: 8, observedSince: t0, peak: 8, peakAt: at(-10), gatewaySeenAt: t0)),
+            policy: Policy(scaleDownStabilization: 60), now: at(0))
+        #expect(decision.desired <= 4, "\(decision.detail)")
+    }
+}
+
+struct CountdownPhaseTests {
+    /// R is measured from the last request: with nothing in flight and the last request inside the
+    /// window, the model is counting down its retention. `Phase.idle` says "idle, counting down its
+    /// retention"; `Phase.active` says "serving". The API and `recommender_model_state` show
+    /// `active`/"serving" for the whole tail of R.
+    @Test func aModelWithNothingInFlightCountingDownFromItsLastRequestIsIdleNotServing() {
+        let decision = Recommender.decide(
+            DecisionInput(config: model(retention: 600), signals: signals(requests: 3), state: observed(since: at(-10_000))),
+            policy: Policy(), now: at(0))
+        #expect(decision.desired == 1)
+        #expect(decision.phase == .idle)
+        #expect(!decision.detail.hasPrefix("serving"))
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import Testing
+import ModelConfig
+import PrometheusClient
+import Recommendation
+@testable import RecommenderService
+
+/// Gateway attribution attacked through the engine: a record of the same model id in the
+/// gateway's own namespace, and a series without a namespace proving a wake path for a namespace
+/// the gateway does not route.
+struct AttributionAttackTests {
+    static let gatewayNamespace = "gateway-system"
+
+    /// First deployment (no namespaced entries, nothing to recover): the first tick sees the served
+    /// model's vLLM series in `team-a` and the shared gateway's counter labelled `gateway-system`.
+    /// Attribution runs before the vLLM series adopt `team-a/org/m`, so the counter adopts a model
+    /// `gateway-system/org/m` nobody serves; from then on the series always prefers that record.
+    @Test func aSharedGatewaySeenAtFirstStartInventsNoModelAndProvesTheServedModelsWakePath() async {
+        let served = ModelKey(namespace: "team-a", modelID: "org/m")
+        let phantom = ModelKey(namespace: Self.gatewayNamespace, modelID: "org/m")
+        let engine = await decidedEngine(models: [], config: ["default": "enable_scale_to_zero: true\nretention_period: 10s"])
+        let gateway = [GatewayKey(namespace: Self.gatewayNamespace, name: "org/m"): 0.0]  // routed, no request lately
+        for second in stride(from: 2.0, through: 40, by: 1) {
+            await engine.tick(
+                completeFleet(ready: [served: 1], retentions: [ConfigDuration(seconds: 10)], gatewayRequests: gateway),
+                outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        #expect(await engine.decision(for: phantom) == nil, "invented \(phantom)")
+        let decision = await engine.decision(for: served)
+        #expect(decision?.wakePath == .gateway)
+        // Idle, good data, routed by the gateway: zero within R + 2 ticks (liveness).
+        #expect(decision?.desired == 0, "\(decision?.reason.rawValue ?? "nil"): \(decision?.detail ?? "")")
+    }
+
+    /// A model at zero in `team-a`, routed by a shared gateway in `gateway-system`. One wake call
+    /// names the gateway's namespace by mistake (the reply even lists `team-a`): the call adopts
+    /// `gateway-system/org/m`, which from the next tick on captures every gateway series of the id.
+    /// The gateway then rejects requests for the served model (its counter rises) and the model
+    /// stays at zero: stranded, with default flags.
+    @Test func gatewayDemandForAModelAtZeroIsNotCapturedByARecordInTheGatewayNamespace() async {
+        let served = ModelKey(namespace: "team-a", modelID: "org/m")
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let engine = Engine(options: EngineOptions(), logger: logger)
+        await engine.loadConfig([RawEntry(
+            key: "m", text: "model_id: org/m\nnamespace: team-a\nenable_scale_to_zero: true\nretention_period: 10s",
+            location: EntryLocation(file: "m"))], now: Instant(seconds: 0))
+        // Restarted while the model was at zero (its wake path was proven before).
+        await engine.recover(.success([served: 0]), wakePaths: .success([served: 1]), now: Instant(seconds: 1))
+        // `count`: requests the gateway counted over its window (the increase of its counter).
+        func tick(_ count: Double, at second: Double) async {
+            await engine.tick(
+                completeFleet(retentions: [ConfigDuration(seconds: 10)],
+                              gatewayRequests: [GatewayKey(namespace: Self.gatewayNamespace, name: "org/m"): count]),
+                outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        await tick(0, at: 5)
+        let before = await engine.decision(for: served)
+        #expect(before?.desired == 0, "\(before?.reason.rawValue ?? "nil"): \(before?.detail ?? "")")
+        _ = await engine.wake(ModelKey(namespace: Self.gatewayNamespace, modelID: "org/m"), now: Instant(seconds: 6))
+        await tick(0, at: 7)
+        await tick(0, at: 8)
+        // Requests for the served model reach the gateway and are rejected (no flow control).
+        await tick(3, at: 9)
+        await tick(6, at: 10)
+        let decision = await engine.decision(for: served)
+        #expect((decision?.desired ?? 0) >= 1, "stranded: \(decision?.reason.rawValue ?? "nil"): \(decision?.detail ?? "")")
+    }
+
+    /// `org/m` is served in `team-a` behind the gateway (whose series carry no namespace label) and
+    /// in `team-b` to in-cluster callers that do not go through any gateway. The gateway has never
+    /// routed `team-b/org/m`, yet its series "prove" a wake path there, so `team-b` goes to zero
+    /// with nothing that can bring it back (the first lesson of the seeds).
+    @Test func anUnnamespacedGatewaySeriesDoesNotProveAWakePathInANamespaceItDoesNotRoute() async {
+        let routed = ModelKey(namespace: "team-a", modelID: "org/m")
+        let direct = ModelKey(namespace: "team-b", modelID: "org/m")
+        let engine = await decidedEngine(models: [], config: [
+            "a": "model_id: org/m\nnamespace: team-a\nenable_scale_to_zero: true\nretention_period: 10s",
+            "b": "model_id: org/m\nnamespace: team-b\nenable_scale_to_zero: true\nretention_period: 10s",
+        ])
+        for second in stride(from: 2.0, through: 30, by: 1) {
+            await engine.tick(
+                completeFleet(ready: [routed: 1, direct: 1], retentions: [ConfigDuration(seconds: 10)],
+                              gatewayRequests: [GatewayKey(namespace: nil, name: "org/m"): 0]),
+                outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        let decision = await engine.decision(for: direct)
+        #expect(decision?.wakePath != .gateway)
+        #expect(decision?.desired != 0, "team-b at zero with wake path \(decision?.wakePath.rawValue ?? "nil")")
+    }
+}

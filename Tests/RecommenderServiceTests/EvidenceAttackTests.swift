@@ -1,0 +1,106 @@
+import Foundation
+import Logging
+import Testing
+import ModelConfig
+import PrometheusClient
+import Recommendation
+@testable import RecommenderService
+
+/// The evidence of idleness and restart recovery attacked through a real Prometheus.
+@Suite(.serialized)
+struct EvidenceAttackTests {
+    func collector(_ prometheus: PrometheusServer) -> SignalCollector {
+        SignalCollector(
+            client: PrometheusClient(
+                transport: CurlTransport(connection: PrometheusConnection(url: prometheus.url, timeoutSeconds: 2)),
+                retry: RetryPolicy(attempts: 1)),
+            queries: QueryBuilder(scrapeInterval: ConfigDuration(seconds: 1)))
+    }
+
+    func tick(_ engine: Engine, _ collector: SignalCollector) async {
+        let (fleet, outcomes) = await collector.collect(retentions: await engine.retentionsInUse)
+        await engine.tick(fleet, outcomes: outcomes, duration: 0, now: Instant(seconds: Date().timeIntervalSince1970))
+    }
+
+    /// Two Prometheus replicas scrape the same pods (an HA pair behind one Service); one of them
+    /// was just (re)started with an empty TSDB and answers the next ticks. Every query succeeds, so
+    /// the recommender's observation is never broken, but the fresh replica's `increase(...[R])`
+    /// holds only seconds of samples and reads 0. A `wake_path: api` model (no gateway counter to
+    /// stamp its last wake) is zeroed a few seconds after its last request instead of R after it.
+    @Test func aFreshPrometheusReplicaDoesNotZeroAModelBeforeRAfterItsLastRequest() async throws {
+        let old = try await SharedPrometheus.instance.get()
+        let exporter = try await TestExporter(prometheus: old, name: "fresh-pods")
+        let model = "org/fresh", retention = 15.0
+        let key = ModelKey(namespace: "fresh", modelID: model)
+        let counter = "namespace=\"fresh\",model_name=\"\(model)\",pod=\"p0\",finished_reason=\"stop\""
+        exporter.vllmPod(namespace: "fresh", model: model, requests: 0, gateway: false)
+        exporter.grow("vllm:request_success_total", counter, by: 1)  // a request completes every scrape
+        try await waitForSeries(old, "increase(vllm:request_success_total{model_name=\"\(model)\"}[5s]) > 0")
+
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let engine = Engine(options: EngineOptions(), logger: logger)
+        await engine.loadConfig([RawEntry(
+            key: "m", text: "model_id: \(model)\nnamespace: fresh\nenable_scale_to_zero: true\nretention_period: 15s\nwake_path: api\n",
+            location: EntryLocation(file: "m"))], now: Instant(seconds: Date().timeIntervalSince1970))
+        await engine.recover(.success([:]), now: Instant(seconds: Date().timeIntervalSince1970))
+        let fromOld = collector(old)
+
+        // Serving, observed continuously for longer than R.
+        let start = Date()
+        while Date().timeIntervalSince(start) < retention + 2 {
+            await tick(engine, fromOld)
+            #expect(await engine.decision(for: key)?.desired ?? 1 >= 1)
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        let lastRequest = try #require(exporter.stopGrowing("vllm:request_success_total", counter))
+        for _ in 0..<4 {
+            await tick(engine, fromOld)
+            try await Task.sleep(for: .milliseconds(500))
+        }
+
+        // The other replica, fresh, starts scraping the same pods and answers from now on.
+        let fresh = try await PrometheusServer()
+        defer { fresh.stop() }
+        try fresh.addTarget(port: exporter.port, name: "fresh-pods")
+        try await waitForSeries(fresh, "increase(vllm:request_success_total{model_name=\"\(model)\"}[20s])")
+        let fromFresh = collector(fresh)
+        var firstZero: Double?
+        while Date().timeIntervalSince(lastRequest) < retention + 3 {
+            await tick(engine, fromFresh)
+            if firstZero == nil, await engine.decision(for: key)?.desired == 0 {
+                firstZero = Date().timeIntervalSince(lastRequest)
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(firstZero.map { $0 >= retention - 0.5 } ?? true,
+                "zero \(firstZero ?? -1)s after the last request, R = \(retention)s")
+    }
+
+    /// The recommender is a Deployment: after a restart its pod (and so the `instance`/`pod` target
+    /// labels of its `inferno_desired_replicas`) is new. Pod A last exported 1 for a model; pod B
+    /// later took it to 0; pod C restarts within the recovery window. `max by (namespace,
+    /// model_name) (last_over_time(...))` takes the max over A's and B's series: 1, so the restart
+    /// wakes a model that went to sleep since the previous restart.
+    @Test func recoveryReadsTheLatestValueNotTheLargestOfEarlierRecommenderPods() async throws {
+        let prometheus = try await SharedPrometheus.instance.get()
+        let podA = try await TestExporter(prometheus: prometheus, name: "recommender-pod-a")
+        let podB = try await TestExporter(prometheus: prometheus, name: "recommender-pod-b")
+        let labels = "namespace=\"rec\",model_name=\"org/rec\",variant_name=\"rec\",variantautoscaling_name=\"rec\",variantautoscaling_namespace=\"rec\""
+        podA.set("inferno_desired_replicas", labels, 1)
+        try await waitForSeries(prometheus, "inferno_desired_replicas{model_name=\"org/rec\",target=\"recommender-pod-a\"} == 1")
+        podA.remove("inferno_desired_replicas", labels)  // pod A is gone (restart)
+        try await waitForSeries(prometheus, "inferno_desired_replicas{model_name=\"org/rec\",target=\"recommender-pod-a\"}", count: 0)
+        podB.set("inferno_desired_replicas", labels, 0)  // pod B took the model to zero
+        try await waitForSeries(prometheus, "inferno_desired_replicas{model_name=\"org/rec\",target=\"recommender-pod-b\"} == 0")
+
+        let recovered = await collector(prometheus).recover(window: ConfigDuration(seconds: 3600))
+        let key = ModelKey(namespace: "rec", modelID: "org/rec")
+        #expect((try? recovered.get())?[key] == 0)
+
+        let engine = await decidedEngine(models: [], config: ["default": "enable_scale_to_zero: true\nretention_period: 10s"])
+        await engine.recover(recovered, now: Instant(seconds: 2))
+        await engine.tick(completeFleet(retentions: [ConfigDuration(seconds: 10)]), outcomes: [], duration: 0, now: Instant(seconds: 3))
+        #expect(await engine.decision(for: key)?.desired == 0)
+    }
+}
