@@ -77,7 +77,8 @@ row("decision pass, \(modelCount) models", decisionSamples, target: "< 5 ms medi
 
 // 3. The engine: tick application and /metrics rendering.
 let baseline = residentBytes()
-let engine = Engine(options: EngineOptions(environmentScaleToZero: true), logger: logger)
+// The wake rows below adopt 4,000 unknown models: no adoption bound here.
+let engine = Engine(options: EngineOptions(environmentScaleToZero: true, wakeMaxAdopted: 1_000_000), logger: logger)
 await engine.loadConfig(entries, now: Instant(seconds: 0))
 await engine.recover(.success([:]), now: Instant(seconds: 0))
 var values: [ModelKey: Double] = [:]

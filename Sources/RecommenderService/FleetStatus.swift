@@ -169,9 +169,11 @@ public struct ZeroOutlook: Sendable, Equatable {
     /// Reads the outlook off a decision. The order is the order of what blocks: a model at zero is
     /// at zero; the kill switch and a disabled scale-to-zero keep it up whatever else holds; unknown
     /// data holds it; then the wake path, a countdown (its group may still keep it), a cold start
-    /// in progress, activity, and last what the decision says (no replica reporting, say).
+    /// in progress, a countdown from the last request, activity, and last what the decision says
+    /// (no replica reporting, say).
     static func of(
-        _ decision: Decision?, config: ResolvedModelConfig, killSwitch: Bool, zeroNeedsWakePath: Bool, now: Instant
+        _ decision: Decision?, config: ResolvedModelConfig, signals: ModelSignals, killSwitch: Bool, zeroNeedsWakePath: Bool,
+        now: Instant
     ) -> ZeroOutlook {
         guard let decision else { return ZeroOutlook(kind: .undecided, at: nil, text: "not decided yet") }
         if decision.desired == 0 { return ZeroOutlook(kind: .atZero, at: nil, text: "at zero") }
@@ -195,6 +197,17 @@ public struct ZeroOutlook: Sendable, Equatable {
             return ZeroOutlook(kind: .countdown, at: zeroAt.seconds, text: "at the next tick")
         }
         if decision.phase == .waking { return ZeroOutlook(kind: .busy, at: nil, text: "cold start in progress") }
+        // Requests completed within the window, nothing in flight: zero comes one retention after
+        // the last of them, so within one retention from now at the latest.
+        if decision.phase == .idle, (signals.requests ?? 0) > 0 || (signals.gatewayRequests ?? 0) > 0 {
+            if decision.wakePath == .none && zeroNeedsWakePath {
+                return ZeroOutlook(kind: .blocked, at: nil, text: "no wake path: idle, but will be held at ≥ 1")
+            }
+            let retention = config.retention.seconds
+            return ZeroOutlook(
+                kind: .countdown, at: now.seconds + retention,
+                text: "within \(StatusFormat.duration(retention)) (\(StatusFormat.duration(retention)) after the last request)")
+        }
         if decision.phase == .active { return ZeroOutlook(kind: .busy, at: nil, text: "serving") }
         return ZeroOutlook(kind: .blocked, at: nil, text: "evidence not building: \(decision.detail)")
     }
@@ -225,7 +238,9 @@ struct ModelRow: Sendable {
         reason = record.decision?.reason
         detail = record.decision?.detail
         lastActivity = record.state.lastActivity?.seconds
-        outlook = ZeroOutlook.of(record.decision, config: record.config, killSwitch: killSwitch, zeroNeedsWakePath: zeroNeedsWakePath, now: now)
+        outlook = ZeroOutlook.of(
+            record.decision, config: record.config, signals: record.signals, killSwitch: killSwitch, zeroNeedsWakePath: zeroNeedsWakePath,
+            now: now)
         coldStarts = record.history.coldStarts
         lastColdStart = record.lastColdStartSeconds
         wakePath = record.decision?.wakePath
@@ -367,7 +382,8 @@ extension Engine {
             case .activity: return record.state.lastActivity?.seconds
             case .zero:
                 return ZeroOutlook.of(
-                    record.decision, config: record.config, killSwitch: killSwitch, zeroNeedsWakePath: zeroNeedsWakePath, now: now
+                    record.decision, config: record.config, signals: record.signals, killSwitch: killSwitch,
+                    zeroNeedsWakePath: zeroNeedsWakePath, now: now
                 ).order
             case .coldStart: return record.lastColdStartSeconds
             case .namespace, .model: return nil

@@ -353,7 +353,7 @@ enum StatusPage {
         }
         kv("last activity", instant(status.state.lastActivity, "never seen"))
         kv("last wake", instant(status.state.lastWake, "none seen"))
-        kv("observed idle since", instant(status.state.observedSince, "not observing (activity, unknown data or no replica reporting)"))
+        kv("observed continuously since", instant(status.state.observedSince, "not observing (unknown data, or no replica reporting)"))
         kv("cold start in progress since", instant(status.state.coldStartSince, "none"))
         kv("cold starts", "\(row.coldStarts) since the recommender started"
             + (row.lastColdStart.map { "; the last took \(StatusFormat.duration($0))" } ?? ""))
@@ -456,7 +456,7 @@ enum StatusPage {
     .filters input,.filters select,.filters button{font:inherit;padding:.2em .3em}
     .count{margin:.4em 0} .pages{margin:.4em 0;display:flex;gap:.5em;flex-wrap:wrap}
     table{border-collapse:collapse;background:#fff} th,td{border-bottom:1px solid #e6e9ed;padding:.3em .6em;text-align:left;vertical-align:top}
-    table.models{width:100%} table.models thead th{position:sticky;top:0;background:#eef1f4}
+    table.models{width:100%} table.models thead th{position:sticky;top:0;background:#eef1f4;white-space:nowrap}
     .num{text-align:right;font-variant-numeric:tabular-nums} td.unknown{color:#a3281c}
     table.kv th{font-weight:500;color:#4a5563;white-space:nowrap}
     .state{display:inline-block;border-radius:3px;padding:0 .4em;font-size:.85em;font-weight:600;color:#fff;background:#6b7683}

@@ -13,14 +13,18 @@ struct FixedClock: TimeSource {
 }
 
 /// A complete tick's answers: `ready` replicas and `running` requests per model (0 for the others),
-/// no completed request, and the gateway's request counter for the model ids in `gateway`.
-func statusFleet(ready: [ModelKey: Double], running: [ModelKey: Double] = [:], gateway: [String], retentions: [Int64]) -> FleetSignals {
+/// `requests` completed in every window (0 for the others), and the gateway's request series
+/// (no new request) for the model ids in `gateway`.
+func statusFleet(
+    ready: [ModelKey: Double], running: [ModelKey: Double] = [:], requests completed: [ModelKey: Double] = [:], gateway: [String],
+    retentions: [Int64]
+) -> FleetSignals {
     var requests: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:]
-    for seconds in retentions { requests[ConfigDuration(seconds: seconds)] = .success(ready.mapValues { _ in 0 }) }
+    for seconds in retentions { requests[ConfigDuration(seconds: seconds)] = .success(ready.mapValues { _ in 0 }.merging(completed) { $1 }) }
     return FleetSignals(
         requests: requests, running: .success(ready.mapValues { _ in 0 }.merging(running) { $1 }), waiting: .success([:]),
         ready: .success(ready), kvCache: .success([:]), demand: .success([:]),
-        gatewayRequests: .success(Dictionary(uniqueKeysWithValues: gateway.map { (GatewayKey(namespace: nil, name: $0), 5.0) })))
+        gatewayRequests: .success(Dictionary(uniqueKeysWithValues: gateway.map { (GatewayKey(namespace: nil, name: $0), 0.0) })))
 }
 
 /// The models of the fleet page tests, each in a state the page has to explain.
@@ -30,9 +34,10 @@ enum Fleet {
     static let alwaysOn = ModelKey(namespace: "prod", modelID: "org/always-on")
     static let noGateway = ModelKey(namespace: "dev", modelID: "org/no-gateway")
     static let sleeper = ModelKey(namespace: "dev", modelID: "org/sleeper")
+    static let recent = ModelKey(namespace: "prod", modelID: "org/recent")
     static let hostile = ModelKey(namespace: "prod", modelID: #"<script>alert("x")</script>"#)
     static let quoted = ModelKey(namespace: "team<b>&co", modelID: #"a&b 'single' "double""#)
-    static let all = [idle, busy, alwaysOn, noGateway, sleeper, hostile, quoted]
+    static let all = [idle, busy, alwaysOn, noGateway, sleeper, recent, hostile, quoted]
 
     static let config = [
         "default": "enable_scale_to_zero: true\nretention_period: 100s\n",
@@ -41,7 +46,8 @@ enum Fleet {
     ]
 
     /// An engine that has ticked at 0, 1 and 20 s: the sleeper is at zero (10 s retention), the idle
-    /// models count down their 100 s, the busy one serves, one has no wake path.
+    /// models count down their 100 s, the busy one serves, one has no wake path, one completed
+    /// requests within its window (nothing in flight).
     static func engine(options: EngineOptions = EngineOptions()) async -> Engine {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -53,7 +59,7 @@ enum Fleet {
         ready[busy] = 2
         let gateway = all.filter { $0 != noGateway }.map(\.modelID)
         for second in [0.0, 1, 20] {
-            let fleet = statusFleet(ready: ready, running: [busy: 3], gateway: gateway, retentions: [100, 10])
+            let fleet = statusFleet(ready: ready, running: [busy: 3], requests: [recent: 3], gateway: gateway, retentions: [100, 10])
             await engine.tick(fleet, outcomes: [], duration: 0.01, now: Instant(seconds: second))
         }
         return engine
@@ -77,17 +83,17 @@ struct StatusPageTests {
         #expect(reply.headers["Content-Security-Policy"]?.hasPrefix("default-src 'none';") == true)
         let page = reply.body
 
-        // Summary: 7 models, the sleeper at zero, the busy one active (2 replicas), the rest idle
-        // at 1: 2 + 5 = 7 GPU replicas recommended.
-        #expect(page.contains(">idle 5</a>"))
+        // Summary: 8 models, the sleeper at zero, the busy one active (2 replicas), the rest idle
+        // at 1: 2 + 6 = 8 GPU replicas recommended.
+        #expect(page.contains(">idle 6</a>"))
         #expect(page.contains(">active 1</a>"))
         #expect(page.contains(">zero 1</a>"))
         #expect(page.contains(">held 0</a>"))
-        #expect(page.contains("<h2>GPU replicas now</h2><p class=\"big\">7</p>"))
+        #expect(page.contains("<h2>GPU replicas now</h2><p class=\"big\">8</p>"))
         #expect(page.contains("<h2>Kill switch</h2><p class=\"big\">off</p>"))
         #expect(page.contains("<h2>Configuration</h2><p class=\"big\">ok</p>"))
         #expect(page.contains("<h2>Prometheus</h2><p class=\"big\">ok</p><p>every query answered; last tick just now</p>"))
-        #expect(page.contains("7 of 7 models match"))
+        #expect(page.contains("8 of 8 models match"))
 
         // Per model, the time left or what blocks it.
         let idle = try #require(row(page, Fleet.idle))
@@ -98,6 +104,8 @@ struct StatusPageTests {
         #expect(busy.contains("<td class=\"num\">2</td>"))
         #expect(busy.contains("<td class=\"z-busy\">serving</td>"))
         #expect(busy.contains("just now"), "last activity: requests running at the last tick")
+        // Requests completed in the window: zero one retention after the last, at the latest in 100 s.
+        #expect(try #require(row(page, Fleet.recent)).contains("<td class=\"z-countdown\">within 1m 40s (1m 40s after the last request)</td>"))
         #expect(try #require(row(page, Fleet.alwaysOn)).contains("<td class=\"z-blocked\">scale-to-zero disabled</td>"))
         #expect(try #require(row(page, Fleet.noGateway)).contains("<td class=\"z-blocked\">no wake path: idle, but will be held at ≥ 1</td>"))
         let sleeper = try #require(row(page, Fleet.sleeper))
@@ -205,6 +213,7 @@ struct StatusPageTests {
         let order = page.components(separatedBy: "<td class=\"model\"><a href=\"").dropFirst().map { String($0.split(separator: ">")[1].split(separator: "<")[0]) }
         #expect(order.first == "org/sleeper")
         #expect(Array(order.dropFirst().prefix(3)).sorted() == [HTML.escape(Fleet.hostile.modelID), HTML.escape(Fleet.quoted.modelID), "org/idle"].sorted())
+        #expect(order[4] == "org/recent", "zero within 100 s, after the others' 80 s")
         #expect(Set(order.suffix(3)) == ["org/busy", "org/always-on", "org/no-gateway"])
     }
 
