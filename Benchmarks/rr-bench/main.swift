@@ -131,7 +131,13 @@ for fleet in flapping {
     await engine.tick(fleet, outcomes: [], duration: 0, now: Instant(seconds: now))
 }
 print("| chart history, every model's ring full (\(modelCount) models × \(Engine.historyCapacity) changes): bytes held | \(String(format: "%.1f", Double(await engine.historyBytes()) / 1_048_576)) | | | MB | — |")
-print("| resident memory growth filling every ring | \(String(format: "%.1f", Double(residentBytes() - beforeHistory) / 1_048_576)) | | | MB | — |")
+print("| resident memory growth filling every ring (\(flapping.count) ticks) | \(String(format: "%.1f", Double(residentBytes() - beforeHistory) / 1_048_576)) | | | MB | — |")
+let ringsFull = residentBytes()
+for fleet in flapping {
+    now += 1
+    await engine.tick(fleet, outcomes: [], duration: 0, now: Instant(seconds: now))
+}
+print("| resident memory growth over \(flapping.count) more ticks, every ring full (steady state) | \(String(format: "%.1f", Double(residentBytes() - ringsFull) / 1_048_576)) | | | MB | — |")
 
 // 4. Wake call → new value on /metrics, over HTTP on loopback.
 let api = RecommenderAPI(engine: engine, clock: SystemTime(), options: APIOptions(wakeRatePerSecond: 1e9, wakeBurst: 1e9))

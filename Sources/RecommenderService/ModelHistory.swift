@@ -5,7 +5,8 @@ import Recommendation
 ///
 /// Both series are step functions, so a point per change draws them exactly and a steady model
 /// costs one point. A point is 8 bytes; at most ``capacity`` are kept, so 10,000 models hold at
-/// most 10,000 × 128 × 8 bytes ≈ 10 MB, and far less when models do not flap.
+/// most 10,000 × 128 × 8 bytes ≈ 10 MB (every model changing at every tick for 128 ticks), and
+/// 10,000 × 8 × 8 bytes ≈ 0.6 MB while no model changed more than 8 times.
 struct ModelHistory: Sendable {
     /// One change: when, the recommendation, and the ready replicas.
     struct Point: Sendable, Equatable {
@@ -25,6 +26,8 @@ struct ModelHistory: Sendable {
 
     /// The most points kept per model.
     static let capacity = 128
+    /// Points reserved at first: a steady model never needs more.
+    static let initialCapacity = 8
 
     private var points: ContiguousArray<Point> = []
     /// Where the oldest point is once the ring is full (0 until then).
@@ -50,6 +53,7 @@ struct ModelHistory: Sendable {
             ready: ready.map { $0.isFinite ? UInt16(clamping: Int(min(max($0.rounded(), 0), Double(UInt16.max) - 1))) : Point.unknown }
                 ?? Point.unknown)
         guard let last = latest else {
+            points.reserveCapacity(Self.initialCapacity)
             points.append(point)
             return
         }
@@ -57,6 +61,10 @@ struct ModelHistory: Sendable {
         if last.time == point.time {
             points[(start + points.count - 1) % points.count] = point
         } else if points.count < Self.capacity {
+            // Two allocations at most: a small one, then the whole ring. Doubling would leave a
+            // trail of freed blocks per model (heap fragmentation at 10,000 models) and overshoot
+            // the capacity.
+            if points.count == points.capacity { points.reserveCapacity(Self.capacity) }
             points.append(point)
         } else {
             points[start] = point
