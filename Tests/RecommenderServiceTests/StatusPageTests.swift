@@ -196,6 +196,10 @@ struct StatusPageTests {
         // In namespace order, then model order.
         #expect(models(text) == [120, 123, 126, 129, 121, 124, 127, 122, 125, 128].map { "org/m\($0)" })
 
+        // The text is looked for in `namespace/model`, across the slash, in any case.
+        #expect(models(await api.fleetPage(query: "q=NS1%2Forg%2FM00").body) == ["org/m001", "org/m004", "org/m007"])
+        #expect(FleetStatusText.matches("prod/Llama-Ü", "llama-Ü") && !FleetStatusText.matches("prod/llama", "llama-2"))
+
         let descending = await api.fleetPage(query: "sort=model&order=desc&per=5").body
         #expect(models(descending) == ["org/m249", "org/m248", "org/m247", "org/m246", "org/m245"])
         // The header link of the sorted column flips the order and keeps the page size.
@@ -284,6 +288,13 @@ struct StatusPageTests {
         let bad = await api.modelPage(path: "/models/only-a-namespace")
         #expect(bad.status == 404)
         #expect(bad.body.contains("expected /models/{namespace}/{model} with a percent-encoded model id"))
+    }
+}
+
+/// The text filter's matching, as the engine applies it.
+enum FleetStatusText {
+    static func matches(_ text: String, _ needle: String) -> Bool {
+        Engine.contains(Array(text.utf8), Array(needle.utf8).map(Engine.asciiLowercase))
     }
 }
 
