@@ -15,9 +15,12 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         entries.append(RawEntry(key: key, text: text, location: EntryLocation(file: "fuzz/\(key)", firstLine: 3)))
     }
     let set = ModelConfigSet.build(entries: entries, previous: nil)
-    // A rebuild on top of itself (a config reload) gives the same problems.
-    let again = ModelConfigSet.build(entries: entries, previous: set)
-    precondition(again.problems == set.problems)
+    // A rebuild on top of itself (a config reload) gives the same problems (checked on one input
+    // in eight: parsing dominates the cost of a run).
+    if size % 8 == 0 {
+        let again = ModelConfigSet.build(entries: entries, previous: set)
+        precondition(again.problems == set.problems)
+    }
     for problem in set.problems {
         precondition(problem.file.hasPrefix("fuzz/") && !problem.message.isEmpty)
         precondition(problem.line.map { $0 >= 3 } ?? true, "line \(problem.line!) before the entry")
@@ -48,7 +51,9 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             let key = ModelKey(namespace: quarantine.namespace ?? "ns", modelID: modelID)
             precondition(!resolver.resolve(key).enableScaleToZero, "broken entry \(quarantine.key) lets \(key) scale to zero")
         }
-        _ = ConfigExplanation(resolved: resolver.resolve(ModelKey(namespace: "ns", modelID: "unconfigured")), resolver: resolver).json()
+        if environment == nil {
+            _ = ConfigExplanation(resolved: resolver.resolve(ModelKey(namespace: "ns", modelID: "unconfigured")), resolver: resolver).text()
+        }
     }
     return 0
 }
