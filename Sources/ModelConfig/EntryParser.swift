@@ -255,9 +255,9 @@ public enum EntryParser {
         guard let scalar = scalar(node, field: field, expected: expected, report: &report) else { return nil }
         let word = scalar.string.lowercased()
         if !isQuoted(scalar), word == "true" || word == "false" { return word == "true" }
-        // yaml.v3 accepts y/Y/n/N exactly, the longer words in any case (quoted or not, as WVA does).
-        let isSingleLetter = scalar.string.count == 1
-        if let flag = yaml11Booleans[isSingleLetter ? scalar.string.lowercased() : word] {
+        // yaml.v3 reads these into a bool field quoted or not (and in three spellings each: `yes`,
+        // `Yes`, `YES`); the spec takes them in any case.
+        if let flag = yaml11Booleans[word] {
             report.warning(
                 field: field, line: scalar.mark?.line,
                 "WVA compatibility: \(describe(scalar)) read as \(flag) (a YAML 1.1 boolean); write \(flag)")
