@@ -137,7 +137,7 @@ struct DashboardTests {
                 problems.append("\(target.panel): \(error) for \(query)")
             }
         }
-        #expect(problems.isEmpty, "\(backend):\n" + problems.joined(separator: "\n"))
+        #expect(problems.isEmpty, "\(backend):\n\(problems.joined(separator: "\n"))")
     }
 
     @Test func everyMetricTheDashboardReadsIsExported() async throws {
