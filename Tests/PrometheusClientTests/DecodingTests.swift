@@ -84,7 +84,7 @@ struct DecodingTests {
     }
 
     @Test(arguments: [
-        #"{"status":"success","warnings":["w"],"infos":[],"x":[true,false,null,-0.5e+3,0,12.25,{"a":[]}],"data":{"resultType":"vector","result":[]}}"#,
+        #"{"status":"success","warnings":["PromQL warning: w"],"infos":[],"x":[true,false,null,-0.5e+3,0,12.25,{"a":[]}],"data":{"resultType":"vector","result":[]}}"#,
         #"{"status":"success","data":{"result":[],"resultType":"vector"}}"#,
     ])
     func everyJSONValueIsSkippedWhereUnused(body: String) throws {
