@@ -129,6 +129,8 @@ public enum Recommender {
             outcome = wake(e, groupWake: groupWake)
         } else if let missing = e.unknown(needingZero: zeroAllowed) {
             outcome = hold(e, zeroAllowed: zeroAllowed, missing: missing)
+        } else if zeroAllowed, let window = e.prewarm, previous == 0 || (e.idleForZero && groupIdle) {
+            outcome = prewarm(e, window, now: now)
         } else if zeroAllowed && previous == 0 && e.quiet {
             outcome = (0, .idle, "at zero, no demand")
         } else if zeroAllowed && e.idleForZero && groupIdle {
@@ -144,6 +146,7 @@ public enum Recommender {
 
         stabilize(&outcome, config: config, previous: e.input.state, next: &next, window: policy.scaleDownStabilization, now: now)
         let coldStartSeconds = trackColdStart(desired: outcome.desired, previous: previous, ready: e.input.signals.ready, next: &next, now: now)
+        if let seconds = coldStartSeconds, KeepAlive.learns(config) { KeepAlive.recordColdStart(seconds, into: &next.keepAlive) }
         next.desired = outcome.desired
         return Decision(
             desired: outcome.desired, reason: outcome.reason,
@@ -294,8 +297,10 @@ struct Evidence {
     let zeroAt: Instant?
     /// How the model can come back from zero.
     let wakePath: WakePathStatus
-    /// The retention period in seconds.
+    /// The retention period in seconds: `retention_period`, or the one adaptive keep-alive learned.
     let retention: Double
+    /// The pre-warm window the model is in, when quiet (pre-warm on and periodic arrivals).
+    let prewarm: KeepAlive.PrewarmWindow?
     /// The model's group, scoped to its namespace.
     let group: GroupKey?
 
@@ -303,7 +308,7 @@ struct Evidence {
         self.input = input
         let s = input.signals
         let state = input.state
-        retention = input.config.retention.seconds
+        retention = KeepAlive.retention(input.config, state).seconds
         group = input.config.group.map { GroupKey(namespace: input.config.model.namespace, name: $0) }
 
         if let current = s.gatewayRequests, let before = state.gatewayCount {
@@ -321,6 +326,8 @@ struct Evidence {
         if s.gatewaySeen { next.gatewaySeenAt = now }
         if ownWake { next.lastWake = now }
         if ownWake || (s.requests ?? 0) > 0 { next.lastActivity = now }
+        let learns = KeepAlive.learns(input.config)
+        if learns { next.keepAlive = KeepAlive.learn(state.keepAlive, arrival: ownWake, config: input.config, now: now) }
         // Observation: complete data with a replica reporting (or the model at zero). Anything less
         // — an unknown signal, a partial answer, pods not scraped — starts it afresh.
         let reporting = (s.ready ?? 0) >= 1 || state.desired == 0
@@ -344,6 +351,7 @@ struct Evidence {
         } else {
             zeroAt = nil
         }
+        prewarm = learns && quiet ? KeepAlive.prewarmWindow(input.config, next.keepAlive, now: now) : nil
     }
 
     /// The first signal a decision needs that is unknown: every activity signal when zero is in
