@@ -3,24 +3,54 @@ import ModelConfig
 
 /// What adaptive keep-alive has learned of one model: its idle gaps, the rhythm of its bursts and
 /// its cold start. Plain data carried in ``ModelState``; ``KeepAlive`` reads one and returns the next.
+/// Stored out of line (one reference, nil while empty): the decision core copies states every tick,
+/// and most models learn nothing between two ticks.
 public struct KeepAliveState: Sendable, Hashable {
+    /// The learned values. A value type; each change is written to a new box, so copies of a state
+    /// never see each other's changes.
+    struct Learned: Sendable, Hashable {
+        var gaps = GapHistogram()
+        var lastArrival: Instant?
+        var burstStarts: [Double] = []
+        var period: Double?
+        var spread: Double = 0
+        var coldStart: Double?
+        var recoveredRetention: Double?
+        var choice: Choice?
+    }
+
+    private final class Box: Sendable {
+        let value: Learned
+        init(_ value: Learned) { self.value = value }
+    }
+
+    private var box: Box?
+
+    var learned: Learned {
+        get { box?.value ?? Learned() }
+        set { box = Box(newValue) }
+    }
+
+    public static func == (lhs: KeepAliveState, rhs: KeepAliveState) -> Bool { lhs.box === rhs.box || lhs.learned == rhs.learned }
+    public func hash(into hasher: inout Hasher) { hasher.combine(learned) }
+
     /// The idle gaps seen, by bucket of ``KeepAlive/ladder`` (weights decay with time).
-    public internal(set) var gaps = GapHistogram()
+    public var gaps: GapHistogram { learned.gaps }
     /// The last tick an arrival was seen (gateway requests or demand, a wake call, requests in flight).
-    public internal(set) var lastArrival: Instant?
+    public var lastArrival: Instant? { learned.lastArrival }
     /// The starts of the latest bursts (arrivals after a gap of at least ``KeepAlive/burstGap(_:)``),
     /// oldest first, in seconds.
-    public internal(set) var burstStarts: [Double] = []
+    public var burstStarts: [Double] { learned.burstStarts }
     /// The period of the bursts when the latest ones came at a regular interval; nil otherwise.
-    public internal(set) var period: Double?
+    public var period: Double? { learned.period }
     /// The largest deviation of those intervals from the period, in seconds.
-    public internal(set) var spread: Double = 0
+    public var spread: Double { learned.spread }
     /// The measured cold start (0 → ready), smoothed, in seconds; nil until one was measured.
-    public internal(set) var coldStart: Double?
+    public var coldStart: Double? { learned.coldStart }
     /// A retention read back after a restart, used until enough new gaps are learned.
-    public internal(set) var recoveredRetention: Double?
+    public var recoveredRetention: Double? { learned.recoveredRetention }
     /// The retention chosen at the last change of what was learned, and the settings it was chosen for.
-    var choice: Choice?
+    var choice: Choice? { learned.choice }
 
     struct Choice: Sendable, Hashable {
         let settings: Settings
@@ -47,16 +77,18 @@ public struct KeepAliveState: Sendable, Hashable {
     /// gap histogram itself is not exported; it is learned afresh, and until it holds
     /// ``KeepAlive/minimumWeight`` gaps the recovered retention stands for it.
     public init(recovered: LearnedValues) {
-        recoveredRetention = recovered.retention.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
-        coldStart = recovered.coldStart.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
+        var learned = Learned()
+        learned.recoveredRetention = recovered.retention.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
+        learned.coldStart = recovered.coldStart.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
         if let period = recovered.period, let last = recovered.lastBurst, period.isFinite, last.isFinite, period > 0 {
             let spread = Swift.max(0, recovered.spread ?? 0)
             // Bursts that reproduce the period and its spread: the last one exact, the others alternating.
-            burstStarts = (0..<KeepAlive.burstsForPeriod).reversed().map { k in
+            learned.burstStarts = (0..<KeepAlive.burstsForPeriod).reversed().map { k in
                 last - Double(k) * period + (k % 2 == 1 ? spread : 0)
             }
-            (self.period, self.spread) = KeepAlive.periodicity(burstStarts) ?? (nil, 0)
+            (learned.period, learned.spread) = KeepAlive.periodicity(learned.burstStarts) ?? (nil, 0)
         }
+        if learned != Learned() { self.learned = learned }
     }
 
     /// What the service exports of this state, to read it back after a restart.
@@ -191,7 +223,9 @@ public enum KeepAlive {
     public static func burstGap(_ config: ResolvedModelConfig) -> Double { Swift.max(60, config.minRetention.seconds) }
 
     /// The retention that minimises the expected cost of the learned gaps (see the type's summary).
-    static func choose(_ state: KeepAliveState, _ settings: KeepAliveState.Settings) -> Double {
+    static func choose(_ state: KeepAliveState, _ settings: KeepAliveState.Settings) -> Double { choose(state.learned, settings) }
+
+    static func choose(_ state: KeepAliveState.Learned, _ settings: KeepAliveState.Settings) -> Double {
         let lower = Swift.min(settings.lower, settings.upper), upper = settings.upper
         func bounded(_ value: Double) -> Double { Swift.min(Swift.max(value, lower), upper) }
         guard state.gaps.weight >= minimumWeight else { return bounded(state.recoveredRetention ?? settings.cost) }
@@ -212,7 +246,7 @@ public enum KeepAlive {
 
     /// The cost a covered gap pays instead of a cold start: the time a pre-warmed replica is ready
     /// before the expected arrival. Nil when pre-warm is off or would not pay for itself.
-    static func prewarmIdleCost(_ state: KeepAliveState, _ settings: KeepAliveState.Settings) -> Double? {
+    static func prewarmIdleCost(_ state: KeepAliveState.Learned, _ settings: KeepAliveState.Settings) -> Double? {
         guard settings.prewarm, state.period != nil else { return nil }
         let idle = 2 * tolerance(state) + prewarmLead
         return idle < settings.cost ? idle : nil
@@ -256,12 +290,14 @@ public enum KeepAlive {
     /// and refreshes the chosen retention when anything changed.
     static func learn(_ state: KeepAliveState, arrival: Bool, config: ResolvedModelConfig, now: Instant) -> KeepAliveState {
         let settings = KeepAliveState.Settings(config)
-        var next = state
+        guard arrival || state.choice?.settings != settings else { return state }
+        var result = state
+        var next = state.learned
         if arrival {
             next.lastArrival = now
             if let last = state.lastArrival, now.since(last) >= ladder[0] {
                 let gap = now.since(last)
-                let covered = prewarmWindow(config, state, now: now)?.covers(now) ?? false
+                let covered = prewarmWindow(config, state.learned, now: now)?.covers(now) ?? false
                 next.gaps.add(gap, predicted: covered, at: now.seconds)
                 if gap >= burstGap(config) {
                     next.burstStarts.append(now.seconds)
@@ -270,16 +306,18 @@ public enum KeepAlive {
                 }
                 if next.gaps.weight >= minimumWeight { next.recoveredRetention = nil }
                 next.choice = KeepAliveState.Choice(settings: settings, seconds: choose(next, settings))
-                return next
+                result.learned = next
+                return result
             }
         }
         if next.choice?.settings != settings { next.choice = KeepAliveState.Choice(settings: settings, seconds: choose(next, settings)) }
-        return next
+        result.learned = next
+        return result
     }
 
     /// Records a measured cold start (smoothed: half the last measurement, half the history).
     static func recordColdStart(_ seconds: Double, into state: inout KeepAliveState) {
-        state.coldStart = state.coldStart.map { ($0 + seconds) / 2 } ?? seconds
+        state.learned.coldStart = state.coldStart.map { ($0 + seconds) / 2 } ?? seconds
     }
 
     // MARK: - Periodic arrivals and pre-warm
@@ -298,7 +336,7 @@ public enum KeepAlive {
         return spread <= 90 + 0.01 * period ? (period, spread) : nil
     }
 
-    static func tolerance(_ state: KeepAliveState) -> Double { state.spread + observationJitter }
+    static func tolerance(_ state: KeepAliveState.Learned) -> Double { state.spread + observationJitter }
 
     /// A pre-warm window: a replica should be up from `wakeAt` until `until`, for an arrival
     /// expected at `expected`.
@@ -320,6 +358,11 @@ public enum KeepAlive {
     /// row stop pre-warming until the next burst), and a pre-warm costs less idle time than a cold
     /// start is worth.
     public static func prewarmWindow(_ config: ResolvedModelConfig, _ state: KeepAliveState, now: Instant) -> PrewarmWindow? {
+        guard config.prewarm, state.period != nil else { return nil }
+        return prewarmWindow(config, state.learned, now: now)
+    }
+
+    static func prewarmWindow(_ config: ResolvedModelConfig, _ state: KeepAliveState.Learned, now: Instant) -> PrewarmWindow? {
         guard config.prewarm, config.enableScaleToZero, let period = state.period, let last = state.burstStarts.last else { return nil }
         let tolerance = tolerance(state)
         guard 2 * tolerance + prewarmLead < config.coldStartCost.seconds else { return nil }
