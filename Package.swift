@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "RecommenderServiceTests",
             dependencies: [
-                "RecommenderService", "PrometheusClient", "Recommendation", "ModelConfig",
+                "RecommenderService", "PrometheusClient", "Recommendation", "ModelConfig", "Backtest",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

@@ -16,6 +16,8 @@ struct ResponseDecoder {
         var error: String?
         var resultType: String?
         var samples: [Sample] = []
+        /// A range query's series (`resultType: matrix`).
+        var series: [RangeSeries] = []
         var sawResult = false
         /// VictoriaMetrics cluster: `"isPartial": true` when a storage node did not answer.
         var isPartial = false
@@ -38,6 +40,9 @@ struct ResponseDecoder {
                 try decoder.object { key, decoder throws(Malformed) in
                     switch key {
                     case "resultType": response.resultType = try decoder.string()
+                    case "result" where response.resultType == "matrix":
+                        response.sawResult = true
+                        response.series = try decoder.matrix()
                     case "result" where response.resultType.map({ $0 != "vector" && $0 != "scalar" }) ?? false:
                         response.sawResult = true
                         try decoder.skip()  // a matrix or string result: rejected by the caller by type
@@ -69,6 +74,49 @@ struct ResponseDecoder {
         }
         index = save
         return [Sample(labels: [:], value: try pair())]
+    }
+
+    /// A matrix: an array of `{metric, values: [[time, "value"], …]}`.
+    private mutating func matrix() throws(Malformed) -> [RangeSeries] {
+        var series: [RangeSeries] = []
+        try array { decoder throws(Malformed) in
+            var labels: [String: String] = [:]
+            var times: [Double] = [], values: [Double] = []
+            try decoder.object { key, decoder throws(Malformed) in
+                switch key {
+                case "metric":
+                    try decoder.object { name, decoder throws(Malformed) in labels[name] = try decoder.string() }
+                case "values":
+                    try decoder.array { decoder throws(Malformed) in
+                        var position = 0
+                        try decoder.array { decoder throws(Malformed) in
+                            if position == 0 {
+                                times.append(try decoder.number())
+                            } else {
+                                values.append(PrometheusClient.parseValue(try decoder.string()))
+                            }
+                            position += 1
+                        }
+                        guard position == 2 else { throw Malformed() }
+                    }
+                default: try decoder.skip()
+                }
+            }
+            series.append(RangeSeries(labels: labels, times: times, values: values))
+        }
+        return series
+    }
+
+    /// A JSON number.
+    private mutating func number() throws(Malformed) -> Double {
+        whitespace()
+        let start = index
+        while index < bytes.count, (bytes[index] >= UInt8(ascii: "0") && bytes[index] <= UInt8(ascii: "9")) || bytes[index] == UInt8(ascii: ".")
+            || bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+        }
+        guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { throw Malformed() }
+        return value
     }
 
     private mutating func sample() throws(Malformed) -> Sample {

@@ -45,7 +45,7 @@ public struct KeepAliveState: Sendable, Hashable {
     public var period: Double? { learned.period }
     /// The largest deviation of those intervals from the period, in seconds.
     public var spread: Double { learned.spread }
-    /// The measured cold start (0 → ready), smoothed, in seconds; nil until one was measured.
+    /// The last measured cold start (0 → ready), in seconds; nil until one was measured.
     public var coldStart: Double? { learned.coldStart }
     /// A retention read back after a restart, used until enough new gaps are learned.
     public var recoveredRetention: Double? { learned.recoveredRetention }
@@ -315,9 +315,10 @@ public enum KeepAlive {
         return result
     }
 
-    /// Records a measured cold start (smoothed: half the last measurement, half the history).
+    /// Records a measured cold start: the last one is what a pre-warm plans with (and what the
+    /// service exports as `recommender_model_last_cold_start_seconds`).
     static func recordColdStart(_ seconds: Double, into state: inout KeepAliveState) {
-        state.learned.coldStart = state.coldStart.map { ($0 + seconds) / 2 } ?? seconds
+        state.learned.coldStart = seconds
     }
 
     // MARK: - Periodic arrivals and pre-warm

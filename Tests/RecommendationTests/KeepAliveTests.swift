@@ -165,11 +165,12 @@ struct KeepAliveLearningTests {
         #expect(Recommender.decide(DecisionInput(config: config, signals: .idleReplica, state: state), policy: Policy(killSwitch: true), now: Instant(seconds: 1000)).desired == 1)
     }
 
-    @Test func coldStartsAreMeasuredAndSmoothed() {
-        var state = KeepAliveState()
-        KeepAlive.recordColdStart(100, into: &state)
-        KeepAlive.recordColdStart(60, into: &state)
-        #expect(state.coldStart == 80)
+    @Test func aPrewarmPlansWithTheLastMeasuredColdStart() {
+        var world = MiniWorld(config: keepAliveModel(retention: 3600, minRetention: 60, cost: 600), coldStart: 80)
+        world.run(arrivals: PrewarmTests.hourly, until: 6 * 3600)
+        // Measured from the recommendation leaving zero to the first tick (every 15 s) that sees the
+        // replica ready: 80 s rounds up to 90 s.
+        #expect(world.state.keepAlive.coldStart == 90)
     }
 
     @Test func copiesOfAStateDoNotShareWhatTheyLearnLater() {
