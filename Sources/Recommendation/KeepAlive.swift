@@ -230,16 +230,26 @@ public enum KeepAlive {
         func bounded(_ value: Double) -> Double { Swift.min(Swift.max(value, lower), upper) }
         guard state.gaps.weight >= minimumWeight else { return bounded(state.recoveredRetention ?? settings.cost) }
         let prewarmCost = prewarmIdleCost(state, settings)
+        let h = state.gaps
+        // For a step R = ladder[j], expectedCost is Σ_{i<j} sums[i] + Σ_{i≥j} (n_i·R + cold_i): with
+        // prefix and suffix sums every step costs O(1); the bounds, which need not be steps, are
+        // computed in full.
+        var kept = Array(repeating: 0.0, count: ladder.count + 1)
+        var count = kept, cold = kept
+        for i in ladder.indices { kept[i + 1] = kept[i] + (h.counts.isEmpty ? 0 : h.sums[i]) }
+        for i in ladder.indices.reversed() where !h.counts.isEmpty {
+            let covered = prewarmCost == nil ? 0 : Swift.min(h.predicted[i], h.counts[i])
+            count[i] = count[i + 1] + h.counts[i]
+            cold[i] = cold[i + 1] + (h.counts[i] - covered) * settings.cost + covered * (prewarmCost ?? 0)
+        }
         var best = lower
-        var bestCost = Double.infinity
-        var candidates = [lower]
-        for step in ladder where step > lower && step < upper { candidates.append(step) }
-        if upper > lower { candidates.append(upper) }
-        for candidate in candidates {
-            let cost = expectedCost(state.gaps, retention: candidate, coldStartCost: settings.cost, prewarmCost: prewarmCost)
-            if cost < bestCost - 1e-9 {
-                (best, bestCost) = (candidate, cost)
-            }
+        var bestCost = expectedCost(h, retention: lower, coldStartCost: settings.cost, prewarmCost: prewarmCost)
+        for (j, step) in ladder.enumerated() where step > lower && step < upper {
+            let cost = kept[j] + count[j] * step + cold[j]
+            if cost < bestCost - 1e-9 { (best, bestCost) = (step, cost) }
+        }
+        if upper > lower, expectedCost(h, retention: upper, coldStartCost: settings.cost, prewarmCost: prewarmCost) < bestCost - 1e-9 {
+            best = upper
         }
         return best
     }

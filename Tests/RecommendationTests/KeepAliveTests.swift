@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import ModelConfig
 @testable import Recommendation
@@ -239,5 +240,30 @@ struct PrewarmTests {
         #expect(KeepAlive.prewarmWindow(world.config, recovered.keepAlive, now: next)?.expected
             == KeepAlive.prewarmWindow(world.config, world.state.keepAlive, now: next)?.expected)
         #expect(recovered.keepAlive.coldStart == world.state.keepAlive.coldStart)
+    }
+}
+
+struct KeepAliveChoiceTests {
+    /// The choice is the cheapest candidate by the full cost function, whatever the histogram.
+    @Test(arguments: 0..<40)
+    func theFastChoiceIsTheCheapestCandidate(seed: Int) {
+        var random = UInt64(seed + 1) &* 0x9E37_79B9_7F4A_7C15
+        func next() -> Double {
+            random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Double(random >> 11) / Double(1 << 53)
+        }
+        var learned = KeepAliveState.Learned()
+        for _ in 0..<(10 + Int(next() * 200)) { learned.gaps.add(30 * pow(10_000, next()), predicted: next() < 0.3, at: 0) }
+        learned.period = next() < 0.5 ? 3600 : nil
+        let lower = [45.0, 60, 100, 600][Int(next() * 4)], upper = [900.0, 3600, 5000, 86_400][Int(next() * 4)]
+        let settings = KeepAliveState.Settings(keepAliveModel(retention: upper, minRetention: lower, cost: [60.0, 600, 1800, 7200][Int(next() * 4)]))
+        let chosen = KeepAlive.choose(learned, settings)
+        let prewarmCost = KeepAlive.prewarmIdleCost(learned, settings)
+        var candidates = [lower, upper]
+        candidates += KeepAlive.ladder.filter { $0 > lower && $0 < upper }
+        let costs = candidates.map { KeepAlive.expectedCost(learned.gaps, retention: $0, coldStartCost: settings.cost, prewarmCost: prewarmCost) }
+        let chosenCost = KeepAlive.expectedCost(learned.gaps, retention: chosen, coldStartCost: settings.cost, prewarmCost: prewarmCost)
+        #expect(chosen >= lower && chosen <= upper)
+        #expect(chosenCost <= costs.min()! * (1 + 1e-9) + 1e-6)
     }
 }
