@@ -16,6 +16,8 @@ struct ResponseDecoder {
         var error: String?
         var resultType: String?
         var samples: [Sample] = []
+        /// A range query's series (`resultType: matrix`).
+        var series: [RangeSeries] = []
         var sawResult = false
         /// VictoriaMetrics cluster: `"isPartial": true` when a storage node did not answer.
         var isPartial = false
@@ -40,6 +42,9 @@ struct ResponseDecoder {
                 try decoder.object { key, decoder throws(Malformed) in
                     switch key {
                     case "resultType": response.resultType = try decoder.string()
+                    case "result" where response.resultType == "matrix":
+                        response.sawResult = true
+                        response.series = try decoder.matrix()
                     case "result" where response.resultType.map({ $0 != "vector" && $0 != "scalar" }) ?? false:
                         response.sawResult = true
                         try decoder.skip()  // a matrix or string result: rejected by the caller by type
@@ -79,6 +84,46 @@ struct ResponseDecoder {
         }
         index = save
         return ([Sample(labels: [:], value: try pair())], true)
+    }
+
+    /// A matrix: an array of `{metric, values: [[time, "value"], …]}`.
+    private mutating func matrix() throws(Malformed) -> [RangeSeries] {
+        var series: [RangeSeries] = []
+        try array { decoder throws(Malformed) in
+            var labels: [String: String] = [:]
+            var times: [Double] = [], values: [Double] = []
+            try decoder.object { key, decoder throws(Malformed) in
+                switch key {
+                case "metric":
+                    try decoder.object { name, decoder throws(Malformed) in labels[name] = try decoder.string() }
+                case "values":
+                    try decoder.array { decoder throws(Malformed) in
+                        var position = 0
+                        try decoder.array { decoder throws(Malformed) in
+                            if position == 0 {
+                                times.append(try decoder.numberValue())
+                            } else {
+                                values.append(PrometheusClient.parseValue(try decoder.string()))
+                            }
+                            position += 1
+                        }
+                        guard position == 2 else { throw Malformed() }
+                    }
+                default: try decoder.skip()
+                }
+            }
+            series.append(RangeSeries(labels: labels, times: times, values: values))
+        }
+        return series
+    }
+
+    /// A JSON number's value (its grammar checked by `number()`).
+    private mutating func numberValue() throws(Malformed) -> Double {
+        whitespace()
+        let start = index
+        try number()
+        guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { throw Malformed() }
+        return value
     }
 
     private mutating func sample() throws(Malformed) -> Sample {

@@ -130,6 +130,8 @@ public enum Recommender {
             outcome = wake(e, groupWake: groupWake)
         } else if let missing = e.unknown(needingZero: zeroAllowed) {
             outcome = hold(e, zeroAllowed: zeroAllowed, missing: missing)
+        } else if zeroAllowed, let window = e.prewarm, previous == 0 || (e.idleForZero && groupIdle) {
+            outcome = prewarm(e, window, now: now)
         } else if zeroAllowed && previous == 0 && e.quiet {
             outcome = (0, .idle, "at zero, no demand")
         } else if zeroAllowed && e.idleForZero && groupIdle {
@@ -147,6 +149,7 @@ public enum Recommender {
             &outcome, config: config, previous: e.input.state, ready: e.input.signals.ready, next: &next,
             window: policy.scaleDownStabilization, now: now)
         let coldStartSeconds = trackColdStart(desired: outcome.desired, previous: previous, ready: e.input.signals.ready, next: &next, now: now)
+        if let seconds = coldStartSeconds, KeepAlive.learns(config) { KeepAlive.recordColdStart(seconds, into: &next.keepAlive) }
         next.desired = outcome.desired
         return Decision(
             desired: outcome.desired, reason: outcome.reason,
@@ -322,8 +325,10 @@ struct Evidence {
     let zeroAt: Instant?
     /// How the model can come back from zero.
     let wakePath: WakePathStatus
-    /// The retention period in seconds.
+    /// The retention period in seconds: `retention_period`, or the one adaptive keep-alive learned.
     let retention: Double
+    /// The pre-warm window the model is in, when quiet (pre-warm on and periodic arrivals).
+    let prewarm: KeepAlive.PrewarmWindow?
     /// The model's group, scoped to its namespace.
     let group: GroupKey?
 
@@ -331,7 +336,7 @@ struct Evidence {
         self.input = input
         let s = input.signals
         let state = input.state
-        retention = input.config.retention.seconds
+        retention = KeepAlive.retention(input.config, state).seconds
         group = input.config.group.map { GroupKey(namespace: input.config.model.namespace, name: $0) }
 
         // Requests at the gateway are demand while no replica serves (with replicas, vLLM's own
@@ -348,6 +353,10 @@ struct Evidence {
         if s.gatewaySeen { next.gatewaySeenAt = now }
         if ownWake { next.lastWake = now }
         if ownWake || (s.requests ?? 0) > 0 { next.lastActivity = now }
+        let learns = KeepAlive.learns(input.config)
+        // An arrival: a wake, or requests the gateway counted (served by replicas or not).
+        let arrival = ownWake || (s.gatewayRequests ?? 0) > 0
+        if learns { next.keepAlive = KeepAlive.learn(state.keepAlive, arrival: arrival, config: input.config, now: now) }
         // Observation: complete data with a replica reporting (or the model at zero). Anything less
         // — an unknown signal, a partial answer, pods not scraped — starts it afresh.
         let reporting = (s.ready ?? 0) >= 1 || state.desired == 0
@@ -371,6 +380,7 @@ struct Evidence {
         } else {
             zeroAt = nil
         }
+        prewarm = learns && quiet ? KeepAlive.prewarmWindow(input.config, next.keepAlive, now: now) : nil
     }
 
     /// The first signal a decision needs that is unknown: every activity signal when zero is in

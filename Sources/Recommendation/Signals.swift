@@ -65,6 +65,9 @@ public enum Reason: String, Sendable, Hashable, CaseIterable, Codable {
     case active
     /// Idle long enough for zero, but nothing is known that could bring it back: held at ≥ 1.
     case noWakePath = "no_wake_path"
+    /// Periodic arrivals predict a request soon: a replica is brought up (or kept) ahead of it, and
+    /// let go again if nothing comes (adaptive keep-alive with `prewarm`).
+    case prewarm
 }
 
 /// The state a model is in, as exported by `recommender_model_state`.
