@@ -207,7 +207,7 @@ struct World {
 
     func nextSlot(_ name: String, after t: Double) -> Double {
         let offset = targetOffset(name)
-        let k = ((t - offset) / schedule.scrapeInterval).rounded(.down) + 1
+        let k = ((t - offset) / schedule.scrapeInterval + 1e-6).rounded(.down) + 1
         return offset + k * schedule.scrapeInterval
     }
 
