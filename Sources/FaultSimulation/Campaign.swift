@@ -57,6 +57,8 @@ public struct Campaign: Sendable {
         public var harnessErrors: [(seed: UInt64, message: String)] = []
         /// One shrunk failure per invariant.
         public var failures: [Failure] = []
+        /// Up to five (schedule seed, first violation) per invariant, for replaying.
+        public var examples: [Invariant: [(seed: UInt64, violation: Violation)]] = [:]
 
         /// Schedules per second.
         public var rate: Double { seconds > 0 ? Double(schedules) / seconds : 0 }
@@ -89,6 +91,7 @@ public struct Campaign: Sendable {
                 for invariant in result.invariants {
                     report.failing[invariant, default: 0] += 1
                     let violation = result.violations.first { $0.invariant == invariant }!
+                    if report.examples[invariant, default: []].count < 5 { report.examples[invariant, default: []].append((scheduleSeed, violation)) }
                     if firstFailure[invariant].map({ index < $0.index }) ?? true { firstFailure[invariant] = (index, scheduleSeed, violation) }
                 }
                 progress?(report.schedules)
@@ -122,6 +125,9 @@ extension Campaign.Report {
         if failing.isEmpty && harnessErrors.isEmpty { lines.append("0 violations") }
         for invariant in Invariant.allCases {
             lines.append("  \(invariant.rawValue): \(failing[invariant].map { "FAILS in \($0) schedules" } ?? "holds")")
+        }
+        for invariant in Invariant.allCases {
+            for example in examples[invariant] ?? [] { lines.append("  e.g. schedule seed \(example.seed): \(example.violation)") }
         }
         for failure in failures {
             lines.append("")

@@ -22,6 +22,8 @@ struct Fleet {
 
     struct Pod {
         let name: String
+        /// The scrape target's name, `pod/<namespace>/<name>`.
+        let target: String
         var readyAt: Double
         var counter = 0.0
         var running: [Request] = []
@@ -184,14 +186,17 @@ struct Fleet {
         models[index].nextPod += 1
         let name = ScheduleNames.variant(models[index].spec.id) + "-\(n)"
         let offset = (Double(index * 7 + n * 3 + 1) * 0.37).truncatingRemainder(dividingBy: 1) * scrapeInterval
-        models[index].pods.append(Pod(name: name, readyAt: readyAt, offset: offset))
+        models[index].pods.append(Pod(name: name, target: "pod/\(models[index].spec.namespace)/\(name)", readyAt: readyAt, offset: offset))
     }
 
     /// The autoscaler (KEDA/HPA) applies `desired` to a model at `t`: new pods are ready after the
     /// model's cold start; removed pods hand their requests back to the gateway (clients retry).
     /// nil (no series for the model) keeps the current size, as an HPA does on a metric error.
-    mutating func scale(_ index: Int, to desired: Int?, at t: Double) {
-        guard let desired else { return }
+    /// Returns the scrape targets of the pods removed.
+    @discardableResult
+    mutating func scale(_ index: Int, to desired: Int?, at t: Double) -> [String] {
+        guard let desired else { return [] }
+        var removed: [String] = []
         models[index].target = desired
         while models[index].pods.count < desired { addPod(index, readyAt: t + models[index].spec.coldStart) }
         while models[index].pods.count > desired {
@@ -201,6 +206,7 @@ struct Fleet {
                 return (pa.ready(t) ? 1 : 0, -pa.load, a) > (pb.ready(t) ? 1 : 0, -pb.load, b)
             }!
             let pod = models[index].pods.remove(at: victim)
+            removed.append(pod.target)
             for var request in pod.running + pod.waiting {
                 request.completes = .infinity
                 if models[index].spec.viaAPI { models[index].apiWaiting.append(request) } else if flowControl { models[index].queued.append(request) } else { models[index].retrying.append((request, t + Self.retryAfter)) }
@@ -208,6 +214,7 @@ struct Fleet {
         }
         drain(index, at: t)
         models[index].pendingSince = models[index].pending ? (models[index].pendingSince ?? t) : nil
+        return removed
     }
 
     /// A container restart of the model's first pod: counter back to 0, not ready for a cold start.

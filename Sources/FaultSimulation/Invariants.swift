@@ -106,6 +106,19 @@ struct Checker {
         }
     }
 
+    /// Replaces the explanation placeholder of violations from `index` on with what the
+    /// recommender said about each model (fetched only when something was reported).
+    mutating func explain(from index: Int, _ explanations: [String: String]) {
+        for i in index..<violations.count {
+            let v = violations[i]
+            let text = v.detail.replacingOccurrences(of: Checker.placeholder, with: explanations[v.model] ?? "recommender: no decision")
+            violations[i] = Violation(invariant: v.invariant, time: v.time, model: v.model, detail: text)
+        }
+    }
+
+    /// Stands for the recommender's explanation until ``explain(from:_:)``.
+    static let placeholder = "\u{2063}explanation\u{2063}"
+
     mutating func report(_ invariant: Invariant, _ time: Double, _ model: String, _ detail: String, once: String? = nil) {
         if let once, !reported.insert(once).inserted { return }
         guard violations.count < Self.maxViolations else { return }
@@ -149,9 +162,9 @@ struct Checker {
     /// Checks one tick. `decided`: the engine made decisions (config loaded, recovery done);
     /// `blind`: a query-level fault made this tick's data unknown.
     mutating func tick(
-        now: Double, start: Double, decided: Bool, blind: Bool, output: [ModelKey: Int], facts: [ModelFacts], fleet: Fleet,
-        explain: (ModelKey) -> String
+        now: Double, start: Double, decided: Bool, blind: Bool, output: [ModelKey: Int], facts: [ModelFacts], fleet: Fleet
     ) {
+        let explain = { (_: ModelKey) in Checker.placeholder }
         guard decided else {
             for i in streakStart.indices { streakStart[i] = nil }
             return
@@ -185,14 +198,13 @@ struct Checker {
                     if quietFor < r.retention - schedule.scrapeInterval - 1e-6 {
                         report(r.badInForce ? .badEditAggressive : .zeroWithoutEvidence, now, model.ref,
                                "went \(from) → 0 \(Simulation.format(quietFor))s after its last observable request (at \(Simulation.format(last))), R is \(Simulation.format(r.retention))s; \(explain(key))")
-                    } else if let since = streakStart[i], now - since >= r.retention - 1e-6 {
-                        if profile.wakePathRule && !facts[i].wakePathSeen && !r.wakePathAPI {
-                            report(.zeroWithoutWakePath, now, model.ref, "went \(from) → 0 but the gateway was never seen routing it and its entry does not say wake_path: api; \(explain(key))")
-                        }
-                    } else {
+                    } else if streakStart[i].map({ now - $0 < r.retention - 1e-6 }) ?? true {
                         let observed = streakStart[i].map { "observed continuously only since \(Simulation.format($0)) (\(Simulation.format(now - $0))s)" } ?? "not observed at this tick"
                         report(.zeroWithoutEvidence, now, model.ref, "went \(from) → 0 but \(observed), R is \(Simulation.format(r.retention))s; \(explain(key))")
                     }
+                }
+                if profile.wakePathRule && !facts[i].wakePathSeen && !r.wakePathAPI {
+                    report(.zeroWithoutWakePath, now, model.ref, "went \(from) → 0 but the gateway was never seen routing it and its entry does not say wake_path: api; \(explain(key))")
                 }
             }
 

@@ -18,86 +18,80 @@ public struct Shrinker: Sendable {
         var best = schedule
         var bestResult = await Simulation(schedule: schedule, profile: profile).run()
         var runs = 1
-        func fails(_ candidate: Schedule) async -> RunResult? {
-            guard runs < budget else { return nil }
-            runs += 1
-            let result = await Simulation(schedule: candidate, profile: profile).run()
-            return result.invariants.contains(invariant) && result.harnessError == nil ? result : nil
-        }
         var improved = true
         while improved && runs < budget {
             improved = false
-            for candidate in candidates(best, result: bestResult, invariant: invariant) {
-                if let result = await fails(candidate) {
-                    best = candidate
-                    bestResult = result
-                    improved = true
-                    break
+            // One pass over every kind of reduction; a reduction that keeps the failure is kept and
+            // the pass goes on from the reduced schedule (no restart from the first candidate).
+            for kind in ReductionKind.allCases {
+                var index = 0
+                while runs < budget {
+                    guard let candidate = reduction(kind, index, of: best, result: bestResult, invariant: invariant) else { break }
+                    runs += 1
+                    let result = await Simulation(schedule: candidate, profile: profile).run()
+                    if result.invariants.contains(invariant) && result.harnessError == nil {
+                        best = candidate
+                        bestResult = result
+                        improved = true
+                    } else {
+                        index += 1
+                    }
                 }
             }
         }
         return (best, bestResult, runs)
     }
 
-    /// Smaller variants of `s`, most aggressive first.
-    func candidates(_ s: Schedule, result: RunResult, invariant: Invariant) -> [Schedule] {
-        var out: [Schedule] = []
-        // A shorter run: just past the first violation of the invariant.
-        if let first = result.violations.first(where: { $0.invariant == invariant }), first.time + s.tickInterval < s.duration {
-            var c = s
+    enum ReductionKind: CaseIterable { case duration, event, model, entry, allArrivals, arrival, faultLength }
+
+    /// The `index`-th reduction of `kind`, nil when there is none left.
+    func reduction(_ kind: ReductionKind, _ index: Int, of s: Schedule, result: RunResult, invariant: Invariant) -> Schedule? {
+        var c = s
+        switch kind {
+        case .duration:
+            guard index == 0, let first = result.violations.first(where: { $0.invariant == invariant }),
+                (first.time + s.tickInterval).rounded(.up) < s.duration else { return nil }
             c.duration = (first.time + s.tickInterval).rounded(.up)
             c.events = c.events.filter { $0.time <= c.duration }
-            out.append(c)
-        }
-        // Without an event.
-        for index in s.events.indices {
-            var c = s
+            c.models = c.models.map { var m = $0; m.arrivals = m.arrivals.filter { $0 <= c.duration }; return m }
+        case .event:
+            guard index < s.events.count else { return nil }
             c.events.remove(at: index)
-            out.append(c)
-        }
-        // Without a model (and its entries and events).
-        if s.models.count > 1 {
-            for model in s.models {
-                var c = s
-                c.models.removeAll { $0.ref == model.ref }
-                let remainingIDs = Set(c.models.map(\.id))
-                c.config.removeAll { $0.spec.modelID != nil && !remainingIDs.contains($0.spec.modelID!) }
-                c.events.removeAll { event in
-                    switch event {
-                    case .fault(let kind, _, _): return kind.model == model.ref
-                    case .containerRestart(_, let ref): return ref == model.ref
-                    case .setEntry(_, let text): return text.spec.modelID != nil && !remainingIDs.contains(text.spec.modelID!)
-                    default: return false
-                    }
+        case .model:
+            guard s.models.count > 1, index < s.models.count else { return nil }
+            let ref = s.models[index].ref
+            c.models.remove(at: index)
+            let remainingIDs = Set(c.models.map(\.id))
+            c.config.removeAll { $0.spec.modelID != nil && !remainingIDs.contains($0.spec.modelID!) }
+            c.events.removeAll { event in
+                switch event {
+                case .fault(let kind, _, _): return kind.model == ref
+                case .containerRestart(_, let model): return model == ref
+                case .setEntry(_, let text): return text.spec.modelID != nil && !remainingIDs.contains(text.spec.modelID!)
+                default: return false
                 }
-                out.append(c)
             }
-        }
-        // Fewer requests: none, the first half, the second half, one fewer.
-        for (m, model) in s.models.enumerated() where !model.arrivals.isEmpty {
-            let n = model.arrivals.count
-            var variants: [[Double]] = [[], Array(model.arrivals.prefix(n / 2)), Array(model.arrivals.suffix(n - n / 2))]
-            if n <= 8 { for i in 0..<n { var a = model.arrivals; a.remove(at: i); variants.append(a) } }
-            for arrivals in variants where arrivals.count < n {
-                var c = s
-                c.models[m].arrivals = arrivals
-                out.append(c)
+        case .entry:
+            let removable = s.config.indices.filter { s.config[$0].spec.key != "default" }
+            guard index < removable.count else { return nil }
+            c.config.remove(at: removable[index])
+        case .allArrivals:
+            let busy = s.models.indices.filter { !s.models[$0].arrivals.isEmpty }
+            guard index < busy.count else { return nil }
+            c.models[busy[index]].arrivals = []
+        case .arrival:
+            var flat: [(Int, Int)] = []
+            for (m, model) in s.models.enumerated() { for a in model.arrivals.indices { flat.append((m, a)) } }
+            guard index < flat.count else { return nil }
+            c.models[flat[index].0].arrivals.remove(at: flat[index].1)
+        case .faultLength:
+            let faults = s.events.indices.filter {
+                if case .fault(_, let start, let end) = s.events[$0] { return end - start > s.tickInterval }
+                return false
             }
+            guard index < faults.count, case .fault(let kind, let start, let end) = s.events[faults[index]] else { return nil }
+            c.events[faults[index]] = .fault(kind, start: start, end: (start + (end - start) / 2).rounded(.up))
         }
-        // Shorter faults.
-        for (index, event) in s.events.enumerated() {
-            if case .fault(let kind, let start, let end) = event, end - start > s.tickInterval {
-                var c = s
-                c.events[index] = .fault(kind, start: start, end: (start + (end - start) / 2).rounded(.up))
-                out.append(c)
-            }
-        }
-        // Config entries that are not needed.
-        for (index, entry) in s.config.enumerated() where entry.spec.key != "default" {
-            var c = s
-            c.config.remove(at: index)
-            out.append(c)
-        }
-        return out
+        return c
     }
 }

@@ -17,6 +17,13 @@ public struct RunResult: Sendable {
     public var queries = 0
     /// Samples the TSDB stored.
     public var samples = 0
+    /// Every change of a fleet model's recommendation: (time, `namespace/model`, from, to).
+    public var changes: [(time: Double, model: String, from: Int?, to: Int?)] = []
+
+    /// When `model` was recommended 0 (each transition to 0).
+    public func zeros(of model: String) -> [Double] {
+        changes.filter { $0.model == model && $0.to == 0 && $0.from != 0 }.map(\.time)
+    }
 
     /// Whether a promise was broken or the harness failed.
     public var failed: Bool { !violations.isEmpty || harnessError != nil }
@@ -51,6 +58,15 @@ public struct Simulation: Sendable {
     public static func format(_ value: Double) -> String {
         if value.isInfinite { return value > 0 ? "∞" : "-∞" }
         return value == value.rounded() && abs(value) < 1e12 ? String(Int64(value)) : String(format: "%.1f", value)
+    }
+
+    /// Where in each scrape interval a target is scraped (Prometheus spreads targets by a hash of
+    /// their identity): `pod/<namespace>/<pod>`, `gateway`, `gateway/<namespace>`, `recommender`.
+    /// Pods are named `<derived variant name>-<n>`.
+    public static func scrapeOffset(_ target: String, interval: Double) -> Double {
+        var hash: UInt64 = 1_469_598_103_934_665_603
+        for byte in target.utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+        return Double(hash % 1000) / 1000 * interval
     }
 
     static let logger = Logger(label: "fault-simulation") { _ in SwiftLogNoOpLogHandler() }
@@ -137,6 +153,7 @@ struct World {
 
     mutating func run() async {
         await startEngine(at: 0)
+        discoverTargets(at: 0)
         var t = 0.0
         var lastFaultEnd = 0
         while result.harnessError == nil {
@@ -193,41 +210,30 @@ struct World {
         case .containerRestart(_, let ref):
             guard let index = schedule.models.firstIndex(where: { $0.ref == ref }) else { return }
             fleet.restartContainer(index, at: t)
+            discoverTargets(at: t)
             checker.disturb(index, at: t)
         }
     }
 
     // MARK: - Scrapes
 
-    func targetOffset(_ name: String) -> Double {
-        var hash: UInt64 = 1469598103934665603
-        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 1099511628211 }
-        return Double(hash % 1000) / 1000 * schedule.scrapeInterval
-    }
-
     func nextSlot(_ name: String, after t: Double) -> Double {
-        let offset = targetOffset(name)
+        let offset = Simulation.scrapeOffset(name, interval: schedule.scrapeInterval)
         let k = ((t - offset) / schedule.scrapeInterval + 1e-6).rounded(.down) + 1
         return offset + k * schedule.scrapeInterval
     }
 
-    mutating func nextScrape(after t: Double) -> Double {
-        var next = Double.infinity
-        for name in targets() {
-            if scrapeDue[name] == nil { scrapeDue[name] = nextSlot(name, after: t) }
-            next = min(next, scrapeDue[name]!)
-        }
-        return next
-    }
+    func nextScrape(after t: Double) -> Double { scrapeDue.values.min() ?? .infinity }
 
-    func targets() -> [String] {
+    /// Adds scrape targets that appeared (pods created) since the last call.
+    mutating func discoverTargets(at t: Double) {
         var names = ["recommender"]
         switch schedule.gatewayNamespaces {
         case .perNamespace: names += Set(schedule.models.map(\.namespace)).sorted().map { "gateway/" + $0 }
         default: names.append("gateway")
         }
-        for model in fleet.models { for pod in model.pods { names.append("pod/\(model.spec.namespace)/\(pod.name)") } }
-        return names
+        for model in fleet.models { for pod in model.pods { names.append(pod.target) } }
+        for name in names where scrapeDue[name] == nil { scrapeDue[name] = nextSlot(name, after: t) }
     }
 
     mutating func scrape(at t: Double) {
@@ -276,7 +282,7 @@ struct World {
         }
         // A vLLM pod.
         for (index, model) in fleet.models.enumerated() {
-            guard let pod = model.pods.first(where: { "pod/\(model.spec.namespace)/\($0.name)" == target }) else { continue }
+            guard let pod = model.pods.first(where: { $0.target == target }) else { continue }
             guard pod.ready(t), !faults.contains(.scrapeGap(model: model.spec.ref)) else { return nil }
             let labels = ["namespace": model.spec.namespace, "pod": pod.name, "model_name": model.spec.servedName, "job": "vllm"]
             var values: [(String, Double)] = [
@@ -316,18 +322,23 @@ struct World {
         let now = t + elapsed
         await engine.tick(signals, outcomes: outcomes, duration: elapsed, now: Instant(seconds: SimulatedPrometheus.epoch + now))
         result.ticks += 1
-        await readOutput()
+        await readOutput(at: now)
         let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= now && t < $0.end }
         let facts = self.facts(at: now)
-        var explanations: [ModelKey: String] = [:]
-        for key in keys {
-            if let decision = await engine.decision(for: key) {
-                explanations[key] = "recommender: desired \(decision.desired), reason \(decision.reason.rawValue), \(decision.detail.isEmpty ? "no detail" : decision.detail)"
-            }
+        if ProcessInfo.processInfo.environment["FAULTSIM_TRACE"] != nil {
+            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) signals:", signals.signals(for: key, retention: ConfigDuration(seconds: 20))) } }
         }
-        checker.tick(
-            now: now, start: t, decided: recovered, blind: blind, output: desired, facts: facts, fleet: fleet,
-            explain: { explanations[$0] ?? "recommender: no decision" })
+        let reported = checker.violations.count
+        checker.tick(now: now, start: t, decided: recovered, blind: blind, output: desired, facts: facts, fleet: fleet)
+        if checker.violations.count > reported {
+            var explanations: [String: String] = [:]
+            for key in keys {
+                if let decision = await engine.decision(for: key) {
+                    explanations[key.description] = "recommender: desired \(decision.desired), reason \(decision.reason.rawValue), \(decision.detail.isEmpty ? "no detail" : decision.detail)"
+                }
+            }
+            checker.explain(from: reported, explanations)
+        }
         autoscale(at: now)
         nextTick = now + schedule.tickInterval
     }
@@ -338,29 +349,34 @@ struct World {
         var answered: Int?
         if case .woken(let value) = outcome { answered = value }
         checker.wakeAnswered(index, desired: answered, at: t)
-        await readOutput()
+        await readOutput(at: t)
         autoscale(at: t)
     }
 
-    mutating func readOutput() async {
+    mutating func readOutput(at t: Double) async {
         guard let engine else { return }
         let text = await engine.renderMetrics()
         output = OutputParser.desiredLines(text)
+        let before = desired
         desired = [:]
         for line in output {
             guard let namespace = line.labels["namespace"], let model = line.labels["model_name"], line.value.isFinite else { continue }
             desired[ModelKey(namespace: namespace, modelID: model)] = Int(line.value)
         }
+        for key in keys where before[key] != desired[key] {
+            result.changes.append((t, key.description, before[key], desired[key]))
+        }
     }
 
     mutating func autoscale(at t: Double) {
         var removed: [String] = []
+        var added = false
         for index in fleet.models.indices {
-            let before = Set(fleet.models[index].pods.map(\.name))
-            fleet.scale(index, to: desired[keys[index]], at: t)
-            let after = Set(fleet.models[index].pods.map(\.name))
-            removed += before.subtracting(after).map { "pod/\(fleet.models[index].spec.namespace)/\($0)" }
+            let created = fleet.models[index].nextPod
+            removed += fleet.scale(index, to: desired[keys[index]], at: t)
+            added = added || fleet.models[index].nextPod != created
         }
+        if added { discoverTargets(at: t) }
         guard !removed.isEmpty, !active(t).contains(.tsdbRestart) else { return }
         prometheus.state.withLock { state in
             for name in removed { state.tsdb.scrapeFailed(target: name, at: t) }  // the target went away
