@@ -15,6 +15,8 @@ struct ExpectedConfig {
         var wakePathAPI: Bool
         /// A broken key that concerns this model is in force (its last good version, or protection).
         var badInForce: Bool
+        /// An entry in force names the model with its namespace (the product adopts such models).
+        var namedScoped: Bool
     }
 
     static let systemRetention = 600.0
@@ -100,11 +102,6 @@ struct ExpectedConfig {
         let badInForce = broken.contains { $0.key == "default" || $0.key == "global" || names($0, model) }
         return Resolved(
             enable: enable, retention: retention, minReplicas: minReplicas, group: group, aliases: aliases,
-            wakePathAPI: wakePathAPI, badInForce: badInForce)
-    }
-
-    /// Whether an entry in force names the model with its namespace (the product adopts those models).
-    func namesScoped(_ model: SimModel) -> Bool {
-        inForce.contains { $0.modelID == model.id && $0.namespace == model.namespace }
+            wakePathAPI: wakePathAPI, badInForce: badInForce, namedScoped: !scoped.isEmpty)
     }
 }

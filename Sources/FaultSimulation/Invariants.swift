@@ -8,7 +8,8 @@ public enum Invariant: String, Sendable, Hashable, CaseIterable, Comparable {
     case zeroWithoutEvidence = "no zero without evidence"
     /// A 0 only when the gateway has been seen routing the model or its entry says `wake_path: api`.
     case zeroWithoutWakePath = "no zero without a wake path"
-    /// A bad edit never makes scale-to-zero more aggressive than the last good configuration.
+    /// The configuration the recommender resolves is never more aggressive than the one the spec
+    /// says is in force: a bad edit keeps the last good version, or protects the model it names.
     case badEditAggressive = "a bad edit is never more aggressive"
     /// The kill switch keeps every model at ≥ 1 from the first tick after it is engaged.
     case killSwitch = "kill switch: every model >= 1 within one tick"
@@ -65,7 +66,9 @@ struct ModelFacts {
 struct Checker {
     let schedule: Schedule
     let profile: Profile
-    var expected: ExpectedConfig
+    private(set) var expected: ExpectedConfig
+    /// Each model's configuration in force, recomputed when the configuration changes.
+    private(set) var resolved: [ExpectedConfig.Resolved]
     private(set) var violations: [Violation] = []
 
     /// Last value of each model in the output (kept across restarts and while absent).
@@ -91,6 +94,7 @@ struct Checker {
         self.schedule = schedule
         self.profile = profile
         expected = ExpectedConfig(schedule.config)
+        resolved = schedule.models.map { [expected] in expected.resolve($0) }
         let n = schedule.models.count
         streakStart = Array(repeating: nil, count: n)
         visibleTicks = Array(repeating: 0, count: n)
@@ -130,6 +134,7 @@ struct Checker {
     mutating func configChanged(at t: Double, _ apply: (inout ExpectedConfig) -> Void) {
         let wasKill = expected.killSwitch
         apply(&expected)
+        resolved = schedule.models.map { [expected] in expected.resolve($0) }
         if expected.killSwitch && !wasKill { killSince = t }
         if !expected.killSwitch { killSince = nil }
         configChangedAt = t
@@ -138,9 +143,31 @@ struct Checker {
 
     mutating func restarted(at t: Double) {
         expected.restarted()
+        resolved = schedule.models.map { [expected] in expected.resolve($0) }
         for i in streakStart.indices { streakStart[i] = nil }
         lastDecided = nil
         for i in disturbed.indices { disturbed[i] = max(disturbed[i], t) }
+    }
+
+    /// What the engine resolved after a configuration change: never more aggressive than the
+    /// configuration the spec says is in force (the last good version of a broken entry, or the
+    /// model protected when there is none).
+    mutating func engineConfiguration(_ resolvedByEngine: [ModelKey: (enable: Bool, retention: Double)], killSwitch: Bool, at t: Double) {
+        for (i, model) in schedule.models.enumerated() {
+            let key = ModelKey(namespace: model.namespace, modelID: model.id)
+            guard let engine = resolvedByEngine[key] else { continue }
+            let r = resolved[i]
+            let invariant: Invariant = .badEditAggressive
+            let cause = r.badInForce ? "a broken entry is in force" : "no entry is broken"
+            if engine.enable && !r.enable {
+                report(invariant, t, model.ref, "the recommender resolved enable_scale_to_zero: true, the configuration in force says false (\(cause))", once: "cfg-enable\(i)-\(t)")
+            } else if engine.enable && engine.retention < r.retention - 1e-6 {
+                report(invariant, t, model.ref, "the recommender resolved retention \(Simulation.format(engine.retention))s, the configuration in force says \(Simulation.format(r.retention))s (\(cause))", once: "cfg-retention\(i)-\(t)")
+            }
+        }
+        if expected.killSwitch && !killSwitch {
+            report(.killSwitch, t, "global", "the kill switch is in force in the configuration but not engaged in the recommender", once: "cfg-kill-\(t)")
+        }
     }
 
     mutating func disturb(_ i: Int, at t: Double) { disturbed[i] = max(disturbed[i], t) }
@@ -170,7 +197,7 @@ struct Checker {
             return
         }
         let models = schedule.models
-        let resolved = models.map { expected.resolve($0) }
+        let killSwitch = expected.killSwitch
         let elapsed = lastDecided.map { now - $0 } ?? 0
 
         // Observation: complete data, a replica reporting (with its request counter) or already at zero.
@@ -189,15 +216,16 @@ struct Checker {
             // A zero: the spec's evidence, configuration and wake path.
             if value == 0 && previous != 0 {
                 let from = previous.map(String.init) ?? "none"
-                if !r.enable || expected.killSwitch {
-                    let why = expected.killSwitch ? "the kill switch is engaged" : "scale-to-zero is off in the configuration in force"
-                    report(r.badInForce ? .badEditAggressive : .zeroWithoutEvidence, now, model.ref, "went \(from) → 0 although \(why); \(explain(key))")
+                if !r.enable || killSwitch {
+                    let why = killSwitch ? "the kill switch is engaged" : "scale-to-zero is off in the configuration in force"
+                    report(.zeroWithoutEvidence, now, model.ref, "went \(from) → 0 although \(why)\(r.badInForce ? " (a broken entry is in force)" : ""); \(explain(key))")
                 } else {
                     let last = fleet.lastObservableActivity(i, at: now)
                     let quietFor = now - last
+                    let observation = streakStart[i].map { "observed continuously since \(Simulation.format($0))" } ?? "not observed at this tick"
                     if quietFor < r.retention - schedule.scrapeInterval - 1e-6 {
-                        report(r.badInForce ? .badEditAggressive : .zeroWithoutEvidence, now, model.ref,
-                               "went \(from) → 0 \(Simulation.format(quietFor))s after its last observable request (at \(Simulation.format(last))), R is \(Simulation.format(r.retention))s; \(explain(key))")
+                        report(.zeroWithoutEvidence, now, model.ref,
+                               "went \(from) → 0 \(Simulation.format(quietFor))s after its last request (completed or seen in flight at \(Simulation.format(last))), R is \(Simulation.format(r.retention))s, \(observation); \(explain(key))")
                     } else if streakStart[i].map({ now - $0 < r.retention - 1e-6 }) ?? true {
                         let observed = streakStart[i].map { "observed continuously only since \(Simulation.format($0)) (\(Simulation.format(now - $0))s)" } ?? "not observed at this tick"
                         report(.zeroWithoutEvidence, now, model.ref, "went \(from) → 0 but \(observed), R is \(Simulation.format(r.retention))s; \(explain(key))")
@@ -219,7 +247,7 @@ struct Checker {
             }
 
             // Forgetting only counts ticks that could see.
-            let sourced = facts[i].reporting || facts[i].gatewayFresh || expected.namesScoped(model)
+            let sourced = facts[i].reporting || facts[i].gatewayFresh || r.namedScoped
             if sourced { seeing[i] = 0 } else if !blind { seeing[i] += elapsed }
             if let previous, previous > 0, value == nil, seeing[i] < schedule.forgetAfter - 2 * schedule.tickInterval {
                 report(.forgottenWhileBlind, now, model.ref, "forgotten after only \(Simulation.format(seeing[i]))s of ticks that could see (forget after \(Simulation.format(schedule.forgetAfter))s)", once: "blind\(i)")

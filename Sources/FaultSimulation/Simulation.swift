@@ -145,8 +145,8 @@ struct World {
         let engine = Engine(
             options: EngineOptions(forgetAfterSeconds: schedule.forgetAfter, scaleDownStabilizationSeconds: 0),
             logger: Simulation.logger)
-        await engine.loadConfig(rawEntries(checker.expected), now: Instant(seconds: SimulatedPrometheus.epoch + t))
         self.engine = engine
+        await loadConfig(at: t)
         recovered = false
         upAt = .infinity
     }
@@ -198,10 +198,10 @@ struct World {
         case .fault: break
         case .setEntry(_, let text):
             checker.configChanged(at: t) { $0.set(text) }
-            await engine?.loadConfig(rawEntries(checker.expected), now: Instant(seconds: SimulatedPrometheus.epoch + t))
+            await loadConfig(at: t)
         case .removeEntry(_, let key):
             checker.configChanged(at: t) { $0.remove(key) }
-            await engine?.loadConfig(rawEntries(checker.expected), now: Instant(seconds: SimulatedPrometheus.epoch + t))
+            await loadConfig(at: t)
         case .restart(_, let down):
             engine = nil
             output = []
@@ -213,6 +213,17 @@ struct World {
             discoverTargets(at: t)
             checker.disturb(index, at: t)
         }
+    }
+
+    /// Hands the ConfigMap to the engine and checks what it resolved.
+    mutating func loadConfig(at t: Double) async {
+        guard let engine else { return }
+        await engine.loadConfig(rawEntries(checker.expected), now: Instant(seconds: SimulatedPrometheus.epoch + t))
+        var resolved: [ModelKey: (enable: Bool, retention: Double)] = [:]
+        for view in await engine.recommendations() {
+            resolved[ModelKey(namespace: view.namespace, modelID: view.modelID)] = (view.config.enableScaleToZero, view.config.retentionSeconds)
+        }
+        checker.engineConfiguration(resolved, killSwitch: await engine.killSwitch, at: t)
     }
 
     // MARK: - Scrapes
@@ -387,8 +398,8 @@ struct World {
     /// Ground truth of what the TSDB holds for each model at `t`.
     func facts(at t: Double) -> [ModelFacts] {
         let models = schedule.models
-        let retentions = models.map { checker.expected.resolve($0).retention }
-        let aliases = models.map { checker.expected.resolve($0).aliases }
+        let retentions = checker.resolved.map(\.retention)
+        let aliases = checker.resolved.map(\.aliases)
         let pending = fleet.models.map(\.pendingSince)
         let flowControl = schedule.flowControl
         return prometheus.state.withLock { state in
