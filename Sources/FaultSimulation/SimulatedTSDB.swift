@@ -18,12 +18,17 @@ struct StoredSample: Sendable {
     let stale: Bool
 }
 
+/// A series' identity: its name and labels (hashing a dictionary does not depend on its order).
+struct SeriesID: Hashable, Sendable {
+    let metric: String
+    let labels: [String: String]
+}
+
 /// One series: its name, labels and samples in time order.
 struct StoredSeries: Sendable {
     let metric: String
     let labels: [String: String]
-    /// The labels rendered once, for grouping and `or`.
-    let key: String
+    var id: SeriesID { SeriesID(metric: metric, labels: labels) }
     var samples: [StoredSample] = []
 }
 
@@ -57,10 +62,10 @@ public struct SimulatedTSDB: Sendable {
     /// Prometheus 2 or 3 semantics.
     public var flavour: PrometheusFlavour
     private var series: [StoredSeries] = []
-    private var indexByKey: [String: Int] = [:]
+    private var indexByID: [SeriesID: Int] = [:]
     private var indexByMetric: [String: [Int]] = [:]
-    /// Per scrape target, the series keys of its last successful scrape (for staleness markers).
-    private var lastScrape: [String: Set<String>] = [:]
+    /// Per scrape target, the series of its last successful scrape (for staleness markers).
+    private var lastScrape: [String: Set<Int>] = [:]
 
     /// An empty TSDB.
     public init(flavour: PrometheusFlavour = .v3) { self.flavour = flavour }
@@ -90,31 +95,31 @@ public struct SimulatedTSDB: Sendable {
     /// A successful scrape of `target` at `time`: stores `samples` and a staleness marker on every
     /// series the target had last time and no longer has.
     public mutating func scrape(target: String, at time: Double, _ samples: [Scraped]) {
-        var keys = Set<String>()
-        keys.reserveCapacity(samples.count)
+        var indices = Set<Int>()
+        indices.reserveCapacity(samples.count)
         for sample in samples {
             let index = seriesIndex(sample.metric, sample.labels)
             append(index, StoredSample(time: time, value: sample.value, stale: false))
-            keys.insert(series[index].key)
+            indices.insert(index)
         }
         if let previous = lastScrape[target] {
-            for key in previous where !keys.contains(key) { markStale(key, at: time) }
+            for index in previous where !indices.contains(index) { markStale(index, at: time) }
         }
-        lastScrape[target] = keys
+        lastScrape[target] = indices
     }
 
     /// A failed scrape, or a target that went away: every series of its last scrape goes stale.
     public mutating func scrapeFailed(target: String, at time: Double) {
         guard let previous = lastScrape.removeValue(forKey: target) else { return }
-        for key in previous { markStale(key, at: time) }
+        for index in previous { markStale(index, at: time) }
     }
 
     /// A restart of the TSDB: the scrape cache is lost (no staleness markers for what vanished
     /// while it was down); stored samples survive (the write-ahead log).
     public mutating func restarted() { lastScrape.removeAll() }
 
-    private mutating func markStale(_ key: String, at time: Double) {
-        guard let index = indexByKey[key], let last = series[index].samples.last, !last.stale, last.time < time else { return }
+    private mutating func markStale(_ index: Int, at time: Double) {
+        guard let last = series[index].samples.last, !last.stale, last.time < time else { return }
         series[index].samples.append(StoredSample(time: time, value: .nan, stale: true))
     }
 
@@ -124,19 +129,13 @@ public struct SimulatedTSDB: Sendable {
     }
 
     private mutating func seriesIndex(_ metric: String, _ labels: [String: String]) -> Int {
-        let key = Self.key(metric, labels)
-        if let index = indexByKey[key] { return index }
-        series.append(StoredSeries(metric: metric, labels: labels, key: key))
+        let id = SeriesID(metric: metric, labels: labels)
+        if let index = indexByID[id] { return index }
+        series.append(StoredSeries(metric: metric, labels: labels))
         let index = series.count - 1
-        indexByKey[key] = index
+        indexByID[id] = index
         indexByMetric[metric, default: []].append(index)
         return index
-    }
-
-    static func key(_ metric: String, _ labels: [String: String]) -> String {
-        var text = metric + "{"
-        for name in labels.keys.sorted() { text += name + "=\"" + labels[name]! + "\"," }
-        return text + "}"
     }
 
     // MARK: - Evaluation
@@ -164,8 +163,8 @@ public struct SimulatedTSDB: Sendable {
             return aggregate(aggregation, grouping: grouping, without: without, evaluate(inner, at: time, hidden: hidden))
         case .or(let lhs, let rhs):
             let left = evaluate(lhs, at: time, hidden: hidden)
-            let seen = Set(left.map { Self.key("", $0.labels) })
-            return left + evaluate(rhs, at: time, hidden: hidden).filter { !seen.contains(Self.key("", $0.labels)) }
+            let seen = Set(left.map(\.labels))
+            return left + evaluate(rhs, at: time, hidden: hidden).filter { !seen.contains($0.labels) }
         }
     }
 
@@ -244,8 +243,8 @@ public struct SimulatedTSDB: Sendable {
     }
 
     func aggregate(_ aggregation: Aggregation, grouping: [String]?, without: Bool, _ input: [ResultSample]) -> [ResultSample] {
-        var order: [String] = []
-        var groups: [String: (labels: [String: String], values: [Double])] = [:]
+        var order: [[String: String]] = []
+        var groups: [[String: String]: [Double]] = [:]
         for sample in input {
             var labels: [String: String] = [:]
             if without {
@@ -255,15 +254,11 @@ public struct SimulatedTSDB: Sendable {
             } else {
                 for name in grouping ?? [] { if let value = sample.labels[name], !value.isEmpty { labels[name] = value } }
             }
-            let key = Self.key("", labels)
-            if groups[key] == nil {
-                order.append(key)
-                groups[key] = (labels, [])
-            }
-            groups[key]!.values.append(sample.value)
+            if groups[labels] == nil { order.append(labels) }
+            groups[labels, default: []].append(sample.value)
         }
-        return order.map { key in
-            let (labels, values) = groups[key]!
+        return order.map { labels in
+            let values = groups[labels]!
             let value: Double
             switch aggregation {
             case .sum: value = values.reduce(0, +)

@@ -69,6 +69,9 @@ public struct Simulation: Sendable {
         return Double(hash % 1000) / 1000 * interval
     }
 
+    /// `FAULTSIM_TRACE=1` prints every decision of every tick (for reading one replayed schedule).
+    static let trace = ProcessInfo.processInfo.environment["FAULTSIM_TRACE"] != nil
+
     static let logger = Logger(label: "fault-simulation") { _ in SwiftLogNoOpLogHandler() }
 
     /// Runs the schedule to its end.
@@ -109,7 +112,9 @@ struct World {
                 state.modelLabels[model.ref] = (model.namespace, model.servedName, model.requestedName)
             }
         }
-        let client = PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 2, initialBackoff: .zero))
+        // One attempt: a retry of a failing query at the same virtual time fails the same way, and the
+        // client's backoff sleeps in real time (even a zero backoff costs a timer round trip).
+        let client = PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1))
         collector = SignalCollector(client: client, queries: QueryBuilder())
         fleet = Fleet(schedule: schedule)
         checker = Checker(schedule: schedule, profile: profile)
@@ -279,7 +284,7 @@ struct World {
                 case .shared: labels["namespace"] = "llm-gateway"
                 case .perNamespace: labels["namespace"] = model.spec.namespace
                 }
-                let key = SimulatedTSDB.key("", labels)
+                let key = labels["target_model_name"]! + "\u{0}" + (labels["namespace"] ?? "")
                 let previous = counters[key] ?? (labels, 0, 0)
                 counters[key] = (labels, previous.count + model.gatewayCount, previous.queue + Double(model.queued.count))
             }
@@ -336,7 +341,7 @@ struct World {
         await readOutput(at: now)
         let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= now && t < $0.end }
         let facts = self.facts(at: now)
-        if ProcessInfo.processInfo.environment["FAULTSIM_TRACE"] != nil {
+        if Simulation.trace {
             for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) signals:", signals.signals(for: key, retention: ConfigDuration(seconds: 20))) } }
         }
         let reported = checker.violations.count
@@ -449,11 +454,27 @@ struct World {
 enum OutputParser {
     static func desiredLines(_ text: String) -> [(labels: [String: String], value: Double)] {
         var lines: [(labels: [String: String], value: Double)] = []
-        for line in text.split(separator: "\n") where line.hasPrefix(Simulation.desiredMetric + "{") {
-            guard let close = line.lastIndex(of: "}") else { continue }
-            let body = line[line.index(line.startIndex, offsetBy: Simulation.desiredMetric.count + 1)..<close]
-            let value = Double(line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)) ?? .nan
-            lines.append((labels(body), value))
+        let prefix = Array((Simulation.desiredMetric + "{").utf8)
+        var text = text
+        text.withUTF8 { bytes in
+            var start = 0
+            var seen = false
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count, bytes[end] != 0x0A { end += 1 }
+                let isSample = end - start > prefix.count && prefix.indices.allSatisfy { bytes[start + $0] == prefix[$0] }
+                if isSample {
+                    seen = true
+                    var close = end - 1
+                    while close > start, bytes[close] != UInt8(ascii: "}") { close -= 1 }
+                    let body = String(decoding: bytes[(start + prefix.count)..<close], as: UTF8.self)
+                    let value = Double(String(decoding: bytes[(close + 1)..<end], as: UTF8.self).trimmingCharacters(in: .whitespaces)) ?? .nan
+                    lines.append((labels(Substring(body)), value))
+                } else if seen && bytes[start] != UInt8(ascii: "#") {
+                    break  // the family's samples are contiguous
+                }
+                start = end + 1
+            }
         }
         return lines
     }
