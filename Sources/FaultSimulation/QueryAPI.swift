@@ -16,7 +16,9 @@ enum QueryAPI {
         var out = "{\"status\":\"success\""
         if partial == .isPartial { out += ",\"isPartial\":true" }
         out += ",\"data\":{\"resultType\":\"vector\",\"result\":["
-        let stamp = String(format: "%.3f", time)
+        let millis = Int64((time * 1000).rounded())
+        let fraction = String(millis % 1000)
+        let stamp = "\(millis / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
         for (i, sample) in samples.enumerated() {
             if i > 0 { out += "," }
             out += "{\"metric\":{"
@@ -49,6 +51,7 @@ enum QueryAPI {
     }
 
     static func quote(_ text: String) -> String {
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) { return "\"" + text + "\"" }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -482,24 +482,27 @@ enum OutputParser {
     /// `a="1",b="x\"y"` → labels.
     static func labels(_ text: Substring) -> [String: String] {
         var labels: [String: String] = [:]
-        var scalars = Array(text.unicodeScalars)[...]
-        while !scalars.isEmpty {
-            guard let eq = scalars.firstIndex(of: "=") else { break }
-            let name = String(String.UnicodeScalarView(scalars[scalars.startIndex..<eq]))
-            var index = eq + 2  // past ="
-            var value = String.UnicodeScalarView()
-            while index < scalars.endIndex, scalars[index] != "\"" {
-                if scalars[index] == "\\", index + 1 < scalars.endIndex {
-                    index += 1
-                    value.append(scalars[index] == "n" ? "\n" : scalars[index])
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i < bytes.count {
+            var eq = i
+            while eq < bytes.count, bytes[eq] != UInt8(ascii: "=") { eq += 1 }
+            guard eq + 1 < bytes.count else { break }
+            let name = String(decoding: bytes[i..<eq], as: UTF8.self)
+            var j = eq + 2  // past ="
+            var value: [UInt8] = []
+            while j < bytes.count, bytes[j] != UInt8(ascii: "\"") {
+                if bytes[j] == UInt8(ascii: "\\"), j + 1 < bytes.count {
+                    j += 1
+                    value.append(bytes[j] == UInt8(ascii: "n") ? 0x0A : bytes[j])
                 } else {
-                    value.append(scalars[index])
+                    value.append(bytes[j])
                 }
-                index += 1
+                j += 1
             }
-            labels[name] = String(value)
-            scalars = scalars[min(scalars.endIndex, index + 1)...]
-            if scalars.first == "," { scalars = scalars.dropFirst() }
+            labels[name] = String(decoding: value, as: UTF8.self)
+            i = j + 1
+            if i < bytes.count, bytes[i] == UInt8(ascii: ",") { i += 1 }
         }
         return labels
     }
