@@ -186,3 +186,17 @@ import Testing
         #expect(await Self.violations(s, [.badEditAggressive, .zeroWithoutEvidence]).isEmpty)
     }
 }
+
+/// A crash is a broken promise too: the child process must end normally.
+@Suite struct CrashTests {
+    @Test func aCorruptRecoveredValueDoesNotCrashTheRecommender() async {
+        await withKnownIssue("issue 10 (4): recovery converts with Int(value.rounded()): a huge value traps (crash loop)") {
+            await #expect(processExitsWith: .success) {
+                let schedule = PromiseTests.schedule(
+                    [PromiseTests.model("chat", arrivals: [5])],
+                    events: [.restart(at: 20, down: 2), .fault(.corruptRecovery, start: 20, end: 40)], duration: 40)
+                _ = await Simulation(schedule: schedule, profile: .core).run()
+            }
+        }
+    }
+}
