@@ -22,6 +22,7 @@ public enum Invariant: String, Sendable, Hashable, CaseIterable, Comparable {
     /// While up, the recommendation respects the floor max(1, min_replicas) in force.
     case floor = "floor: desired >= min_replicas while up"
 
+    /// In declaration order.
     public static func < (a: Invariant, b: Invariant) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }

@@ -91,7 +91,16 @@ public enum RangeFunction: String, Sendable, Hashable {
 
 /// Aggregation operators.
 public enum Aggregation: String, Sendable, Hashable {
-    case sum, count, avg, max, min
+    /// Sum (NaN propagates).
+    case sum
+    /// Number of series.
+    case count
+    /// Mean (NaN propagates).
+    case avg
+    /// Largest (NaN only when all are NaN).
+    case max
+    /// Smallest (NaN only when all are NaN).
+    case min
 }
 
 /// A query the simulated TSDB cannot answer: the run stops with this message.

@@ -4,7 +4,24 @@ import Foundation
 public struct SimModel: Sendable, Hashable {
     /// What kind of traffic and configuration it was generated as (for reading a schedule).
     public enum Kind: String, Sendable, Hashable, CaseIterable {
-        case idle, busy, bursty, periodic, protected, grouped, aliased, api, shared
+        /// No requests, or one early.
+        case idle
+        /// A request every 0.5–4 s.
+        case busy
+        /// Bursts of 1–5 requests, up to three.
+        case bursty
+        /// One request every 0.5–2 retention periods.
+        case periodic
+        /// `enable_scale_to_zero: false`.
+        case protected
+        /// A member of a `group` (and the same group name in another namespace).
+        case grouped
+        /// Requested under an alias (`aliases`).
+        case aliased
+        /// Woken through the wake API (`wake_path: api`).
+        case api
+        /// The same model id in two namespaces.
+        case shared
     }
     /// The model id (`model_id`, and `model_name` of its vLLM series unless `servedName` differs).
     public var id: String

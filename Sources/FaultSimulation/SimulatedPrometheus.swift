@@ -52,6 +52,7 @@ public final class SimulatedPrometheus: PrometheusTransport {
         state.withLock { ($0.latency.values.max() ?? 0, $0.unsupported) }
     }
 
+    /// Answers one query at the tick's virtual time, or fails the way the faults in force say.
     public func post(path: String, form: [(String, String)]) async throws(TransportError) -> HTTPResponse {
         let outcome: Result<HTTPResponse, TransportError> = state.withLock { state in
             state.queries += 1
