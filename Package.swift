@@ -97,11 +97,22 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Deterministic fault simulation in virtual time: the real engine, core, signal collection and
+        // config handling against a simulated TSDB (behind the transport seam), fleet and autoscaler;
+        // randomized schedules of faults, edits and restarts; invariants at every step; shrinking.
+        .target(
+            name: "FaultSimulation",
+            dependencies: [
+                "ModelConfig", "Recommendation", "PrometheusClient", "RecommenderService",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Quality bars of the spec as measured figures: `swift run -c release rr-bench`.
         .executableTarget(
             name: "rr-bench",
             dependencies: [
-                "ModelConfig", "Recommendation", "RecommenderService", "PrometheusClient",
+                "ModelConfig", "Recommendation", "RecommenderService", "PrometheusClient", "FaultSimulation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -119,6 +130,11 @@ let package = Package(
         .testTarget(name: "RecommendationTests", dependencies: ["Recommendation", "ModelConfig"], swiftSettings: strict),
         .testTarget(name: "PrometheusClientTests", dependencies: ["PrometheusClient"], swiftSettings: strict),
         .testTarget(name: "BacktestTests", dependencies: ["Backtest", "Recommendation", "ModelConfig"], swiftSettings: strict),
+        .testTarget(
+            name: "FaultSimulationTests",
+            dependencies: ["FaultSimulation", "RecommenderService", "PrometheusClient", "ModelConfig", "Recommendation"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ChartTests",
             dependencies: ["ModelConfig", .product(name: "Yams", package: "Yams")],
