@@ -21,6 +21,9 @@ public indirect enum QueryExpr: Sendable, Hashable {
     case aggregate(Aggregation, labels: [String]?, without: Bool, QueryExpr)
     /// `A or B`: every sample of A, plus the samples of B whose label set A does not have.
     case or(QueryExpr, QueryExpr)
+    /// `label_replace(expr, "dst", "value", "", "")`: a constant label added to every sample (the
+    /// only form the service's templates use).
+    case constantLabel(QueryExpr, label: String, value: String)
 
     /// Every metric name the expression reads.
     public var metrics: [String] {
@@ -28,6 +31,7 @@ public indirect enum QueryExpr: Sendable, Hashable {
         case .selector(let s), .rangeFunction(_, let s, _): [s.metric]
         case .aggregate(_, _, _, let inner): inner.metrics
         case .or(let a, let b): a.metrics + b.metrics
+        case .constantLabel(let inner, _, _): inner.metrics
         }
     }
 
@@ -36,6 +40,7 @@ public indirect enum QueryExpr: Sendable, Hashable {
         switch self {
         case .aggregate(let a, _, _, _): a
         case .or(let a, _): a.outerAggregation
+        case .constantLabel(let inner, _, _): inner.outerAggregation
         default: nil
         }
     }
@@ -87,6 +92,8 @@ public enum RangeFunction: String, Sendable, Hashable {
     case lastOverTime = "last_over_time"
     /// The largest sample in the range.
     case maxOverTime = "max_over_time"
+    /// The number of samples in the range.
+    case countOverTime = "count_over_time"
 }
 
 /// Aggregation operators.
@@ -101,6 +108,8 @@ public enum Aggregation: String, Sendable, Hashable {
     case max
     /// Smallest (NaN only when all are NaN).
     case min
+    /// 1 per group.
+    case group
 }
 
 /// A query the simulated TSDB cannot answer: the run stops with this message.
@@ -119,9 +128,10 @@ public enum QueryParser {
     /// Range functions by name: add one line here to support another.
     public static let rangeFunctions: [String: RangeFunction] = [
         "increase": .increase, "rate": .rate, "last_over_time": .lastOverTime, "max_over_time": .maxOverTime,
+        "count_over_time": .countOverTime,
     ]
     /// Aggregations by name: add one line here to support another.
-    public static let aggregations: [String: Aggregation] = ["sum": .sum, "count": .count, "avg": .avg, "max": .max, "min": .min]
+    public static let aggregations: [String: Aggregation] = ["sum": .sum, "count": .count, "avg": .avg, "max": .max, "min": .min, "group": .group]
 
     /// Parses `query` or throws ``UnsupportedQuery``.
     public static func parse(_ query: String) throws(UnsupportedQuery) -> QueryExpr {
@@ -215,6 +225,20 @@ public enum QueryParser {
                 try expect(")")
                 if grouping == nil { grouping = try groupingClause() }
                 return .aggregate(aggregation, labels: grouping?.labels, without: grouping?.without ?? false, inner)
+            }
+            if name == "label_replace" {
+                try expect("(")
+                let inner = try expression()
+                var arguments: [String] = []
+                for _ in 0..<4 {
+                    try expect(",")
+                    skipSpace()
+                    guard peek("\"") else { throw fail("a string argument of label_replace") }
+                    arguments.append(try string())
+                }
+                try expect(")")
+                guard arguments[2].isEmpty, arguments[3].isEmpty else { throw fail("label_replace with an empty source label and regex") }
+                return .constantLabel(inner, label: arguments[0], value: arguments[1])
             }
             if let function = QueryParser.rangeFunctions[name] {
                 try expect("(")

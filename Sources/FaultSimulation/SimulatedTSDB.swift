@@ -161,6 +161,12 @@ public struct SimulatedTSDB: Sendable {
             }
         case .aggregate(let aggregation, let grouping, let without, let inner):
             return aggregate(aggregation, grouping: grouping, without: without, evaluate(inner, at: time, hidden: hidden))
+        case .constantLabel(let inner, let label, let value):
+            return evaluate(inner, at: time, hidden: hidden).map { sample in
+                var labels = sample.labels
+                labels[label] = value
+                return ResultSample(labels: labels, value: sample.value)
+            }
         case .or(let lhs, let rhs):
             let left = evaluate(lhs, at: time, hidden: hidden)
             let seen = Set(left.map(\.labels))
@@ -204,6 +210,7 @@ public struct SimulatedTSDB: Sendable {
         case .rate: extrapolatedRate(window, rangeStart: time - range, rangeEnd: time, range: range, isRate: true)
         case .lastOverTime: window.last?.value
         case .maxOverTime: window.isEmpty ? nil : window.reduce(-Double.infinity) { $1.value.isNaN ? $0 : max($0, $1.value) }
+        case .countOverTime: window.isEmpty ? nil : Double(window.count)
         }
     }
 
@@ -266,6 +273,7 @@ public struct SimulatedTSDB: Sendable {
             case .avg: value = values.reduce(0, +) / Double(values.count)
             case .max: value = values.filter { !$0.isNaN }.max() ?? .nan
             case .min: value = values.filter { !$0.isNaN }.min() ?? .nan
+            case .group: value = 1
             }
             return ResultSample(labels: labels, value: value)
         }

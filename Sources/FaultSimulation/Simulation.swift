@@ -115,7 +115,8 @@ struct World {
         // One attempt: a retry of a failing query at the same virtual time fails the same way, and the
         // client's backoff sleeps in real time (even a zero backoff costs a timer round trip).
         let client = PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1))
-        collector = SignalCollector(client: client, queries: QueryBuilder())
+        collector = SignalCollector(client: client, queries: QueryBuilder(
+            templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(milliseconds: Int64((schedule.scrapeInterval * 1000).rounded()))))
         fleet = Fleet(schedule: schedule)
         checker = Checker(schedule: schedule, profile: profile)
         nextTick = schedule.tickInterval / 2
@@ -342,7 +343,7 @@ struct World {
         let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= now && t < $0.end }
         let facts = self.facts(at: now)
         if Simulation.trace {
-            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) signals:", signals.signals(for: key, retention: ConfigDuration(seconds: 20))) } }
+            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) signals:", signals.attributed(NameIndex()).signals(for: key, retention: ConfigDuration(seconds: 20))) } }
         }
         let reported = checker.violations.count
         checker.tick(now: now, start: t, decided: recovered, blind: blind, output: desired, facts: facts, fleet: fleet)
@@ -425,7 +426,14 @@ struct World {
                     let counter = tsdb.freshValues(Fleet.gatewayCounterMetric, matching: gateway, at: t)
                     finite = finite && (queue + counter).allSatisfy(\.isFinite)
                     if !queue.isEmpty || !counter.isEmpty { facts.gatewayFresh = true }
-                    if tsdb.hasSeries(Fleet.queueMetric, matching: gateway) || tsdb.hasSeries(Fleet.gatewayCounterMetric, matching: gateway) {
+                    // A name several models of the schedule answer to proves a path only through a
+                    // series labelled with this model's namespace (an unambiguous attribution).
+                    let sharers = schedule.models.indices.filter { j in
+                        Set([schedule.models[j].id, schedule.models[j].requestedName] + aliases[j]).contains(name)
+                    }.count
+                    var proof = gateway
+                    if sharers > 1 { proof["namespace"] = model.namespace }
+                    if tsdb.hasSeries(Fleet.queueMetric, matching: proof) || tsdb.hasSeries(Fleet.gatewayCounterMetric, matching: proof) {
                         facts.wakePathSeen = true
                     }
                 }
@@ -506,4 +514,10 @@ enum OutputParser {
         }
         return labels
     }
+}
+
+/// The query templates the simulation's collector uses: the service's own.
+public enum SimulationQueries {
+    /// The templates.
+    public static let templates = QueryTemplates()
 }

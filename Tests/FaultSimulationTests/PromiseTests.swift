@@ -43,9 +43,7 @@ import Testing
         let result = await Simulation(schedule: s, profile: .core).run()
         let zero = result.zeros(of: "team-a/org/chat").first
         // The request completes at 11; R = 20 s, 1 s ticks and scrapes: 0 within [31 − 1 scrape, 31 + 2 ticks + 1 scrape].
-        withKnownIssue("issue 10 (1): the idle clock starts once increase(...[R]) is 0, then waits R again") {
-            #expect(zero.map { $0 >= 30 && $0 <= 34 } == true, "time to zero after the last request: \(zero.map { Simulation.format($0 - 11) } ?? "never")s for R = 20s")
-        }
+        #expect(zero.map { $0 >= 30 && $0 <= 34 } == true, "time to zero after the last request: \(zero.map { Simulation.format($0 - 11) } ?? "never")s for R = 20s")
         #expect(result.violations.filter { $0.invariant == .zeroWithoutEvidence }.isEmpty)
     }
 
@@ -54,17 +52,13 @@ import Testing
     @Test func aModelAtZeroIsKeptAndComesBackInItsNamespaceOnDemand() async {
         // Known from its vLLM series only; its pods go with the zero; demand comes after --forget-after.
         let s = Self.schedule([Self.model("rare", namespace: "team-b", arrivals: [150])], retention: 10, duration: 180, forgetAfter: 30)
-        await withKnownIssue("issue 10 (2): a model at zero with no series is forgotten, then its wake goes to --default-namespace") {
-            #expect(await Self.violations(s, [.zeroLeftOutput, .neverStranded]).isEmpty)
-        }
+        #expect(await Self.violations(s, [.zeroLeftOutput, .neverStranded]).isEmpty)
     }
 
     @Test func anOutageLongerThanForgetAfterForgetsNoModel() async {
         let s = Self.schedule(
             [Self.model("chat", arrivals: [5])], retention: 60, events: [.fault(.refused, start: 15, end: 100)], duration: 110, forgetAfter: 30)
-        await withKnownIssue("issue 10 (2): forgetting counts ticks whose queries failed") {
-            #expect(await Self.violations(s, [.forgottenWhileBlind]).isEmpty)
-        }
+        #expect(await Self.violations(s, [.forgottenWhileBlind]).isEmpty)
     }
 
     // MARK: - Partial answers are unknown (issue 10 (3))
@@ -77,9 +71,7 @@ import Testing
         let busy = Self.model("busy", arrivals: stride(from: phase, to: 120, by: 3).map { $0 }, service: 0.2)
         let partial = FaultKind.partial(thanos: thanos, models: [busy.ref], metrics: [Fleet.requestsMetric])
         let s = Self.schedule([busy], events: [.fault(partial, start: 20, end: 80)])
-        await withKnownIssue("issue 10 (3): isPartial and Thanos partial-response warnings are read as complete answers") {
-            #expect(await Self.violations(s, [.zeroWithoutEvidence]).isEmpty)
-        }
+        #expect(await Self.violations(s, [.zeroWithoutEvidence]).isEmpty)
     }
 
     // MARK: - Unknown stretches restart the evidence (issue 10 (4))
@@ -88,9 +80,7 @@ import Testing
         // The evidence began before the outage (the request completed at 6, R = 20 s); after the
         // outage, the observation starts afresh: 0 no earlier than 60 + R.
         let s = Self.schedule([Self.model("chat", arrivals: [5])], events: [.fault(.unavailable, start: 30, end: 60)], duration: 100)
-        await withKnownIssue("issue 10 (4): held ticks neither reset nor restart the idle evidence") {
-            #expect(await Self.violations(s, [.zeroWithoutEvidence]).isEmpty)
-        }
+        #expect(await Self.violations(s, [.zeroWithoutEvidence]).isEmpty)
     }
 
     @Test func aModelThatServedDuringAnOutageIsNotZeroedWhenPrometheusReturns() async {
@@ -105,9 +95,7 @@ import Testing
         let s = Self.schedule(
             [Self.model("chat", arrivals: [5, 30, 60])],
             events: [.fault(.missingSeries(model: "team-a/org/chat", metric: Fleet.requestsMetric), start: 0, end: 120)])
-        await withKnownIssue("issue 10 (4): a replica reporting without request-counter series reads as 0 requests") {
-            #expect(await Self.violations(s, [.zeroWithoutEvidence]).isEmpty)
-        }
+        #expect(await Self.violations(s, [.zeroWithoutEvidence]).isEmpty)
     }
 
     @Test func aHoldRaisesTheFloorToANewMinReplicas() async {
@@ -116,9 +104,7 @@ import Testing
         let s = Self.schedule(
             [Self.model("chat", arrivals: [5])], entries: [.good(EntrySpec(key: "chat", modelID: "org/chat", namespace: "team-a"))],
             events: [.fault(.refused, start: 10, end: 60), .setEntry(at: 20, .good(raised))], duration: 60)
-        await withKnownIssue("issue 10 (4): a hold keeps the last recommendation below a newly raised min_replicas") {
-            #expect(await Self.violations(s, [.floor]).isEmpty)
-        }
+        #expect(await Self.violations(s, [.floor]).isEmpty)
     }
 
     @Test func groupsAreScopedToTheirNamespace() async {
@@ -129,9 +115,7 @@ import Testing
             .good(EntrySpec(key: "b1", modelID: idle.id, namespace: "team-b", group: "org")),
         ]
         let s = Self.schedule([busy, idle], entries: entries)
-        await withKnownIssue("issue 10 (4): group names are global across namespaces") {
-            #expect(await Self.violations(s, [.liveness]).isEmpty)
-        }
+        #expect(await Self.violations(s, [.liveness]).isEmpty)
     }
 
     @Test func demandUnderAnAliasWakesTheModelItNames() async {
@@ -140,23 +124,17 @@ import Testing
         var entry = EntrySpec(key: "base", modelID: aliased.id, namespace: "team-a")
         entry.aliases = ["base-lora"]
         let s = Self.schedule([aliased], entries: [.good(entry)], duration: 90)
-        await withKnownIssue("issue 10 (4): no `aliases`; demand under another name is attributed to a model nobody configured") {
-            #expect(await Self.violations(s, profile: .spec, [.liveness, .neverStranded]).isEmpty)
-        }
+        #expect(await Self.violations(s, profile: .spec, [.liveness, .neverStranded]).isEmpty)
     }
 
     @Test func demandWithoutFlowControlShowsInTheGatewayRequestCounter() async {
         let s = Self.schedule([Self.model("chat", arrivals: [5, 60])], duration: 90, flowControl: false)
-        await withKnownIssue("spec §4: the gateway's request counter is not read as demand") {
-            #expect(await Self.violations(s, profile: .spec, [.neverStranded]).isEmpty)
-        }
+        #expect(await Self.violations(s, profile: .spec, [.neverStranded]).isEmpty)
     }
 
     @Test func noZeroWithoutAWakePath() async {
         let s = Self.schedule([Self.model("never-routed")], duration: 60)
-        await withKnownIssue("spec §5: a model the gateway was never seen routing goes to 0 (no wake path)") {
-            #expect(await Self.violations(s, profile: .spec, [.zeroWithoutWakePath]).isEmpty)
-        }
+        #expect(await Self.violations(s, profile: .spec, [.zeroWithoutWakePath]).isEmpty)
     }
 
     // MARK: - Promises kept today
@@ -190,13 +168,11 @@ import Testing
 /// A crash is a broken promise too: the child process must end normally.
 @Suite struct CrashTests {
     @Test func aCorruptRecoveredValueDoesNotCrashTheRecommender() async {
-        await withKnownIssue("issue 10 (4): recovery converts with Int(value.rounded()): a huge value traps (crash loop)") {
-            await #expect(processExitsWith: .success) {
-                let schedule = PromiseTests.schedule(
-                    [PromiseTests.model("chat", arrivals: [5])],
-                    events: [.restart(at: 20, down: 2), .fault(.corruptRecovery, start: 20, end: 40)], duration: 40)
-                _ = await Simulation(schedule: schedule, profile: .core).run()
-            }
+        await #expect(processExitsWith: .success) {
+            let schedule = PromiseTests.schedule(
+                [PromiseTests.model("chat", arrivals: [5])],
+                events: [.restart(at: 20, down: 2), .fault(.corruptRecovery, start: 20, end: 40)], duration: 40)
+            _ = await Simulation(schedule: schedule, profile: .core).run()
         }
     }
 }

@@ -7,9 +7,11 @@ import Testing
 /// The simulated TSDB answers every query the recommender sends, through the real client, and
 /// fails loudly on a query it cannot answer.
 @Suite struct QueryAndTransportTests {
-    @Test(arguments: Signal.allCases)
-    func everyDefaultTemplateParses(_ signal: Signal) throws {
-        let query = QueryBuilder(selector: "job=\"vllm\"").query(signal, range: ConfigDuration(seconds: 600))
+    /// Every template the simulation sends (the service's, but the two `SimulationQueries`
+    /// replaces; the learned keep-alive recovery is not part of the simulated restarts).
+    @Test(arguments: Signal.allCases.filter { $0 != .recoveryLearned })
+    func everyTemplateTheSimulationSendsParses(_ signal: Signal) throws {
+        let query = QueryBuilder(templates: SimulationQueries.templates, selector: "job=\"vllm\"").query(signal, range: ConfigDuration(seconds: 600))
         _ = try QueryParser.parse(query)
     }
 
@@ -35,7 +37,8 @@ import Testing
     }
 
     func collect(_ prometheus: SimulatedPrometheus) async -> FleetSignals {
-        let collector = SignalCollector(client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)), queries: QueryBuilder())
+        let collector = SignalCollector(
+            client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)), queries: QueryBuilder(templates: SimulationQueries.templates))
         return await collector.collect(retentions: [ConfigDuration(seconds: 60)]).0
     }
 
