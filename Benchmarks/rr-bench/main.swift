@@ -79,7 +79,8 @@ row("decision pass, \(modelCount) models", decisionSamples, target: "< 5 ms medi
 
 // 3. The engine: tick application and /metrics rendering.
 let baseline = residentBytes()
-let engine = Engine(options: EngineOptions(environmentScaleToZero: true), logger: logger)
+// The wake rows below adopt 4,000 unknown models: no adoption bound here.
+let engine = Engine(options: EngineOptions(environmentScaleToZero: true, wakeMaxAdopted: 1_000_000), logger: logger)
 await engine.loadConfig(entries, now: Instant(seconds: 0))
 await engine.recover(.success([:]), now: Instant(seconds: 0))
 var values: [ModelKey: Double] = [:]
@@ -103,6 +104,42 @@ row("render /metrics, \(modelCount) models (\(page.utf8.count / 1024) KiB)", ren
 print("| resident memory above baseline, \(modelCount) known models (engine state) | \(String(format: "%.1f", Double(afterTicks - baseline) / 1_048_576)) | | | MB | < 32 MB |")
 print("| resident memory above baseline, with the last rendered page held | \(String(format: "%.1f", Double(residentBytes() - baseline) / 1_048_576)) | | | MB | < 32 MB |")
 print("| queries per tick (\(retentions.count) distinct retention periods) | \(retentions.count + 5) | | | queries | ≤ retentions + 6 |")
+
+// 3b. The status pages, at the engine's own time.
+struct EngineClock: TimeSource {
+    let seconds: Double
+    func now() -> Instant { Instant(seconds: seconds) }
+}
+let statusAPI = RecommenderAPI(engine: engine, clock: EngineClock(seconds: now), options: APIOptions())
+var statusPage = ""
+let fleetSamples = await measure(runs) { statusPage = await statusAPI.fleetPage(query: "").body }
+row("render status page GET / (summary + first 100 of \(modelCount) models, \(statusPage.utf8.count / 1024) KiB)", fleetSamples, target: "< 50 ms median")
+let sortedSamples = await measure(runs) { statusPage = await statusAPI.fleetPage(query: "sort=zero&order=desc").body }
+row("render status page sorted by time to zero (all \(modelCount) sorted)", sortedSamples, target: "< 50 ms median")
+let searchSamples = await measure(runs) { statusPage = await statusAPI.fleetPage(query: "q=MODEL-99&per=1000").body }
+row("render status page filtered by text, up to 1000 a page (\(statusPage.utf8.count / 1024) KiB)", searchSamples, target: "< 50 ms median")
+let modelSamples = await measure(runs) { statusPage = await statusAPI.modelPage(path: "/models/ns7/org%2Fmodel-4567").body }
+guard statusPage.contains("<svg") else { fatalError("model page without chart") }
+row("render a model's page (configuration, signals, chart)", modelSamples, target: "< 5 ms median")
+// Chart memory: every model's recommendation flapping at every tick fills every ring.
+let beforeHistory = residentBytes()
+let flapping = (0..<(Engine.historyCapacity + 2)).map { tick in
+    FleetSignals(
+        requests: requests, running: .success([:]), waiting: .success([:]), ready: .success(values.mapValues { _ in Double(1 + tick % 2) }),
+        kvCache: .success([:]), demand: .success([:]))
+}
+for fleet in flapping {
+    now += 1
+    await engine.tick(fleet, outcomes: [], duration: 0, now: Instant(seconds: now))
+}
+print("| chart history, every model's ring full (\(modelCount) models × \(Engine.historyCapacity) changes): bytes held | \(String(format: "%.1f", Double(await engine.historyBytes()) / 1_048_576)) | | | MB | — |")
+print("| resident memory growth filling every ring (\(flapping.count) ticks) | \(String(format: "%.1f", Double(residentBytes() - beforeHistory) / 1_048_576)) | | | MB | — |")
+let ringsFull = residentBytes()
+for fleet in flapping {
+    now += 1
+    await engine.tick(fleet, outcomes: [], duration: 0, now: Instant(seconds: now))
+}
+print("| resident memory growth over \(flapping.count) more ticks, every ring full (steady state) | \(String(format: "%.1f", Double(residentBytes() - ringsFull) / 1_048_576)) | | | MB | — |")
 
 // 4. Wake call → new value on /metrics, over HTTP on loopback.
 let api = RecommenderAPI(engine: engine, clock: SystemTime(), options: APIOptions(wakeRatePerSecond: 1e9, wakeBurst: 1e9))

@@ -135,10 +135,11 @@ public struct ConfigExplanation: Sendable, Encodable {
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
     }
 
-    /// Aligned text, one field a line with its source.
-    public func text() -> String {
+    /// The fields as `explain` shows them, in its order: name, value in words, and where the value
+    /// came from (nil for fields without a source: the model's identity, the kill switch).
+    public var rows: [(field: String, value: String, source: String?)] {
         func fmt(_ value: Any?) -> String { value.map { "\($0)" } ?? "none" }
-        let rows: [(String, String, String?)] = [
+        let rows: [(field: String, value: String, source: String?)] = [
             ("model_id", modelID, nil),
             ("namespace", namespace ?? "(any)", nil),
             ("enable_scale_to_zero", "\(enableScaleToZero)", sources["enable_scale_to_zero"]),
@@ -158,6 +159,11 @@ public struct ConfigExplanation: Sendable, Encodable {
             ("max_waiting_per_replica", formatSeconds(maxWaitingPerReplica), sources["max_waiting_per_replica"]),
             ("kill_switch", killSwitch ? "engaged" : "off", nil),
         ]
+        return rows
+    }
+
+    /// Aligned text, one field a line with its source.
+    public func text() -> String {
         var lines = rows.map { name, value, source in
             let padded = name.padding(toLength: 29, withPad: " ", startingAt: 0)
             let left = "\(padded)\(value)"

@@ -56,6 +56,8 @@ final class ModelRecord {
     var evidenced = false
     var pendingWake = false
     var lastColdStartSeconds: Double?
+    /// Recommendation and ready replicas over time, for the status page.
+    var history = ModelHistory()
     /// Rendered `namespace`, `model_name` labels.
     private(set) var modelLabels = ""
     /// The `inferno_desired_replicas` line, empty before the first decision.
@@ -151,9 +153,9 @@ public actor Engine {
     private var inventoryChanged = false
     private(set) var recovered = false
     private(set) var lastTickAt: Instant?
-    private var lastConfigError: String?
+    private(set) var lastConfigError: String?
     /// Signals whose last query failed: failures and recoveries are logged once, not every tick.
-    private var failingSignals: Set<Signal> = []
+    private(set) var failingSignals: Set<Signal> = []
     /// Names → models, for attribution (see `NameIndex`).
     private var names: NameIndex?
     private var namesStale = true
@@ -411,7 +413,10 @@ public actor Engine {
             inputs.append(DecisionInput(config: record.config, signals: record.signals, state: record.state, wakeRequested: record.pendingWake))
         }
         let decisions = Recommender.recommend(inputs, policy: policy, now: now)
-        for (record, decision) in zip(models, decisions) { apply(decision, to: record) }
+        for (record, decision) in zip(models, decisions) {
+            apply(decision, to: record)
+            record.history.record(decision, ready: record.signals.ready, at: now)
+        }
     }
 
     private func apply(_ decision: Decision, to record: ModelRecord) {

@@ -217,6 +217,8 @@ public struct RecommenderAPI: Sendable {
         router.get("/healthz") { _, _ in self.healthz().response }
         router.get("/readyz") { _, _ in await self.readyz().response }
         router.get("/api/v1/recommendations") { _, _ in await self.recommendations().response }
+        router.get("/") { request, _ in await self.fleetPage(query: request.uri.query ?? "").response }
+        router.get("/models/**") { request, _ in await self.modelPage(path: request.head.path ?? request.uri.path).response }
         router.post("/api/v1/models/**") { request, context in
             var caller = context.remoteAddress.map { address in
                 address.ipAddress.map { ip in address.port.map { "\(ip):\($0)" } ?? ip } ?? "\(address)"
