@@ -201,6 +201,9 @@ public enum Recommender {
         guard e.quiet else { return "serving: \(sizing.arithmetic)" }
         if e.next.observedSince == nil { return "no replica reports metrics: no evidence of idleness yet" }
         if e.idleForZero && !groupIdle { return "idle, but group \(config.group ?? "") is not" }
+        if !e.windowHoldsR, let held = e.input.signals.requestsWindowSeconds {
+            return "idle: Prometheus holds \(format(held.rounded()))s of the \(format(e.retention))s window (a fresh or restarted TSDB): no zero before it holds all of it"
+        }
         if let lastWake = e.next.lastWake, now.since(lastWake) < e.retention {
             return "woken \(format(now.since(lastWake)))s ago, held up for \(format(e.retention))s"
         }
@@ -319,8 +322,11 @@ struct Evidence {
     /// Nothing in flight or queued and no wake, but requests completed within the window: the
     /// retention is counting down from the last of them.
     let countingDown: Bool
-    /// Quiet, observed continuously for R, and no wake within R (or at zero and quiet).
+    /// Quiet, observed continuously for R, no wake within R, the requests window holding R of
+    /// history (or at zero and quiet).
     let idleForZero: Bool
+    /// The requests window holds at least R of history (or its extent is not known).
+    let windowHoldsR: Bool
     /// The earliest time zero is possible if nothing arrives (nil when the evidence is not building).
     let zeroAt: Instant?
     /// How the model can come back from zero.
@@ -374,7 +380,10 @@ struct Evidence {
         let r = retention
         let observedEnough = next.observedSince.map { now.since($0) >= r } ?? false
         let wokeLongAgo = next.lastWake.map { now.since($0) >= r } ?? true
-        idleForZero = quiet && (state.desired == 0 || (observedEnough && wokeLongAgo))
+        // The requests window must hold R of history (a fresh TSDB's does not yet); the observation
+        // goes on meanwhile: what the window holds is complete, only short.
+        windowHoldsR = s.requestsWindowSeconds.map { $0 >= r } ?? true
+        idleForZero = quiet && (state.desired == 0 || (observedEnough && wokeLongAgo && windowHoldsR))
         if quiet, let since = next.observedSince {
             zeroAt = Swift.max(since.adding(r), next.lastWake?.adding(r) ?? since)
         } else {

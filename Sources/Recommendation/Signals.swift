@@ -23,6 +23,10 @@ public struct ModelSignals: Sendable, Hashable {
     public var gatewayRequests: Double?
     /// The gateway has a queue or request-counter series for this model this tick (a wake path).
     public var gatewaySeen: Bool
+    /// Seconds of history the requests window holds (its samples × the scrape interval), when
+    /// known: a window holding less than R (a fresh or restarted TSDB) is no evidence of R without
+    /// requests, though what it holds is complete.
+    public var requestsWindowSeconds: Double?
 
     /// Creates signals; every one unknown unless given.
     public init(
@@ -37,6 +41,7 @@ public struct ModelSignals: Sendable, Hashable {
         self.demand = demand
         self.gatewayRequests = gatewayRequests
         self.gatewaySeen = gatewaySeen
+        requestsWindowSeconds = nil
     }
 
     /// All zero: a model with no series anywhere, seen by complete answers.
