@@ -52,7 +52,9 @@ public enum EntryParser {
 
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // No implicit tag resolution: the fields are read from the scalar text and style, and the
+            // default resolver runs a regular expression per scalar (most of the cost of a parse).
+            root = try Yams.compose(yaml: text, .basic)
         } catch {
             let (line, detail) = describe(yamlError: error)
             // libyaml often points past the end of the text; keep the line inside the entry.
