@@ -23,6 +23,8 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     for problem in set.problems {
         precondition(problem.file.hasPrefix("fuzz/") && !problem.message.isEmpty)
+        // One line, no control character: messages are printed and logged as they are.
+        precondition(!problem.description.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, "\(problem)")
         precondition(problem.line.map { $0 >= 3 } ?? true, "line \(problem.line!) before the entry")
     }
     for environment in [nil, true, false] as [Bool?] {
