@@ -24,6 +24,18 @@ var generator = FleetGenerator(duration: days * 86_400, seed: seed)
 if let scale = option("--scale").flatMap(Double.init) {
     generator.counts = generator.counts.mapValues { max(1, Int((Double($0) * scale).rounded())) }
 }
+if let counts = option("--counts") {
+    // class=N,class=N: the fleet of the README's worked example is `--counts timer=2,rare=1,bursty=1,poisson=1 --days 3`.
+    generator.counts = [:]
+    for item in counts.split(separator: ",") {
+        let parts = item.split(separator: "=")
+        guard parts.count == 2, let trafficClass = FleetGenerator.TrafficClass(rawValue: String(parts[0])), let n = Int(parts[1]) else {
+            FileHandle.standardError.write(Data("--counts: expected class=N,... with classes \(FleetGenerator.TrafficClass.allCases.map(\.rawValue))\n".utf8))
+            exit(2)
+        }
+        generator.counts[trafficClass] = n
+    }
+}
 let started = Date()
 let trace = generator.generate()
 FileHandle.standardError.write(Data("fleet: \(trace.models.count) models, \(trace.requestCount) requests over \(days) days (generated in \(String(format: "%.1f", Date().timeIntervalSince(started))) s)\n".utf8))

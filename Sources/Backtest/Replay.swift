@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import ModelConfig
 import Recommendation
 
@@ -220,10 +222,76 @@ public struct Replay {
 /// Runs whole backtests.
 public enum Backtest {
     /// Replays `trace` with `configs` (one per model of the trace) through the decision core.
-    /// `progress` is called now and then with the fraction done.
+    /// `progress` is called now and then with the fraction done. With `threads` > 1 the models are
+    /// split into that many shards replayed in parallel (a group's models stay together: the core
+    /// decides a group at once); the results are the same.
     public static func run(
         trace: Trace, configs: [ResolvedModelConfig], options: ReplayOptions, name: String, recordChanges: Bool = false,
-        progress: ((Double) -> Void)? = nil
+        threads: Int = 1, progress: (@Sendable (Double) -> Void)? = nil
+    ) -> (result: RunResult, changes: [DecisionChange]) {
+        var whole = options
+        whole.end = options.end ?? trace.lastArrival  // the whole trace's end, not a shard's
+        let options = whole
+        let shards = shard(trace: trace, configs: configs, count: threads)
+        guard shards.count > 1 else {
+            return runShard(trace: trace, configs: configs, options: options, name: name, recordChanges: recordChanges, progress: progress)
+        }
+        let outputs = ShardOutputs(count: shards.count)
+        DispatchQueue.concurrentPerform(iterations: shards.count) { (index: Int) in
+            let run = runPart(
+                shards[index], trace: trace, configs: configs, options: options, name: name, recordChanges: recordChanges,
+                progress: index == 0 ? progress : nil)
+            outputs.set(index, run)
+        }
+        var models = Array(repeating: Optional<ModelResult>.none, count: trace.models.count)
+        var changes: [DecisionChange] = []
+        var seconds = 0.0, restarts = 0
+        for (members, run) in zip(shards, outputs.values) {
+            for (local, global) in members.enumerated() { models[global] = run.result.models[local] }
+            changes += run.changes.map { DecisionChange(model: members[$0.model], time: $0.time, desired: $0.desired, reason: $0.reason) }
+            seconds = max(seconds, run.result.seconds)
+            restarts = max(restarts, run.result.restarts)
+        }
+        changes.sort { ($0.time, $0.model) < ($1.time, $1.model) }
+        return (RunResult(name: name, seconds: seconds, models: models.map { $0! }, restarts: restarts), changes)
+    }
+
+    /// Replays the models `members` (ascending indices of `trace`) on their own.
+    static func runPart(
+        _ members: [Int], trace: Trace, configs: [ResolvedModelConfig], options: ReplayOptions, name: String, recordChanges: Bool,
+        progress: (@Sendable (Double) -> Void)?
+    ) -> (result: RunResult, changes: [DecisionChange]) {
+        var byModel: [ModelKey: [Double]] = [:]
+        for i in members { byModel[trace.models[i]] = trace.arrivals[i] }
+        // Trace sorts its models: ascending indices of a sorted trace keep that order.
+        let part = Trace(arrivals: byModel, hasNamespaces: trace.hasNamespaces)
+        return runShard(trace: part, configs: members.map { configs[$0] }, options: options, name: name, recordChanges: recordChanges, progress: progress)
+    }
+
+    /// Model indices in `count` shards of about equal requests, each group's models in one shard,
+    /// ascending within a shard.
+    static func shard(trace: Trace, configs: [ResolvedModelConfig], count: Int) -> [[Int]] {
+        guard count > 1, trace.models.count > 1 else { return [Array(trace.models.indices)] }
+        var units: [String: [Int]] = [:]
+        for i in trace.models.indices {
+            let key = configs[i].group.map { "group\u{0}\(configs[i].model.namespace)\u{0}\($0)" } ?? "model\u{0}\(i)"
+            units[key, default: []].append(i)
+        }
+        var shards = Array(repeating: [Int](), count: count)
+        var load = Array(repeating: 0, count: count)
+        // Every model costs a tick's decision; requests cost the world's events.
+        let weight = { (members: [Int]) in members.reduce(0) { $0 + 2000 + trace.arrivals[$1].count } }
+        for unit in units.values.sorted(by: { weight($0) > weight($1) || (weight($0) == weight($1) && $0[0] < $1[0]) }) {
+            let target = load.indices.min { load[$0] < load[$1] }!
+            shards[target] += unit
+            load[target] += weight(unit)
+        }
+        return shards.filter { !$0.isEmpty }.map { $0.sorted() }
+    }
+
+    static func runShard(
+        trace: Trace, configs: [ResolvedModelConfig], options: ReplayOptions, name: String, recordChanges: Bool,
+        progress: ((Double) -> Void)?
     ) -> (result: RunResult, changes: [DecisionChange]) {
         var replay = Replay(trace: trace, configs: configs, options: options, recordChanges: recordChanges)
         let total = max(1, Int(replay.end / options.interval))
@@ -276,4 +344,22 @@ extension ResolvedModelConfig {
             keepAlive: keepAlive, coldStartCost: coldStartCost, minRetention: minRetention, prewarm: prewarm,
             targetKVCacheUtilization: targetKVCacheUtilization, maxWaitingPerReplica: maxWaitingPerReplica)
     }
+}
+
+/// The shards' results, each written once by its own iteration.
+final class ShardOutputs: @unchecked Sendable {
+    // @unchecked: every index is written by exactly one iteration of `concurrentPerform`, under the
+    // lock, and read only after it returned.
+    private var items: [(result: RunResult, changes: [DecisionChange])?]
+    private let lock = NSLock()
+
+    init(count: Int) { items = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: (result: RunResult, changes: [DecisionChange])) {
+        lock.lock()
+        items[index] = value
+        lock.unlock()
+    }
+
+    var values: [(result: RunResult, changes: [DecisionChange])] { items.map { $0! } }
 }

@@ -219,8 +219,10 @@ public enum KeepAlive {
     /// Whether a model learns from its arrivals.
     static func learns(_ config: ResolvedModelConfig) -> Bool { config.keepAlive == .adaptive || config.prewarm }
 
-    /// The least idle gap that starts a burst: a minute, or the minimum retention when longer.
-    public static func burstGap(_ config: ResolvedModelConfig) -> Double { Swift.max(60, config.minRetention.seconds) }
+    /// The least idle gap that starts a burst: five minutes, or the minimum retention when longer.
+    /// Requests of one batch a minute apart are one burst, whether the first found the model at
+    /// zero (the others then queue behind its cold start) or pre-warmed (they come one by one).
+    public static func burstGap(_ config: ResolvedModelConfig) -> Double { Swift.max(300, config.minRetention.seconds) }
 
     /// The retention that minimises the expected cost of the learned gaps (see the type's summary).
     static func choose(_ state: KeepAliveState, _ settings: KeepAliveState.Settings) -> Double { choose(state.learned, settings) }
@@ -342,7 +344,7 @@ public enum KeepAlive {
         let intervals = zip(recent.dropFirst(), recent).map { $0 - $1 }
         let sorted = intervals.sorted()
         let period = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        guard period >= 120 else { return nil }
+        guard period >= 600 else { return nil }
         let spread = intervals.map { abs($0 - period) }.max() ?? 0
         return spread <= 90 + 0.01 * period ? (period, spread) : nil
     }

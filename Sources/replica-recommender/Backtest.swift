@@ -85,6 +85,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 group.addTask {
                     let (result, changes) = Backtest.run(
                         trace: trace, configs: configs, options: replayOptions, name: name, recordChanges: index == 0 && record,
+                        threads: policies.count == 1 ? ProcessInfo.processInfo.activeProcessorCount : 1,
                         progress: { progress.update(index, $0) })
                     return (index, result, changes)
                 }

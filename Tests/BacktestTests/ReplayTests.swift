@@ -55,6 +55,23 @@ struct ReplayTests {
         #expect(first.result.fleet.gpuHours == second.result.fleet.gpuHours)
     }
 
+    @Test func aReplayInParallelShardsGivesTheSameResults() {
+        var generator = FleetGenerator(duration: 86_400, seed: 8)
+        generator.counts = [.timer: 3, .bursty: 3, .poisson: 2, .busy: 1]
+        let trace = generator.generate()
+        let configs = trace.models.enumerated().map { index, key in
+            ResolvedModelConfig(model: key, enableScaleToZero: true, group: index < 2 ? "pipeline" : nil, keepAlive: .adaptive)
+        }
+        let single = Backtest.run(trace: trace, configs: configs, options: ReplayOptions(), name: "a", recordChanges: true)
+        let sharded = Backtest.run(trace: trace, configs: configs, options: ReplayOptions(), name: "a", recordChanges: true, threads: 2)
+        #expect(sharded.changes == single.changes)
+        #expect(sharded.result.models.map(\.gpuHours) == single.result.models.map(\.gpuHours))
+        #expect(sharded.result.models.map(\.model) == trace.models)
+        let shards = Backtest.shard(trace: trace, configs: configs, count: 2)
+        #expect(shards.count == 2)
+        #expect(shards.contains { $0.contains(0) && $0.contains(1) })
+    }
+
     @Test func aLongerFixedRetentionCostsMoreAndColdStartsLess() {
         var generator = FleetGenerator(duration: 2 * 86_400, seed: 5)
         generator.counts = [.poisson: 4, .bursty: 4, .rare: 4]

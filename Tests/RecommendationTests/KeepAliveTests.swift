@@ -188,8 +188,9 @@ struct KeepAliveLearningTests {
 }
 
 struct PrewarmTests {
-    /// An hourly timer firing 3 requests, from t = 1000 s.
-    static let hourly = (0..<30).flatMap { k in [0.0, 5, 10].map { 1000 + Double(k) * 3600 + $0 } }
+    /// An hourly timer firing 3 requests over two minutes, from t = 1000 s: pre-warmed, they come one by
+    /// one (at zero, the later ones queue behind the cold start); either way one burst.
+    static let hourly = (0..<30).flatMap { k in [0.0, 60, 120].map { 1000 + Double(k) * 3600 + $0 } }
 
     @Test func periodicBurstsAreDetectedAndIrregularOnesAreNot() {
         #expect(KeepAlive.periodicity([0, 3600, 7200, 10_800, 14_400])?.period == 3600)
