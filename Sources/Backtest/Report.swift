@@ -253,9 +253,9 @@ enum Stats {
     }
 
     static func duration(_ seconds: Double) -> String {
-        if seconds >= 86_400 && seconds.truncatingRemainder(dividingBy: 3600) == 0 { return String(format: "%gd", seconds / 86_400) }
-        if seconds >= 3600 { return String(format: "%.1fh", seconds / 3600) }
-        return String(format: "%gs", seconds)
+        if seconds >= 86_400 { return String(format: "%.1f days", seconds / 86_400) }
+        if seconds >= 3600 { return String(format: "%.1f hours", seconds / 3600) }
+        return String(format: "%.0f s", seconds)
     }
 
     /// Aligned columns: the first left-aligned, the others right-aligned.
