@@ -51,6 +51,20 @@ struct ValidationTests {
         }
     }
 
+    /// Found by fuzzing (scripts/fuzz config): a multi-line scalar or a quoted key with a line
+    /// break, quoted back in a message, split the `check-config` line and the log line.
+    @Test(arguments: [
+        ("ma\r=\r\r\r\r\r.\r\r", #"cm/default:1: default: expected a mapping of fields (like `model_id: meta/llama-3.1-8b`), found "ma =\n\n\n\n.""#),
+        ("\"a\\nb\": 1", #"cm/default:1: default: a\nb: unknown field; expected one of: "#),
+        ("enable_scale_to_zero: \"\\u001b[31mred\"", #"cm/default:1: default: enable_scale_to_zero: expected a boolean (true or false), found string "\u{1b}[31mred""#),
+    ])
+    func everyProblemIsPrintedOnOneLine(text: String, start: String) {
+        let descriptions = configSet(["default": text]).problems.map(\.description)
+        #expect(descriptions.count == 1)
+        #expect(descriptions.first?.hasPrefix(start) == true, "\(descriptions)")
+        #expect(descriptions.allSatisfy { !$0.unicodeScalars.contains { $0.value < 0x20 } })
+    }
+
     @Test func overrideWithoutModelIDIsAnError() {
         let set = configSet(["x": "retention_period: 5m"])
         #expect(set.problems.map(\.description) == ["cm/x:1: x: model_id: missing: an override entry must name its model_id"])
