@@ -63,10 +63,19 @@ let package = Package(
         .executableTarget(
             name: "replica-recommender",
             dependencies: [
-                "ModelConfig", "Recommendation", "PrometheusClient", "RecommenderService",
+                "ModelConfig", "Recommendation", "PrometheusClient", "RecommenderService", "Backtest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict
+        ),
+        // zlib, for gzip-compressed traces.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // Request history replayed through the decision core in virtual time: the world (replicas,
+        // cold starts, the gateway queue), Prometheus' view of it, reports; traces and fleets.
+        .target(
+            name: "Backtest",
+            dependencies: ["ModelConfig", "Recommendation", "PrometheusClient", "CZlib"],
             swiftSettings: strict
         ),
         // The vLLM traffic simulator: scenario, replicas, gateway queue, statistics (no I/O).
@@ -88,20 +97,44 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Deterministic fault simulation in virtual time: the real engine, core, signal collection and
+        // config handling against a simulated TSDB (behind the transport seam), fleet and autoscaler;
+        // randomized schedules of faults, edits and restarts; invariants at every step; shrinking.
+        .target(
+            name: "FaultSimulation",
+            dependencies: [
+                "ModelConfig", "Recommendation", "PrometheusClient", "RecommenderService",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Quality bars of the spec as measured figures: `swift run -c release rr-bench`.
         .executableTarget(
             name: "rr-bench",
             dependencies: [
-                "ModelConfig", "Recommendation", "RecommenderService", "PrometheusClient",
+                "ModelConfig", "Recommendation", "RecommenderService", "PrometheusClient", "FaultSimulation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/rr-bench",
             swiftSettings: strict
         ),
+        // The keep-alive measurements: the synthetic fleet under fixed and adaptive keep-alive.
+        .executableTarget(
+            name: "backtest-bench",
+            dependencies: ["Backtest", "ModelConfig", "Recommendation"],
+            path: "Benchmarks/backtest-bench",
+            swiftSettings: strict
+        ),
         .testTarget(name: "ModelConfigTests", dependencies: ["ModelConfig"], swiftSettings: strict),
         .testTarget(name: "RecommendationTests", dependencies: ["Recommendation", "ModelConfig"], swiftSettings: strict),
         .testTarget(name: "PrometheusClientTests", dependencies: ["PrometheusClient"], swiftSettings: strict),
+        .testTarget(name: "BacktestTests", dependencies: ["Backtest", "Recommendation", "ModelConfig"], swiftSettings: strict),
+        .testTarget(
+            name: "FaultSimulationTests",
+            dependencies: ["FaultSimulation", "RecommenderService", "PrometheusClient", "ModelConfig", "Recommendation"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ChartTests",
             dependencies: ["ModelConfig", .product(name: "Yams", package: "Yams")],
@@ -110,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "RecommenderServiceTests",
             dependencies: [
-                "RecommenderService", "PrometheusClient", "Recommendation", "ModelConfig",
+                "RecommenderService", "PrometheusClient", "Recommendation", "ModelConfig", "Backtest",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

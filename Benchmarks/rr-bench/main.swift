@@ -1,5 +1,6 @@
 // Measures the quality bars of the spec (§10) and prints a table: min / median / max.
 //   swift run -c release rr-bench [--models 10000] [--runs 30]
+//   swift run -c release rr-bench faults [--schedules N] [--seed S]   (the fault simulation, Faults.swift)
 import Foundation
 import Hummingbird
 import Logging
@@ -12,6 +13,7 @@ import FoundationNetworking
 #endif
 
 let arguments = CommandLine.arguments
+if arguments.count > 1, arguments[1] == "faults" { exit(await runFaultsCommand(Array(arguments.dropFirst(2)))) }
 func argument(_ name: String, _ fallback: Int) -> Int {
     guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else { return fallback }
     return value

@@ -35,15 +35,36 @@ public struct ConfigProblem: Sendable, Hashable, CustomStringConvertible, Error 
         self.message = message
     }
 
-    /// `FILE:LINE: KEY: FIELD: MESSAGE` (warnings say so after the location).
+    /// `FILE:LINE: KEY: FIELD: MESSAGE` (warnings say so after the location), always one line:
+    /// line breaks and other control characters from the ConfigMap (a quoted key, a multi-line
+    /// scalar quoted back in a message) are shown escaped, `\n`, `\r`, `\t`, `\u{1b}`.
     public var description: String {
-        var text = file
+        var text = Self.printable(file)
         if let line { text += ":\(line)" }
         text += ": "
         if severity == .warning { text += "warning: " }
-        text += key + ": "
-        if let field { text += field + ": " }
-        return text + message
+        text += Self.printable(key) + ": "
+        if let field { text += Self.printable(field) + ": " }
+        return text + Self.printable(message)
+    }
+
+    /// `text` with control characters escaped, so that it stays on one line.
+    static func printable(_ text: String) -> String {
+        let isControl = { (scalar: Unicode.Scalar) in
+            scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar == "\u{2028}" || scalar == "\u{2029}"
+        }
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where isControl(scalar): out += "\\u{\(String(scalar.value, radix: 16))}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }
 
@@ -60,6 +81,6 @@ public struct ConfigSourceError: Error, Sendable, CustomStringConvertible {
         self.reason = reason
     }
 
-    /// `PATH: REASON`.
-    public var description: String { "\(path): \(reason)" }
+    /// `PATH: REASON`, on one line.
+    public var description: String { ConfigProblem.printable("\(path): \(reason)") }
 }

@@ -95,7 +95,8 @@ public enum ConfigSource {
         do {
             for document in try Yams.compose_all(yaml: text) { documents.append(document) }
         } catch {
-            throw ConfigSourceError(path: file, reason: "invalid YAML: \(error)")
+            let (line, detail) = EntryParser.describe(yamlError: error)
+            throw ConfigSourceError(path: file, reason: "invalid YAML\(line.map { " at line \($0)" } ?? ""): \(detail)")
         }
         let manifest = documents.first { $0.mapping?["kind"]?.string == "ConfigMap" }
         guard let top = (manifest ?? documents.first)?.mapping else {

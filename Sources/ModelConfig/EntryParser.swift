@@ -52,11 +52,16 @@ public enum EntryParser {
 
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            // No implicit tag resolution: the fields are read from the scalar text and style, and the
+            // default resolver runs a regular expression per scalar (most of the cost of a parse).
+            root = try Yams.compose(yaml: text, .basic)
         } catch {
             let (line, detail) = describe(yamlError: error)
             // libyaml often points past the end of the text; keep the line inside the entry.
-            let lastLine = max(1, text.split(separator: "\n", omittingEmptySubsequences: false).count - (text.hasSuffix("\n") ? 1 : 0))
+            // Line breaks as YAML counts them: `\n`, `\r` and `\r\n` (one `Character` in Swift).
+            let breaks = text.count { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+            let endsWithBreak = text.last.map { $0 == "\n" || $0 == "\r" || $0 == "\r\n" } ?? false
+            let lastLine = max(1, breaks + 1 - (endsWithBreak ? 1 : 0))
             report.error(field: nil, line: line.map { min($0, lastLine) }, "invalid YAML: \(detail)")
             let salvaged = salvage(text)
             return .invalid(key: key, modelID: salvaged.modelID, namespace: salvaged.namespace)
@@ -255,9 +260,9 @@ public enum EntryParser {
         guard let scalar = scalar(node, field: field, expected: expected, report: &report) else { return nil }
         let word = scalar.string.lowercased()
         if !isQuoted(scalar), word == "true" || word == "false" { return word == "true" }
-        // yaml.v3 accepts y/Y/n/N exactly, the longer words in any case (quoted or not, as WVA does).
-        let isSingleLetter = scalar.string.count == 1
-        if let flag = yaml11Booleans[isSingleLetter ? scalar.string.lowercased() : word] {
+        // yaml.v3 reads these into a bool field quoted or not (and in three spellings each: `yes`,
+        // `Yes`, `YES`); the spec takes them in any case.
+        if let flag = yaml11Booleans[word] {
             report.warning(
                 field: field, line: scalar.mark?.line,
                 "WVA compatibility: \(describe(scalar)) read as \(flag) (a YAML 1.1 boolean); write \(flag)")
@@ -445,25 +450,54 @@ public enum EntryParser {
         }
     }
 
-    private static func describe(yamlError error: any Error) -> (line: Int?, detail: String) {
-        guard let yamlError = error as? YamlError else { return (nil, "\(error)") }
+    /// The line (1-based, when known) and a one-line, deterministic description of a YAML error.
+    static func describe(yamlError error: any Error) -> (line: Int?, detail: String) {
+        guard let yamlError = error as? YamlError else { return (nil, oneLine("\(error)")) }
         switch yamlError {
         case .scanner(let context, let problem, let mark, _),
             .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let contextText = context.map { "\($0.text) " } ?? ""
-            return (mark.line, "\(contextText)\(problem) (column \(mark.column))")
+            return (mark.line, oneLine("\(contextText)\(problem) (column \(mark.column))"))
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return (context.mark.line, "duplicate field(s) \(duplicates.joined(separator: ", "))")
+            // Yams orders the keys by comparing nodes, which is not a total order once a key is a
+            // mapping or a list: sort the names, and give a line only when every key is a scalar
+            // (found by fuzzing: the message and line changed from one reload to the next).
+            let names = duplicates.map { $0 == "<uncovertable>" ? "(a non-scalar key)" : "`\($0)`" }.sorted()
+            let line = duplicates.contains("<uncovertable>") ? nil : context.mark.line
+            return (line, oneLine("duplicate field(s) \(names.joined(separator: ", "))"))
+        case .reader(let problem, let offset, let value, let yaml):
+            // A character YAML does not allow (a control character, invalid UTF-8): say which,
+            // on the line it is on (found by fuzzing: the message held the raw character).
+            var line: Int?
+            if let offset, let index = yaml.index(yaml.startIndex, offsetBy: offset, limitedBy: yaml.endIndex) {
+                line = yaml[..<index].count { $0 == "\n" || $0 == "\r" || $0 == "\r\n" } + 1
+            }
+            let character = value >= 0 ? " (U+\(String(value, radix: 16, uppercase: true)))" : ""
+            return (line, oneLine("\(problem)\(character)"))
         default:
-            return (nil, "\(yamlError)")
+            return (nil, oneLine("\(yamlError)"))
         }
+    }
+
+    /// The first line of `text`, control characters shown as `\u{…}`: messages are one line.
+    static func oneLine(_ text: String) -> String {
+        let first = text.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline }).first.map(String.init) ?? ""
+        var out = ""
+        for scalar in first.unicodeScalars {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// Best-effort `model_id`/`namespace` of an entry that is not valid YAML: a line scan.
     static func salvage(_ text: String) -> (modelID: String?, namespace: String?) {
         func value(of field: String) -> String? {
-            for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline }) {  // \r\n too
                 let line = rawLine.trimmingCharacters(in: .whitespaces)
                 guard line.hasPrefix(field + ":") else { continue }
                 var value = line.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces)

@@ -152,8 +152,8 @@ public struct ConfigExplanation: Sendable, Encodable {
             ("aliases", aliases.isEmpty ? "none" : aliases.joined(separator: ", "), sources["aliases"]),
             ("wake_path", wakePath, sources["wake_path"]),
             ("keep_alive", keepAlive, sources["keep_alive"]),
-            ("cold_start_cost", "\(formatSeconds(coldStartCostSeconds))s", sources["cold_start_cost"]),
-            ("min_retention_period", "\(formatSeconds(minRetentionSeconds))s", sources["min_retention_period"]),
+            ("cold_start_cost", durationText(coldStartCostSeconds), sources["cold_start_cost"]),
+            ("min_retention_period", durationText(minRetentionSeconds), sources["min_retention_period"]),
             ("prewarm", "\(prewarm)", sources["prewarm"]),
             ("target_kv_cache_utilization", formatSeconds(targetKVCacheUtilization), sources["target_kv_cache_utilization"]),
             ("max_waiting_per_replica", formatSeconds(maxWaitingPerReplica), sources["max_waiting_per_replica"]),
@@ -172,6 +172,11 @@ public struct ConfigExplanation: Sendable, Encodable {
         lines += notes.map { "note: \($0)" }
         return lines.joined(separator: "\n")
     }
+}
+
+/// `20m (1200s)`: a duration as a range and in seconds.
+func durationText(_ seconds: Double) -> String {
+    "\(ConfigDuration(nanoseconds: Int64((seconds * 1e9).rounded())).prometheusRange) (\(formatSeconds(seconds))s)"
 }
 
 /// `90` rather than `90.0`, `1.5` as is.

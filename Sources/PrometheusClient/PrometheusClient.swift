@@ -15,6 +15,23 @@ public struct Sample: Sendable, Hashable {
     }
 }
 
+/// One series of a range query: its labels and its points.
+public struct RangeSeries: Sendable, Hashable {
+    /// The series' labels.
+    public let labels: [String: String]
+    /// The points' times (Unix seconds), ascending.
+    public let times: [Double]
+    /// The points' values.
+    public let values: [Double]
+
+    /// Creates a series.
+    public init(labels: [String: String], times: [Double], values: [Double]) {
+        self.labels = labels
+        self.times = times
+        self.values = values
+    }
+}
+
 /// Why a query has no answer. Every case means "unknown", never "zero".
 public struct PrometheusError: Error, Sendable, CustomStringConvertible {
     enum Code: Sendable, Equatable {
@@ -109,6 +126,34 @@ public struct PrometheusClient: Sendable {
         }
     }
 
+    /// Evaluates `promql` as a range query from `start` to `end` every `step` seconds
+    /// (`/api/v1/query_range`). A server answers at most about 11,000 points per series: callers
+    /// split longer ranges.
+    public func queryRange(_ promql: String, start: Date, end: Date, step: Double) async throws(PrometheusError) -> [RangeSeries] {
+        let form = [
+            ("query", promql), ("partial_response", "false"), ("start", String(format: "%.3f", start.timeIntervalSince1970)),
+            ("end", String(format: "%.3f", end.timeIntervalSince1970)), ("step", String(format: "%.3f", step)),
+        ]
+        var backoff = retry.initialBackoff
+        var attempt = 1
+        while true {
+            do throws(PrometheusError) {
+                let response: HTTPResponse
+                do {
+                    response = try await transport.post(path: "/api/v1/query_range", form: form)
+                } catch {
+                    throw PrometheusError(code: .transport, message: error.message)
+                }
+                return try Self.decodeRange(response)
+            } catch {
+                guard error.isRetryable, attempt < retry.attempts else { throw error }
+                try? await Task.sleep(for: backoff)
+                backoff = backoff * 2
+                attempt += 1
+            }
+        }
+    }
+
     private func once(_ form: [(String, String)]) async throws(PrometheusError) -> [Sample] {
         let response: HTTPResponse
         do {
@@ -121,6 +166,25 @@ public struct PrometheusClient: Sendable {
 
     /// Decodes a query API response: samples on success, a typed error otherwise.
     static func decode(_ response: HTTPResponse) throws(PrometheusError) -> [Sample] {
+        let decoded = try checked(response)
+        guard let type = decoded.resultType, type == "vector" || type == "scalar" else {
+            throw PrometheusError(
+                code: .unexpectedResultType(decoded.resultType ?? "none"), message: "expected an instant vector or scalar, got a \(decoded.resultType ?? "none")")
+        }
+        return decoded.samples
+    }
+
+    /// Decodes a range query's response: its series on success, a typed error otherwise.
+    static func decodeRange(_ response: HTTPResponse) throws(PrometheusError) -> [RangeSeries] {
+        let decoded = try checked(response)
+        guard decoded.resultType == "matrix" else {
+            throw PrometheusError(code: .unexpectedResultType(decoded.resultType ?? "none"), message: "expected a matrix, got a \(decoded.resultType ?? "none")")
+        }
+        return decoded.series
+    }
+
+    /// A successful, complete answer, or the error it says.
+    private static func checked(_ response: HTTPResponse) throws(PrometheusError) -> ResponseDecoder.Response {
         var decoder = ResponseDecoder(response.body)
         let decoded = try? decoder.decode()
         if let decoded, decoded.status == "error" {
@@ -140,11 +204,8 @@ public struct PrometheusClient: Sendable {
         if let warning = decoded.warnings.first(where: Self.meansPartial) {
             throw PrometheusError(code: .partial, message: "partial answer: \(warning)")
         }
-        guard type == "vector" || type == "scalar" else {
-            throw PrometheusError(
-                code: .unexpectedResultType(type), message: "expected an instant vector or scalar, got a \(type)")
-        }
-        return decoded.samples
+        _ = type
+        return decoded
     }
 
     /// A warning that says data is missing (Thanos' partial-response and store warnings, remote-read

@@ -25,11 +25,14 @@ public struct ModelState: Sendable, Hashable {
     /// The last time the gateway was seen routing this model (its queue or request-counter series
     /// existed, under the model id or an alias): the proof of a wake path.
     public var gatewaySeenAt: Instant?
+    /// What adaptive keep-alive and pre-warm have learned (empty for models that use neither).
+    public var keepAlive: KeepAliveState
 
     /// Creates a state.
     public init(
         desired: Int? = nil, observedSince: Instant? = nil, lastWake: Instant? = nil, lastActivity: Instant? = nil,
-        coldStartSince: Instant? = nil, peak: Int? = nil, peakAt: Instant? = nil, gatewaySeenAt: Instant? = nil
+        coldStartSince: Instant? = nil, peak: Int? = nil, peakAt: Instant? = nil, gatewaySeenAt: Instant? = nil,
+        keepAlive: KeepAliveState = KeepAliveState()
     ) {
         self.desired = desired
         self.observedSince = observedSince
@@ -41,6 +44,7 @@ public struct ModelState: Sendable, Hashable {
         runnerUp = nil
         runnerUpAt = nil
         self.gatewaySeenAt = gatewaySeenAt
+        self.keepAlive = keepAlive
     }
 }
 

@@ -130,6 +130,8 @@ public enum Recommender {
             outcome = wake(e, groupWake: groupWake)
         } else if let missing = e.unknown(needingZero: zeroAllowed) {
             outcome = hold(e, zeroAllowed: zeroAllowed, missing: missing)
+        } else if zeroAllowed, let window = e.prewarm, previous == 0 || (e.idleForZero && groupIdle) {
+            outcome = prewarm(e, window, now: now)
         } else if zeroAllowed && previous == 0 && e.quiet {
             outcome = (0, .idle, "at zero, no demand")
         } else if zeroAllowed && e.idleForZero && groupIdle {
@@ -147,6 +149,7 @@ public enum Recommender {
             &outcome, config: config, previous: e.input.state, ready: e.input.signals.ready, next: &next,
             window: policy.scaleDownStabilization, now: now)
         let coldStartSeconds = trackColdStart(desired: outcome.desired, previous: previous, ready: e.input.signals.ready, next: &next, now: now)
+        if let seconds = coldStartSeconds, KeepAlive.learns(config) { KeepAlive.recordColdStart(seconds, into: &next.keepAlive) }
         next.desired = outcome.desired
         return Decision(
             desired: outcome.desired, reason: outcome.reason,
@@ -198,6 +201,9 @@ public enum Recommender {
         guard e.quiet else { return "serving: \(sizing.arithmetic)" }
         if e.next.observedSince == nil { return "no replica reports metrics: no evidence of idleness yet" }
         if e.idleForZero && !groupIdle { return "idle, but group \(config.group ?? "") is not" }
+        if !e.windowHoldsR, let held = e.input.signals.requestsWindowSeconds {
+            return "idle: Prometheus holds \(format(held.rounded()))s of the \(format(e.retention))s window (a fresh or restarted TSDB): no zero before it holds all of it"
+        }
         if let lastWake = e.next.lastWake, now.since(lastWake) < e.retention {
             return "woken \(format(now.since(lastWake)))s ago, held up for \(format(e.retention))s"
         }
@@ -316,14 +322,19 @@ struct Evidence {
     /// Nothing in flight or queued and no wake, but requests completed within the window: the
     /// retention is counting down from the last of them.
     let countingDown: Bool
-    /// Quiet, observed continuously for R, and no wake within R (or at zero and quiet).
+    /// Quiet, observed continuously for R, no wake within R, the requests window holding R of
+    /// history (or at zero and quiet).
     let idleForZero: Bool
+    /// The requests window holds at least R of history (or its extent is not known).
+    let windowHoldsR: Bool
     /// The earliest time zero is possible if nothing arrives (nil when the evidence is not building).
     let zeroAt: Instant?
     /// How the model can come back from zero.
     let wakePath: WakePathStatus
-    /// The retention period in seconds.
+    /// The retention period in seconds: `retention_period`, or the one adaptive keep-alive learned.
     let retention: Double
+    /// The pre-warm window the model is in, when quiet (pre-warm on and periodic arrivals).
+    let prewarm: KeepAlive.PrewarmWindow?
     /// The model's group, scoped to its namespace.
     let group: GroupKey?
 
@@ -331,7 +342,7 @@ struct Evidence {
         self.input = input
         let s = input.signals
         let state = input.state
-        retention = input.config.retention.seconds
+        retention = KeepAlive.retention(input.config, state).seconds
         group = input.config.group.map { GroupKey(namespace: input.config.model.namespace, name: $0) }
 
         // Requests at the gateway are demand while no replica serves (with replicas, vLLM's own
@@ -348,6 +359,10 @@ struct Evidence {
         if s.gatewaySeen { next.gatewaySeenAt = now }
         if ownWake { next.lastWake = now }
         if ownWake || (s.requests ?? 0) > 0 { next.lastActivity = now }
+        let learns = KeepAlive.learns(input.config)
+        // An arrival: a wake, or requests the gateway counted (served by replicas or not).
+        let arrival = ownWake || (s.gatewayRequests ?? 0) > 0
+        if learns { next.keepAlive = KeepAlive.learn(state.keepAlive, arrival: arrival, config: input.config, now: now) }
         // Observation: complete data with a replica reporting (or the model at zero). Anything less
         // — an unknown signal, a partial answer, pods not scraped — starts it afresh.
         let reporting = (s.ready ?? 0) >= 1 || state.desired == 0
@@ -365,12 +380,16 @@ struct Evidence {
         let r = retention
         let observedEnough = next.observedSince.map { now.since($0) >= r } ?? false
         let wokeLongAgo = next.lastWake.map { now.since($0) >= r } ?? true
-        idleForZero = quiet && (state.desired == 0 || (observedEnough && wokeLongAgo))
+        // The requests window must hold R of history (a fresh TSDB's does not yet); the observation
+        // goes on meanwhile: what the window holds is complete, only short.
+        windowHoldsR = s.requestsWindowSeconds.map { $0 >= r } ?? true
+        idleForZero = quiet && (state.desired == 0 || (observedEnough && wokeLongAgo && windowHoldsR))
         if quiet, let since = next.observedSince {
             zeroAt = Swift.max(since.adding(r), next.lastWake?.adding(r) ?? since)
         } else {
             zeroAt = nil
         }
+        prewarm = learns && quiet ? KeepAlive.prewarmWindow(input.config, next.keepAlive, now: now) : nil
     }
 
     /// The first signal a decision needs that is unknown: every activity signal when zero is in

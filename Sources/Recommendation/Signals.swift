@@ -23,6 +23,10 @@ public struct ModelSignals: Sendable, Hashable {
     public var gatewayRequests: Double?
     /// The gateway has a queue or request-counter series for this model this tick (a wake path).
     public var gatewaySeen: Bool
+    /// Seconds of history the requests window holds (its samples × the scrape interval), when
+    /// known: a window holding less than R (a fresh or restarted TSDB) is no evidence of R without
+    /// requests, though what it holds is complete.
+    public var requestsWindowSeconds: Double?
 
     /// Creates signals; every one unknown unless given.
     public init(
@@ -37,6 +41,7 @@ public struct ModelSignals: Sendable, Hashable {
         self.demand = demand
         self.gatewayRequests = gatewayRequests
         self.gatewaySeen = gatewaySeen
+        requestsWindowSeconds = nil
     }
 
     /// All zero: a model with no series anywhere, seen by complete answers.
@@ -65,6 +70,9 @@ public enum Reason: String, Sendable, Hashable, CaseIterable, Codable {
     case active
     /// Idle long enough for zero, but nothing is known that could bring it back: held at ≥ 1.
     case noWakePath = "no_wake_path"
+    /// Periodic arrivals predict a request soon: a replica is brought up (or kept) ahead of it, and
+    /// let go again if nothing comes (adaptive keep-alive with `prewarm`).
+    case prewarm
 }
 
 /// The state a model is in, as exported by `recommender_model_state`.

@@ -226,7 +226,7 @@ public actor Engine {
     /// The distinct retention periods in use: one request-count query each.
     public var retentionsInUse: Set<ConfigDuration> {
         // The default one too: models first seen this tick most likely use it.
-        var set = Set(records.values.map(\.config.retention))
+        var set = Set(records.values.map(Self.effectiveRetention))
         set.insert(resolver.defaultRetention)
         return set
     }
@@ -409,7 +409,7 @@ public actor Engine {
         var inputs: [DecisionInput] = []
         inputs.reserveCapacity(models.count)
         for record in models {
-            if let signals { record.signals = signals.signals(for: record.config.model, retention: record.config.retention) }
+            if let signals { record.signals = signals.signals(for: record.config.model, retention: Self.effectiveRetention(record)) }
             inputs.append(DecisionInput(config: record.config, signals: record.signals, state: record.state, wakeRequested: record.pendingWake))
         }
         let decisions = Recommender.recommend(inputs, policy: policy, now: now)
@@ -430,6 +430,7 @@ public actor Engine {
         metrics.decisions[decision.reason, default: 0] += 1
         if decision.scaledToZero { metrics.scaleToZeroEvents += 1 }
         if decision.woke { metrics.wakeEvents += 1 }
+        if decision.woke && decision.reason == .prewarm { metrics.prewarms += 1 }
         if previous?.desired != decision.desired || previous?.reason != decision.reason {
             let key = record.config.model
             logger.info("decision changed", metadata: [

@@ -86,19 +86,28 @@ struct ExpositionWriter {
         pairs.map { "\($0.key)=\"\(escape($0.value))\"" }.joined(separator: ",")
     }
 
-    /// Escapes a label value: backslash, double quote and newline.
+    /// Escapes a label value: backslash, double quote and line feed, byte by byte.
+    ///
+    /// The exposition format is bytes, not characters: a quote or a line feed that is part of a
+    /// larger grapheme (`"` followed by a combining accent, `\r\n`) is one `Character` in Swift
+    /// but still a raw `"` or `\n` byte on the wire, where it would end the value or the line. The
+    /// check and the escaping therefore look at UTF-8 bytes.
     static func escape(_ value: String) -> String {
-        guard value.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return value }
-        var out = ""
-        for character in value {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(character)
+        let utf8 = value.utf8
+        guard utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
+            return value
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count + 8)
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            default: out.append(byte)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func format(_ value: Double) -> String {

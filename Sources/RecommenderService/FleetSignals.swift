@@ -150,16 +150,14 @@ public struct AttributedSignals: Sendable {
         let ready = value(ready)
         var requestsValue = value(requests[retention])
         if case .success(let values)? = requests[retention], values[key] == nil, (ready ?? 0) >= 1 { requestsValue = nil }
-        // A window holding less than R of samples (a fresh or restarted TSDB) is no evidence of
-        // R without requests: unknown, never 0 (requests it does show are evidence enough).
-        if requestsValue == 0, let samples = requestsWindowSamples[retention]?[key], scrapeInterval > 0,
-           samples * scrapeInterval < retention.seconds {
-            requestsValue = nil
-        }
+        var windowSeconds: Double?
+        if let samples = requestsWindowSamples[retention]?[key], scrapeInterval > 0 { windowSeconds = samples * scrapeInterval }
         let seen = gatewayProven.contains(key)
-        return ModelSignals(
+        var signals = ModelSignals(
             requests: requestsValue, running: value(running), waiting: value(waiting), ready: ready,
             kvCacheUsage: value(kvCache), demand: value(demand), gatewayRequests: value(gatewayRequests), gatewaySeen: seen)
+        signals.requestsWindowSeconds = windowSeconds
+        return signals
     }
 
     /// Models with at least one vLLM series this tick.

@@ -44,18 +44,11 @@ public struct LineLogHandler: LogHandler {
         let line: String
         switch format {
         case .logfmt:
-            line = fields.map { "\($0.0)=\(Self.logfmtValue($0.1))" }.joined(separator: " ")
+            line = fields.map { "\($0.0)=\(logfmtEscaped($0.1))" }.joined(separator: " ")
         case .json:
             line = "{" + fields.map { "\(Self.jsonString($0.0)):\(Self.jsonString($0.1))" }.joined(separator: ",") + "}"
         }
         Self.lock.withLock { _ in FileHandle.standardError.write(Data((line + "\n").utf8)) }
-    }
-
-    static func logfmtValue(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\n" }
-        guard needsQuotes else { return value }
-        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 
     static func jsonString(_ value: String) -> String {

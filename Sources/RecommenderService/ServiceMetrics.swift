@@ -16,6 +16,7 @@ struct ServiceMetrics: Sendable {
     var wakeCalls = 0
     var wakeRejected: [WakeRejection: Int] = [:]
     var wakeEvents = 0
+    var prewarms = 0
     var scaleToZeroEvents = 0
     var coldStarts = Histogram(bounds: [5, 15, 30, 60, 120, 300, 600, 1200, 1800])
     var recoveredModels = 0
@@ -52,6 +53,7 @@ extension Engine {
             guard let seconds = record.lastColdStartSeconds else { continue }
             w.sample("recommender_model_last_cold_start_seconds", record.modelLabels, seconds)
         }
+        renderLearned(&w, ordered)
 
         let m = metrics
         w.single("recommender_known_models", "gauge", "Models the recommender knows (config, vLLM series, demand, wakes, recovery).", Double(records.count))
@@ -73,6 +75,7 @@ extension Engine {
         w.labelled("recommender_wake_rejected_total", "counter", "Wake calls refused, by reason.",
                    label: "reason", WakeRejection.allCases.map { ($0.rawValue, m.wakeRejected[$0] ?? 0) })
         w.single("recommender_wakes_total", "counter", "Recommendations that went from 0 to >= 1.", Double(m.wakeEvents))
+        w.single("recommender_prewarms_total", "counter", "Wakes ahead of predicted arrivals (reason prewarm): recommendations that went from 0 to >= 1.", Double(m.prewarms))
         w.single("recommender_scale_to_zero_total", "counter", "Recommendations that went from >= 1 to 0.", Double(m.scaleToZeroEvents))
         w.family("recommender_cold_start_seconds", "histogram", "Cold starts: recommendation 0 to >= 1 until a replica was ready.")
         w.histogram("recommender_cold_start_seconds", m.coldStarts)

@@ -6,6 +6,7 @@ import PrometheusClient
 public enum Signal: String, Sendable, CaseIterable {
     case requests, running, waiting, ready, kvCache = "kv_cache", demand, gatewayRequests = "gateway_requests", recovery
     case recoveryWakePath = "recovery_wake_path"
+    case recoveryLearned = "recovery_learned"
 }
 
 /// The PromQL templates, one per signal, each evaluated once per tick for every model at once.
@@ -54,6 +55,10 @@ public struct QueryTemplates: Sendable {
     public var recoveryWakePath =
         "max by (namespace, model_name) (max_over_time(recommender_model_gateway_last_seen_timestamp_seconds{$RECOMMENDER_SELECTOR}[$RANGE]))"
 
+    /// Restart recovery of adaptive keep-alive's learned values: `$METRIC` is each learned gauge.
+    public var recoveryLearned =
+        "max by (namespace, model_name) (last_over_time($METRIC{$RECOMMENDER_SELECTOR}[$RANGE]))"
+
     /// The default templates.
     public init() {}
 
@@ -69,6 +74,7 @@ public struct QueryTemplates: Sendable {
         case .gatewayRequests: gatewayRequests
         case .recovery: recovery
         case .recoveryWakePath: recoveryWakePath
+        case .recoveryLearned: recoveryLearned
         }
     }
 }

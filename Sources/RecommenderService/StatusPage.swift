@@ -324,6 +324,7 @@ enum StatusPage {
         case .idle: "idle: zero"
         case .hold: "held on unknown data"
         case .noWakePath: "no wake path"
+        case .prewarm: "pre-warmed for an expected arrival"
         }
     }
 

@@ -35,6 +35,7 @@ public struct TickLoop: Service {
             let values = await collector.recover(window: recoveryWindow)
             let wakePaths = await collector.recoverWakePaths(window: recoveryWindow)
             await engine.recover(values, wakePaths: wakePaths, now: clock.now())
+            if await engine.recovered { await engine.recoverLearned(await collector.recoverLearned(window: recoveryWindow)) }
         }
         let (fleet, outcomes) = await collector.collect(retentions: await engine.retentionsInUse)
         let elapsed = ContinuousClock.now - started

@@ -6,7 +6,7 @@ struct ReplicaRecommender: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replica-recommender",
         abstract: "Recommends replica counts (zero included) for vLLM models from Prometheus signals.",
-        subcommands: [Serve.self, CheckConfig.self, Explain.self],
+        subcommands: [Serve.self, CheckConfig.self, Explain.self, BacktestCommand.self],
         defaultSubcommand: nil
     )
 }

@@ -100,7 +100,7 @@ struct Serve: AsyncParsableCommand {
         c.prometheus.clientKeyFile = s.optional("prometheus-key-file", prometheusKeyFile)
         c.prometheus.insecureSkipVerify = try s.bool("prometheus-insecure-skip-verify", prometheusInsecureSkipVerify, false)
         let headers = prometheusHeader.isEmpty
-            ? (s.optional("prometheus-header", nil)?.split(separator: "\n").map(String.init) ?? []) : prometheusHeader
+            ? (s.optional("prometheus-header", nil)?.split(whereSeparator: { $0.isNewline }).map(String.init) ?? []) : prometheusHeader  // \r\n too
         c.prometheus.headers = try headers.map { line throws(SettingsError) in
             guard let colon = line.firstIndex(of: ":") else { throw SettingsError("--prometheus-header: expected 'Name: value', found \(line)") }
             return (String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))

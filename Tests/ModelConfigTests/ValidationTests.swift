@@ -33,6 +33,38 @@ struct ValidationTests {
         #expect(set.errorCount == 1)
     }
 
+    /// Found by fuzzing (scripts/fuzz config): with a non-scalar key among duplicate keys, Yams'
+    /// order of the keys (and so the message and its line) changed from one build to the next, and
+    /// a reader error carried the raw control character and a multi-line snippet.
+    @Test(arguments: [
+        ("a: 1\na: 2\n? [k]\n: 1\n? [k]\n: 2\n",
+         "cm/default: default: invalid YAML: duplicate field(s) (a non-scalar key), `a`"),
+        ("b: 1\na: 2\nb: 3\na: 4\n", "cm/default:2: default: invalid YAML: duplicate field(s) `a`, `b`"),
+        ("enable_scale_to_zero: true\r\nretention_period: 5m\nx: \u{1}\n",
+         "cm/default:3: default: invalid YAML: control characters are not allowed (U+1)"),
+    ])
+    func yamlErrorsAreOneDeterministicLine(text: String, message: String) {
+        let first = configSet(["default": text])
+        #expect(first.problems.map(\.description) == [message])
+        for _ in 0..<20 {
+            #expect(configSet(["default": text], previous: first).problems == first.problems)
+        }
+    }
+
+    /// Found by fuzzing (scripts/fuzz config): a multi-line scalar or a quoted key with a line
+    /// break, quoted back in a message, split the `check-config` line and the log line.
+    @Test(arguments: [
+        ("ma\r=\r\r\r\r\r.\r\r", #"cm/default:1: default: expected a mapping of fields (like `model_id: meta/llama-3.1-8b`), found "ma =\n\n\n\n.""#),
+        ("\"a\\nb\": 1", #"cm/default:1: default: a\nb: unknown field; expected one of: "#),
+        ("enable_scale_to_zero: \"\\u001b[31mred\"", #"cm/default:1: default: enable_scale_to_zero: expected a boolean (true or false), found string "\u{1b}[31mred""#),
+    ])
+    func everyProblemIsPrintedOnOneLine(text: String, start: String) {
+        let descriptions = configSet(["default": text]).problems.map(\.description)
+        #expect(descriptions.count == 1)
+        #expect(descriptions.first?.hasPrefix(start) == true, "\(descriptions)")
+        #expect(descriptions.allSatisfy { !$0.unicodeScalars.contains { $0.value < 0x20 } })
+    }
+
     @Test func overrideWithoutModelIDIsAnError() {
         let set = configSet(["x": "retention_period: 5m"])
         #expect(set.problems.map(\.description) == ["cm/x:1: x: model_id: missing: an override entry must name its model_id"])
@@ -90,6 +122,14 @@ struct LastGoodTests {
         #expect(set.quarantined == [ModelConfigSet.Quarantine(key: "m", modelID: "org/m", namespace: nil)])
         let m = ConfigResolver(config: set, environmentScaleToZero: nil).resolve(ModelKey(namespace: "ns", modelID: "org/m"))
         #expect(m.enableScaleToZero == false)
+    }
+
+    /// A ConfigMap edited with CRLF line endings: `\r\n` is one Swift `Character`, so a scan that
+    /// split on `"\n"` found no `model_id` and the model named by the broken entry was unprotected.
+    @Test func modelOfABrokenEntryWithCRLFLineEndingsIsStillProtected() {
+        let set = configSet(["default": "enable_scale_to_zero: true", "m": "model_id: org/m\r\nnamespace: prod\r\nenable_scale_to_zero: [true\r\n"])
+        #expect(set.quarantined == [ModelConfigSet.Quarantine(key: "m", modelID: "org/m", namespace: "prod")])
+        #expect(!ConfigResolver(config: set, environmentScaleToZero: nil).resolve(ModelKey(namespace: "prod", modelID: "org/m")).enableScaleToZero)
     }
 
     @Test func brokenNamespacedEntryProtectsOnlyThatNamespace() {

@@ -49,6 +49,48 @@ struct DecodingTests {
         }
     }
 
+    /// Found by fuzzing (scripts/fuzz decoder, checked against JSONSerialization): the decoder
+    /// accepted bodies that are not JSON. A corrupted body must be an error (the signal is unknown),
+    /// never an answer with fewer series than Prometheus sent.
+    @Test(arguments: [
+        ("a bare word as a skipped value", #"{"status":"success","x":*m","data":{"resultType":"vector","result":[]}}"#),
+        ("an empty skipped value", #"{"status":"success","x":,"data":{"resultType":"vector","result":[]}}"#),
+        ("trailing garbage", #"{"status":"success","data":{"resultType":"vector","result":[]}}xyz"#),
+        ("a second document", #"{"status":"success","data":{"resultType":"vector","result":[]}}{}"#),
+        ("an unknown escape", #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\q"},"value":[1,"1"]}]}}"#),
+        ("a raw control character", "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"a\":\"x\u{01}\"},\"value\":[1,\"1\"]}]}}"),
+        ("a signed hex escape", #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\u+041"},"value":[1,"1"]}]}}"#),
+        ("a lone high surrogate", #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"\ud800ace":"a"},"value":[1,"1"]}]}}"#),
+        ("a lone low surrogate", #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\udc00"},"value":[1,"1"]}]}}"#),
+        ("a leading-zero number", #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[01,"1"]}]}}"#),
+        ("a bad literal", #"{"status":"success","partial":tru,"data":{"resultType":"vector","result":[]}}"#),
+        ("a scalar shaped as an empty vector", #"{"status":"success","data":{"resultType":"scalar","result":[]}}"#),
+        ("a vector shaped as a scalar", #"{"status":"success","data":{"resultType":"vector","result":[1,"2"]}}"#),
+    ])
+    func malformedJSONIsAnErrorNeverFewerSeries(_ name: String, body: String) {
+        #expect(throws: PrometheusError.self, "\(name)") { try decode(200, body) }
+    }
+
+    @Test func anEscapedBackslashBeforeULettersIsText() throws {
+        let body = #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\\u+041\\ud800"},"value":[1,"1"]}]}}"#
+        #expect(try decode(200, body).first?.labels["a"] == #"\u+041\ud800"#)
+    }
+
+    @Test func invalidUTF8InALabelIsAnError() {
+        var body = Array(#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"n"#.utf8)
+        body += [0xDC, 0xDC]
+        body += Array(#"":"a"},"value":[1,"1"]}]}}"#.utf8)
+        #expect(throws: PrometheusError.self) { try PrometheusClient.decode(HTTPResponse(status: 200, body: body)) }
+    }
+
+    @Test(arguments: [
+        #"{"status":"success","warnings":["PromQL warning: w"],"infos":[],"x":[true,false,null,-0.5e+3,0,12.25,{"a":[]}],"data":{"resultType":"vector","result":[]}}"#,
+        #"{"status":"success","data":{"result":[],"resultType":"vector"}}"#,
+    ])
+    func everyJSONValueIsSkippedWhereUnused(body: String) throws {
+        #expect(try decode(200, body).isEmpty)
+    }
+
     @Test func labelEscapesAreDecoded() throws {
         let body = #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"model_name":"a\"b\\c\/d\u00e9\ud83d\ude00\n"},"value":[1,"3"]}]}}"#
         #expect(try decode(200, body).first?.labels["model_name"] == "a\"b\\c/dé😀\n")

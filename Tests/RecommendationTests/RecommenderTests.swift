@@ -146,7 +146,7 @@ struct DecisionTableTests {
             state: ModelState(desired: 0), killSwitch: true, now: at(0), desired: 1, reason: .active, phase: .waking),
         Row(name: "kill switch with unknown signals brings back to the floor", config: model(min: 2),
             signals: ModelSignals(), state: ModelState(desired: 0), killSwitch: true, now: at(0),
-            desired: 2, reason: .hold, phase: .held),
+            desired: 2, reason: .hold, phase: .waking),
         // sizing
         Row(name: "target concurrency sizes to load", config: model(max: 10, target: 4),
             signals: signals(requests: 50, running: 9, waiting: 4, ready: 2), state: ModelState(desired: 2), now: at(0),

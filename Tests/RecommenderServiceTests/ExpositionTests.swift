@@ -52,6 +52,41 @@ struct ExpositionTests {
         #expect(page.contains(#"inferno_desired_replicas{namespace="dev",model_name="odd \"quoted\" \\ id",variant_name="odd--quoted----id",variantautoscaling_name="odd--quoted----id",variantautoscaling_namespace="dev"} 1"#))
     }
 
+    /// Found by fuzzing (scripts/fuzz labels): a quote or line feed inside a larger grapheme
+    /// (`"` + U+0301, `\r\n`) is one Swift `Character` but a raw byte on the wire; escaping by
+    /// characters let it through, so a wake call could inject lines into `/metrics`.
+    @Test(arguments: [
+        ("\"\u{301}", #"\"\#u{301}"#), ("a\r\nb", "a\r\\nb"), ("\\\u{301}", "\\\\\u{301}"),
+        ("\n\u{301}", "\\n\u{301}"), ("plain", "plain"), ("\u{1F600}\"", "\u{1F600}\\\""),
+    ])
+    func labelValuesAreEscapedByteByByteNotByCharacter(value: String, escaped: String) {
+        #expect(Array(ExpositionWriter.escape(value).utf8) == Array(escaped.utf8))
+    }
+
+    @Test func aWakeCallCannotInjectLinesIntoMetrics() async throws {
+        let engine = await decidedEngine(models: [])
+        let api = RecommenderAPI(engine: engine, clock: SystemTime(), options: APIOptions())
+        let injected = "x%22%CC%81%7D%201%0D%0Ainferno_desired_replicas%7Bnamespace%3D%22victim%22%7D%200%0D%0A"
+        #expect(await api.wake(path: "/api/v1/models/ns/\(injected)/wake", authorization: nil).status == 202)
+        let page = await api.metrics().body
+        #expect(!page.contains("\ninferno_desired_replicas{namespace=\"victim\"}"))
+        let file = NSTemporaryDirectory() + "rr-metrics-\(UUID().uuidString).txt"
+        try page.write(toFile: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try which("promtool"))
+        process.arguments = ["check", "metrics"]
+        process.standardInput = FileHandle(forReadingAtPath: file)
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "promtool: \(text)")
+        let desired = page.split(separator: "\n").filter { $0.hasPrefix("inferno_desired_replicas{") }
+        #expect(desired.count == 1)
+    }
+
     @Test func everyKnownModelHasADesiredSeriesWithTheSeedLabels() async {
         let engine = await decidedEngine(
             models: [ModelKey(namespace: "llm-inference", modelID: "meta/llama-3.1-8b")],

@@ -4,19 +4,17 @@ import Testing
 import FoundationNetworking
 #endif
 
-/// The container image `scripts/image` writes (`.build/image/oci`): unpacked with umoci, and its
-/// entrypoint run inside the image's root filesystem with chroot as the image's non-root user, the
-/// way a container runtime would start it (without the namespaces). Needs root for chroot.
-/// Whether `scripts/image` wrote its OCI layout (outside the suite type: its own attribute reads it).
-private let imageBuilt = FileManager.default.fileExists(
-    atPath: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        + "/.build/image/oci/index.json")
+/// Whether `scripts/image` has written its OCI layout.
+func imageBuilt() -> Bool { FileManager.default.fileExists(atPath: ImageTests.layout + "/index.json") }
 
-@Suite(.serialized, .enabled(if: imageBuilt, "scripts/image has not been run: no OCI layout at .build/image/oci (scripts/test builds it first when CI=true)"))
+/// The container image `scripts/image` writes (`.build/image/oci`): unpacked with umoci, and its
+/// entrypoint run inside the image's root filesystem with chroot as the image's non-root user, in
+/// new mount and PID namespaces with /proc mounted, the way a container runtime starts it (the
+/// statically linked Swift runtime reads its arguments from /proc/self/cmdline). Needs root.
+@Suite(.serialized, .enabled(if: imageBuilt(), "scripts/image has not been run: no OCI layout at .build/image/oci (scripts/test builds it first when CI=true)"))
 struct ImageTests {
     static let root = EndToEndTests.root
     static let layout = root + "/.build/image/oci"
-    static var built: Bool { FileManager.default.fileExists(atPath: layout + "/index.json") }
 
     /// `appVersion` of the chart: the image's tag, as the chart renders `image: replica-recommender:<appVersion>`.
     static func appVersion() throws -> String {
@@ -70,6 +68,8 @@ struct ImageTests {
             let (status, output) = try ImageTests.run(["umoci", "unpack", "--image", "\(ImageTests.layout):\(try ImageTests.appVersion())", path])
             guard status == 0 else { throw HarnessError("umoci unpack failed: \(output)") }
             runtime = try ImageTests.json(path + "/config.json")
+            // The mount point a container runtime creates for /proc.
+            try FileManager.default.createDirectory(atPath: rootfs + "/proc", withIntermediateDirectories: true)
         }
 
         var user: String {
@@ -81,9 +81,12 @@ struct ImageTests {
         var environment: [String] { (runtime["process"] as? [String: Any])?["env"] as? [String] ?? [] }
 
         /// The command line that runs the entrypoint with `arguments` in the rootfs as the image's user,
-        /// with the image's environment only.
+        /// with the image's environment only, in its own mount and PID namespaces with /proc mounted
+        /// (both gone when the entrypoint ends; `ImageTests.entrypoint(of:)` finds its process).
         func command(_ arguments: [String]) throws -> [String] {
-            ["env", "-i"] + environment + [try which("chroot"), "--userspec=\(user)", rootfs] + entrypoint + arguments
+            ["env", "-i"] + environment
+                + [try which("unshare"), "--mount", "--pid", "--fork", "--kill-child", "--mount-proc=\(rootfs)/proc"]
+                + [try which("chroot"), "--userspec=\(user)", rootfs] + entrypoint + arguments
         }
 
         /// Copies a file from the host into the rootfs (root-owned, world-readable, like a mounted ConfigMap).
@@ -119,7 +122,8 @@ struct ImageTests {
         let (status, listing) = try Self.run(["tar", "-xOf", archive, "manifest.json"])
         #expect(status == 0, "\(listing)")
         let entries = try JSONSerialization.jsonObject(with: Data(listing.utf8)) as? [[String: Any]]
-        #expect(entries?.first?["RepoTags"] as? [String] == ["replica-recommender:\(version)"])
+        // skopeo writes the normalized name, which docker load lists as replica-recommender:<version>.
+        #expect(entries?.first?["RepoTags"] as? [String] == ["docker.io/library/replica-recommender:\(version)"])
     }
 
     @Test func everySharedLibraryTheBinaryNeedsIsInTheImage() throws {
@@ -162,28 +166,53 @@ struct ImageTests {
         try bundle.install(Self.root + "/config/examples/seed-1-overview.yaml", at: "/etc/models/models.yaml")
 
         // Prometheus unreachable: alive, not ready.
-        let unreadyPort = try freePort()
-        var server = try launch(try bundle.command([
+        let alone = "http://127.0.0.1:\(try freePort())"
+        let lonely = try launch(try bundle.command([
             "serve", "--config", "/etc/models/models.yaml", "--prometheus-url", "http://127.0.0.1:1",
-            "--listen", "127.0.0.1:\(unreadyPort)", "--interval", "1s", "--prometheus-attempts", "1"]))
-        try await waitUntil(timeout: 20) { await httpStatus("http://127.0.0.1:\(unreadyPort)/healthz") == 200 }
-        #expect(await httpStatus("http://127.0.0.1:\(unreadyPort)/readyz") == 503)
-        let uid = try String(contentsOfFile: "/proc/\(server.processIdentifier)/status", encoding: .utf8)
+            "--listen", alone.dropFirst("http://".count).description, "--interval", "1s", "--prometheus-attempts", "1"]))
+        try await waitUntil(timeout: 20) { await httpStatus(alone + "/healthz") == 200 }
+        #expect(await httpStatus(alone + "/readyz") == 503)
+        let child = try Self.entrypoint(of: lonely)
+        defer { kill(child, SIGKILL) }
+        let uid = try String(contentsOfFile: "/proc/\(child)/status", encoding: .utf8)
             .split(separator: "\n").first { $0.hasPrefix("Uid:") }
         #expect(uid?.split(separator: "\t").dropFirst().allSatisfy { $0 == "65532" } == true, "\(uid ?? "no Uid line")")
-        server.terminate()
-        server.waitUntilExit()
+        // As PID 1 of its namespace it has no default signal handling: it must handle SIGTERM itself.
+        #expect(try await Self.stop(lonely, child), "the entrypoint did not exit on SIGTERM within 10 s")
 
         // TLS Prometheus with the CA file: libcurl and OpenSSL inside the image verify it and answer.
-        let port = try freePort()
-        server = try launch(try bundle.command([
+        let served = "http://127.0.0.1:\(try freePort())"
+        let server = try launch(try bundle.command([
             "serve", "--config", "/etc/models/models.yaml", "--prometheus-url", prometheus.url,
-            "--prometheus-ca-file", "/etc/prometheus-ca/ca.crt", "--listen", "127.0.0.1:\(port)", "--interval", "1s"]))
-        defer { server.terminate() }
-        try await waitUntil(timeout: 20) { await httpStatus("http://127.0.0.1:\(port)/readyz") == 200 }
-        let page = try String(contentsOf: URL(string: "http://127.0.0.1:\(port)/metrics")!, encoding: .utf8)
+            "--prometheus-ca-file", "/etc/prometheus-ca/ca.crt", "--listen", served.dropFirst("http://".count).description, "--interval", "1s"]))
+        let serverChild = try Self.entrypoint(of: server)
+        defer { kill(serverChild, SIGKILL) }
+        try await waitUntil(timeout: 20) { await httpStatus(served + "/readyz") == 200 }
+        let page = try String(contentsOf: URL(string: served + "/metrics")!, encoding: .utf8)
         #expect(page.contains("inferno_desired_replicas{namespace=\"production\",model_name=\"meta/llama-3.1-8b\""), "\(page.prefix(2000))")
         #expect(page.contains("recommender_prometheus_query_errors_total{signal=\"requests\"} 0"))
+        #expect(try await Self.stop(server, serverChild))
+    }
+
+    /// The entrypoint's process: the child of `unshare`, which has the launched process' id.
+    static func entrypoint(of process: Process) throws -> pid_t {
+        let pid = process.processIdentifier
+        var children = ""
+        for _ in 0..<50 {
+            children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+            if !children.isEmpty { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return try #require(children.split(separator: " ").first.flatMap { pid_t($0) }, "no child of unshare \(pid)")
+    }
+
+    /// Stops the entrypoint as a container runtime does, SIGTERM to it; true when it (and so the
+    /// unshare around it) exited within 10 s.
+    static func stop(_ process: Process, _ entrypoint: pid_t) async throws -> Bool {
+        kill(entrypoint, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        return !process.isRunning
     }
 
     func launch(_ arguments: [String]) throws -> Process {

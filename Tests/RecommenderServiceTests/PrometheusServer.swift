@@ -27,11 +27,26 @@ final class PrometheusServer: @unchecked Sendable {
     let backend: Backend
     var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
-    /// Starts the server; `webConfig` (a Prometheus `--web.config.file` YAML, e.g. TLS) is optional.
-    init(backend: Backend = .prometheus, webConfig: String? = nil, readiness: (@Sendable (String) async -> Bool)? = nil) async throws {
+    /// Starts the server; `webConfig` (a Prometheus `--web.config.file` YAML, e.g. TLS) is optional;
+    /// `backfill` (OpenMetrics text, Prometheus only) is written into its storage with `promtool
+    /// tsdb create-blocks-from openmetrics` before it starts: history a test can query.
+    init(
+        backend: Backend = .prometheus, webConfig: String? = nil, backfill: String? = nil,
+        readiness: (@Sendable (String) async -> Bool)? = nil
+    ) async throws {
         self.backend = backend
         directory = NSTemporaryDirectory() + "rr-prometheus-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory + "/targets", withIntermediateDirectories: true)
+        if let backfill {
+            try backfill.write(toFile: directory + "/backfill.om", atomically: true, encoding: .utf8)
+            let promtool = Process()
+            promtool.executableURL = URL(fileURLWithPath: try which("promtool"))
+            promtool.arguments = ["tsdb", "create-blocks-from", "openmetrics", directory + "/backfill.om", directory + "/data"]
+            promtool.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            try promtool.run()
+            promtool.waitUntilExit()
+            guard promtool.terminationStatus == 0 else { throw HarnessError("promtool could not backfill the history") }
+        }
         let config = """
             global:
               scrape_interval: 1s

@@ -104,6 +104,19 @@ struct WakeAPITests {
         }
     }
 
+    /// A model id from a wake call is logged: it must not break or forge a logfmt line. Escaping
+    /// by `Character` missed `\r\n` and `"` + a combining accent (one character each).
+    @Test(arguments: [
+        ("plain", "plain"), ("", #""""#), ("a b", #""a b""#), ("a=b", #""a=b""#), ("a\r\nb", #""a\r\nb""#),
+        ("x\"\u{301}", "\"x\\\"\u{301}\""), ("a\\b", #""a\\b""#), ("tab\there", #""tab\there""#),
+        ("bell\u{7}", #""bell\u{7}""#), ("next\u{85}line", #""next\u{85}line""#), ("é", "é"),
+        ("x\nmsg=forged level=error", #""x\nmsg=forged level=error""#),
+    ])
+    func logfmtValuesCannotBreakTheLine(value: String, logged: String) {
+        #expect(logfmtEscaped(value) == logged)
+        #expect(!logfmtEscaped(value).unicodeScalars.contains { $0.value < 0x20 })
+    }
+
     @Test func aFloodOfRefusalsLogsOneLinePerReasonEveryTenSeconds() {
         let log = RefusalLog(every: 10)
         #expect(log.admit(.unauthorized, now: 100) == 0)
