@@ -27,6 +27,8 @@ public struct FleetQuery: Sendable, Equatable {
         case zero
         /// The last cold start's duration (none last).
         case coldStart = "cold_start"
+        /// The retention in force (learned, with adaptive keep-alive).
+        case keepAlive = "keep_alive"
     }
 
     /// Only models of this namespace.
@@ -159,6 +161,7 @@ public struct ZeroOutlook: Sendable, Equatable {
         case nextTick
         case group(String)
         case sinceLastRequest(retention: Double)
+        case prewarm(detail: String)
         case noEvidence(detail: String)
     }
 
@@ -173,7 +176,7 @@ public struct ZeroOutlook: Sendable, Equatable {
         case .atZero: .atZero
         case .countdown, .nextTick, .sinceLastRequest: .countdown
         case .coldStart, .serving: .busy
-        case .killSwitch, .disabled, .noWakePath, .idleWithoutWakePath, .held, .group, .noEvidence: .blocked
+        case .killSwitch, .disabled, .noWakePath, .idleWithoutWakePath, .held, .group, .prewarm, .noEvidence: .blocked
         }
     }
 
@@ -194,6 +197,7 @@ public struct ZeroOutlook: Sendable, Equatable {
         case .sinceLastRequest(let retention):
             "within \(StatusFormat.duration(retention)) (\(StatusFormat.duration(retention)) after the last request)"
         case .serving: "serving"
+        case .prewarm(let detail): detail
         case .noEvidence(let detail): "evidence not building: \(detail)"
         }
     }
@@ -217,9 +221,10 @@ public struct ZeroOutlook: Sendable, Equatable {
     /// data holds it; then the wake path, a countdown (its group may still keep it), a cold start
     /// in progress, a countdown from the last request, activity, and last what the decision says
     /// (no replica reporting, say).
+    /// `retention` is the one in force (learned, with adaptive keep-alive).
     static func of(
-        _ decision: Decision?, config: ResolvedModelConfig, signals: ModelSignals, killSwitch: Bool, zeroNeedsWakePath: Bool,
-        now: Instant
+        _ decision: Decision?, config: ResolvedModelConfig, retention: Double, signals: ModelSignals, killSwitch: Bool,
+        zeroNeedsWakePath: Bool, now: Instant
     ) -> ZeroOutlook {
         guard let decision else { return ZeroOutlook(.undecided) }
         if decision.desired == 0 { return ZeroOutlook(.atZero) }
@@ -228,6 +233,7 @@ public struct ZeroOutlook: Sendable, Equatable {
         switch decision.reason {
         case .hold: return ZeroOutlook(.held(detail: decision.detail))
         case .noWakePath: return ZeroOutlook(.noWakePath)
+        case .prewarm: return ZeroOutlook(.prewarm(detail: decision.detail))
         default: break
         }
         if let zeroAt = decision.zeroAt {
@@ -241,7 +247,6 @@ public struct ZeroOutlook: Sendable, Equatable {
         // the last of them, so within one retention from now at the latest.
         if decision.phase == .idle, (signals.requests ?? 0) > 0 || (signals.gatewayRequests ?? 0) > 0 {
             if decision.wakePath == .none && zeroNeedsWakePath { return ZeroOutlook(.idleWithoutWakePath) }
-            let retention = config.retention.seconds
             return ZeroOutlook(.sinceLastRequest(retention: retention), at: now.seconds + retention)
         }
         if decision.phase == .active { return ZeroOutlook(.serving) }
@@ -263,7 +268,10 @@ struct ModelRow: Sendable {
     let coldStarts: Int
     let lastColdStart: Double?
     let wakePath: WakePathStatus?
+    /// The retention in force: `retention_period`, or the learned one (adaptive keep-alive).
     let retention: Double
+    /// Adaptive keep-alive: the retention is learned within [min_retention_period, retention_period].
+    let learned: Bool
     let group: String?
 
     init(_ record: ModelRecord, killSwitch: Bool, zeroNeedsWakePath: Bool, now: Instant) {
@@ -274,13 +282,14 @@ struct ModelRow: Sendable {
         reason = record.decision?.reason
         detail = record.decision?.detail
         lastActivity = record.state.lastActivity?.seconds
+        retention = Engine.effectiveRetention(record).seconds
+        learned = record.config.keepAlive == .adaptive
         outlook = ZeroOutlook.of(
-            record.decision, config: record.config, signals: record.signals, killSwitch: killSwitch, zeroNeedsWakePath: zeroNeedsWakePath,
-            now: now)
+            record.decision, config: record.config, retention: retention, signals: record.signals, killSwitch: killSwitch,
+            zeroNeedsWakePath: zeroNeedsWakePath, now: now)
         coldStarts = record.history.coldStarts
         lastColdStart = record.lastColdStartSeconds
         wakePath = record.decision?.wakePath
-        retention = record.config.retention.seconds
         group = record.config.group
     }
 }
@@ -335,9 +344,42 @@ struct ModelStatus: Sendable {
     let state: ModelState
     let history: [ModelHistory.Point]
     let historyTruncated: Bool
+    /// What adaptive keep-alive and pre-warm learned, for models that learn.
+    let learning: Learning?
     let failingSignals: [String]
     let lastTick: Double?
     let now: Double
+}
+
+/// What adaptive keep-alive and pre-warm have learned of one model, as its page shows it.
+struct Learning: Sendable {
+    /// `min_retention_period` and `retention_period`: the bounds of a learned retention.
+    let lower: Double, upper: Double
+    /// Adaptive keep-alive is on (else only pre-warm learns).
+    let adaptive: Bool
+    /// Idle gaps learned (decayed weight), against the weight needed before they are trusted.
+    let gaps: Double, gapsNeeded: Double
+    /// The period and spread of periodic arrivals, when the latest bursts came regularly.
+    let period: Double?, spread: Double
+    /// The measured cold start, smoothed.
+    let coldStart: Double?
+    /// The pre-warm window `now` is in, if any.
+    let prewarm: KeepAlive.PrewarmWindow?
+
+    init?(_ record: ModelRecord, now: Instant) {
+        let config = record.config
+        guard config.keepAlive == .adaptive || config.prewarm else { return nil }
+        let state = record.state.keepAlive
+        lower = min(config.minRetention.seconds, config.retention.seconds)
+        upper = config.retention.seconds
+        adaptive = config.keepAlive == .adaptive
+        gaps = state.gaps.weight
+        gapsNeeded = KeepAlive.minimumWeight
+        period = state.period
+        spread = state.spread
+        coldStart = state.coldStart
+        prewarm = KeepAlive.prewarmWindow(config, state, now: now)
+    }
 }
 
 extension Engine {
@@ -441,10 +483,11 @@ extension Engine {
             case .activity: return record.state.lastActivity?.seconds
             case .zero:
                 return ZeroOutlook.of(
-                    record.decision, config: record.config, signals: record.signals, killSwitch: killSwitch,
-                    zeroNeedsWakePath: zeroNeedsWakePath, now: now
+                    record.decision, config: record.config, retention: effectiveRetention(record).seconds, signals: record.signals,
+                    killSwitch: killSwitch, zeroNeedsWakePath: zeroNeedsWakePath, now: now
                 ).order
             case .coldStart: return record.lastColdStartSeconds
+            case .keepAlive: return effectiveRetention(record).seconds
             case .namespace, .model: return nil
             }
         }
@@ -467,6 +510,7 @@ extension Engine {
             config: ConfigExplanation(resolved: record.config, resolver: resolver, killSwitchFlag: options.killSwitchFlag),
             signals: ModelRecommendation.SignalsView(record.signals), state: record.state,
             history: record.history.ordered, historyTruncated: record.history.truncated,
+            learning: Learning(record, now: now),
             failingSignals: failingSignals.map(\.rawValue).sorted(), lastTick: lastTickAt?.seconds, now: now.seconds)
     }
 

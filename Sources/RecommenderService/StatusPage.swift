@@ -262,6 +262,7 @@ enum StatusPage {
         case .activity: "last activity"
         case .zero: "time to zero"
         case .coldStart: "last cold start"
+        case .keepAlive: "keep-alive"
         }
     }
 
@@ -291,9 +292,10 @@ enum StatusPage {
         html += "<table class=\"models\"><thead><tr>"
         html += header("Namespace", .namespace) + header("Model", .model) + header("State", .state)
         html += header("Desired", .desired, "num") + header("Ready", .ready, "num") + header("Reason", nil)
-        html += header("Last activity", .activity) + header("To zero", .zero) + header("Cold starts", .coldStart, "num")
+        html += header("Last activity", .activity) + header("To zero", .zero) + header("Keep-alive", .keepAlive, "num")
+        html += header("Cold starts", .coldStart, "num")
         html += "</tr></thead>\n<tbody>\n"
-        if status.rows.isEmpty { html += "<tr><td colspan=\"9\" class=\"muted\">no model matches</td></tr>\n" }
+        if status.rows.isEmpty { html += "<tr><td colspan=\"10\" class=\"muted\">no model matches</td></tr>\n" }
         for row in status.rows {
             let state = row.phase?.rawValue ?? "undecided"
             html += "<tr><td>\(HTML.escape(row.key.namespace))</td>"
@@ -304,6 +306,7 @@ enum StatusPage {
             html += "<td>\(reasonCell(row))</td>"
             html += "<td>\(row.lastActivity.map { "<span title=\"\(StatusFormat.time($0))\">\(StatusFormat.ago($0, now: status.now))</span>" } ?? "<span class=\"muted\">never seen</span>")</td>"
             html += "<td class=\"z-\(row.outlook.kind.rawValue)\">\(HTML.escape(row.outlook.text))</td>"
+            html += "<td class=\"num\">\(StatusFormat.duration(row.retention))\(row.learned ? "<br><span class=\"muted\">learned</span>" : "")</td>"
             html += "<td class=\"num\">\(row.coldStarts)\(row.lastColdStart.map { "<br><span class=\"muted\">last \(StatusFormat.duration($0))</span>" } ?? "")</td>"
             html += "</tr>\n"
         }
@@ -348,6 +351,21 @@ enum StatusPage {
         kv("zero", "<span class=\"z-\(row.outlook.kind.rawValue)\">\(HTML.escape(row.outlook.text))</span>"
             + (row.outlook.at.map { " <span class=\"muted\">(\(StatusFormat.time($0)))</span>" } ?? ""))
         kv("wake path", row.wakePath?.rawValue ?? "—")
+        if let learning = status.learning {
+            let bounds = "\(StatusFormat.duration(learning.lower))–\(StatusFormat.duration(learning.upper))"
+            kv("keep-alive", learning.adaptive
+                ? "\(StatusFormat.duration(row.retention)), learned from the model's idle gaps within \(bounds) "
+                    + "<span class=\"muted\">(\(StatusFormat.number(learning.gaps.rounded())) gap(s) weighed; \(StatusFormat.number(learning.gapsNeeded)) before they are trusted)</span>"
+                : "\(StatusFormat.duration(row.retention)), fixed (retention_period)")
+            kv("arrivals", learning.period.map { "periodic: every \(StatusFormat.duration($0)) (± \(StatusFormat.duration(learning.spread)))" }
+                ?? "<span class=\"muted\">no period learned</span>")
+            kv("cold start (learned)", learning.coldStart.map { StatusFormat.duration($0) } ?? "<span class=\"muted\">none measured</span>")
+            if let window = learning.prewarm {
+                kv("pre-warm", "up for an arrival expected at \(StatusFormat.time(window.expected.seconds)); let go at \(StatusFormat.time(window.until.seconds)) if nothing comes")
+            }
+        } else {
+            kv("keep-alive", "\(StatusFormat.duration(row.retention)), fixed (retention_period)")
+        }
         func instant(_ value: Instant?, _ none: String) -> String {
             value.map { "\(StatusFormat.ago($0.seconds, now: status.now)) <span class=\"muted\">(\(StatusFormat.time($0.seconds)))</span>" }
                 ?? "<span class=\"muted\">\(none)</span>"
@@ -401,7 +419,7 @@ enum StatusPage {
         html += "<section><h2>Signals of the last tick</h2>"
         html += "<p class=\"muted\">\(status.lastTick.map { "tick at \(StatusFormat.time($0)), \(StatusFormat.ago($0, now: status.now))" } ?? "no tick has decided yet"); unknown means the query failed, timed out or answered partially.</p>"
         html += "<table class=\"kv\"><tbody>"
-        let range = HTML.escape(status.config.promqlRange)
+        let range = StatusFormat.duration(status.row.retention)
         let rows: [(String, String, String)] = [
             ("model_request_count", StatusFormat.number(s.requests), "completed requests in the last \(range)"),
             ("running", StatusFormat.number(s.running), "requests being processed in the pods"),

@@ -35,19 +35,22 @@ enum Fleet {
     static let noGateway = ModelKey(namespace: "dev", modelID: "org/no-gateway")
     static let sleeper = ModelKey(namespace: "dev", modelID: "org/sleeper")
     static let recent = ModelKey(namespace: "prod", modelID: "org/recent")
+    static let adaptive = ModelKey(namespace: "prod", modelID: "org/adaptive")
     static let hostile = ModelKey(namespace: "prod", modelID: #"<script>alert("x")</script>"#)
     static let quoted = ModelKey(namespace: "team<b>&co", modelID: #"a&b 'single' "double""#)
-    static let all = [idle, busy, alwaysOn, noGateway, sleeper, recent, hostile, quoted]
+    static let all = [idle, busy, alwaysOn, noGateway, sleeper, recent, adaptive, hostile, quoted]
 
     static let config = [
         "default": "enable_scale_to_zero: true\nretention_period: 100s\n",
         "always-on": "model_id: org/always-on\nnamespace: prod\nenable_scale_to_zero: false\n",
         "sleeper": "model_id: org/sleeper\nnamespace: dev\nretention_period: 10s\n",
+        // No gap learned yet: the break-even retention, the cold-start cost, within [20s, 100s].
+        "adaptive": "model_id: org/adaptive\nnamespace: prod\nkeep_alive: adaptive\ncold_start_cost: 30s\nmin_retention_period: 20s\n",
     ]
 
     /// An engine that has ticked at 0, 1 and 20 s: the sleeper is at zero (10 s retention), the idle
     /// models count down their 100 s, the busy one serves, one has no wake path, one completed
-    /// requests within its window (nothing in flight).
+    /// requests within its window (nothing in flight), one learns its keep-alive (30 s so far).
     static func engine(options: EngineOptions = EngineOptions()) async -> Engine {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -59,7 +62,7 @@ enum Fleet {
         ready[busy] = 2
         let gateway = all.filter { $0 != noGateway }.map(\.modelID)
         for second in [0.0, 1, 20] {
-            let fleet = statusFleet(ready: ready, running: [busy: 3], requests: [recent: 3], gateway: gateway, retentions: [100, 10])
+            let fleet = statusFleet(ready: ready, running: [busy: 3], requests: [recent: 3], gateway: gateway, retentions: [100, 10, 30])
             await engine.tick(fleet, outcomes: [], duration: 0.01, now: Instant(seconds: second))
         }
         return engine
@@ -83,23 +86,28 @@ struct StatusPageTests {
         #expect(reply.headers["Content-Security-Policy"]?.hasPrefix("default-src 'none';") == true)
         let page = reply.body
 
-        // Summary: 8 models, the sleeper at zero, the busy one active (2 replicas), the rest idle
-        // at 1: 2 + 6 = 8 GPU replicas recommended.
-        #expect(page.contains(">idle 6</a>"))
+        // Summary: 9 models, the sleeper at zero, the busy one active (2 replicas), the rest idle
+        // at 1: 2 + 7 = 9 GPU replicas recommended.
+        #expect(page.contains(">idle 7</a>"))
         #expect(page.contains(">active 1</a>"))
         #expect(page.contains(">zero 1</a>"))
         #expect(page.contains(">held 0</a>"))
-        #expect(page.contains("<h2>GPU replicas now</h2><p class=\"big\">8</p>"))
+        #expect(page.contains("<h2>GPU replicas now</h2><p class=\"big\">9</p>"))
         #expect(page.contains("<h2>Kill switch</h2><p class=\"big\">off</p>"))
         #expect(page.contains("<h2>Configuration</h2><p class=\"big\">ok</p>"))
         #expect(page.contains("<h2>Prometheus</h2><p class=\"big\">ok</p><p>every query answered; last tick just now</p>"))
-        #expect(page.contains("8 of 8 models match"))
+        #expect(page.contains("9 of 9 models match"))
 
         // Per model, the time left or what blocks it.
         let idle = try #require(row(page, Fleet.idle))
         #expect(idle.contains("<span class=\"state s-idle\">idle</span>"))
         #expect(idle.contains("<td class=\"z-countdown\">in 1m 20s</td>"), "evidence since 0 s, retention 100 s, now 20 s")
         #expect(idle.contains("idle: evidence 20s of 100s"))
+        #expect(idle.contains("<td class=\"num\">1m 40s</td>"), "fixed keep-alive: retention_period")
+        // Adaptive keep-alive: the learned retention is the one counted down.
+        let adaptive = try #require(row(page, Fleet.adaptive))
+        #expect(adaptive.contains("<td class=\"num\">30s<br><span class=\"muted\">learned</span></td>"))
+        #expect(adaptive.contains("<td class=\"z-countdown\">in 10s</td>"))
         let busy = try #require(row(page, Fleet.busy))
         #expect(busy.contains("<td class=\"num\">2</td>"))
         #expect(busy.contains("<td class=\"z-busy\">serving</td>"))
@@ -216,15 +224,16 @@ struct StatusPageTests {
         let page = await api.fleetPage(query: "sort=zero").body
         let order = page.components(separatedBy: "<td class=\"model\"><a href=\"").dropFirst().map { String($0.split(separator: ">")[1].split(separator: "<")[0]) }
         #expect(order.first == "org/sleeper")
-        #expect(Array(order.dropFirst().prefix(3)).sorted() == [HTML.escape(Fleet.hostile.modelID), HTML.escape(Fleet.quoted.modelID), "org/idle"].sorted())
-        #expect(order[4] == "org/recent", "zero within 100 s, after the others' 80 s")
+        #expect(order[1] == "org/adaptive", "zero in 10 s")
+        #expect(Array(order[2...4]).sorted() == [HTML.escape(Fleet.hostile.modelID), HTML.escape(Fleet.quoted.modelID), "org/idle"].sorted())
+        #expect(order[5] == "org/recent", "zero within 100 s, after the others' 80 s")
         #expect(Set(order.suffix(3)) == ["org/busy", "org/always-on", "org/no-gateway"])
     }
 
     @Test func unusableQueryParametersAreNamedAndTheirDefaultsApply() async {
         let query = FleetQuery(query: "?sort=%3Cbad%3E&page=0&per=5000&state=sleeping&order=up&namespace=&q=")
         #expect(query.problems == [
-            "sort=<bad> is not a column: expected one of namespace, model, state, desired, ready, activity, zero, cold_start",
+            "sort=<bad> is not a column: expected one of namespace, model, state, desired, ready, activity, zero, cold_start, keep_alive",
             "page=0: expected a page number from 1",
             "per=5000: expected a number of models from 1 to 1000",
             "state=sleeping is not a state: expected one of active, idle, zero, waking, held, undecided",
@@ -284,6 +293,13 @@ struct StatusPageTests {
         #expect(page.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""))
         #expect(page.contains("<td>1970-01-01 00:00:20 UTC</td><td class=\"num\">0</td><td class=\"num\">1</td>"))
         #expect(page.contains("<td>1970-01-01 00:00:00 UTC</td><td class=\"num\">1</td><td class=\"num\">1</td>"))
+
+        #expect(page.contains("<tr><th>keep-alive</th><td>10s, fixed (retention_period)</td></tr>"))
+
+        let adaptive = await api.modelPage(path: HTML.modelLink(Fleet.adaptive)).body
+        #expect(adaptive.contains("<tr><th>keep-alive</th><td>30s, learned from the model's idle gaps within 20s–1m 40s "))
+        #expect(adaptive.contains("(0 gap(s) weighed; 8 before they are trusted)"))
+        #expect(adaptive.contains("<tr><th>model_request_count</th><td class=\"num\">0</td><td class=\"muted\">completed requests in the last 30s</td></tr>"))
 
         let bad = await api.modelPage(path: "/models/only-a-namespace")
         #expect(bad.status == 404)
