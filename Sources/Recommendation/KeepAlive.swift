@@ -87,6 +87,9 @@ public struct KeepAliveState: Sendable, Hashable {
                 last - Double(k) * period + (k % 2 == 1 ? spread : 0)
             }
             (learned.period, learned.spread) = KeepAlive.periodicity(learned.burstStarts) ?? (nil, 0)
+            // The last burst was an arrival: the next one after the restart is measured from it
+            // (a burst, not a gap lost to the restart).
+            learned.lastArrival = Instant(seconds: last)
         }
         if learned != Learned() { self.learned = learned }
     }
@@ -138,6 +141,14 @@ public struct GapHistogram: Sendable, Hashable {
     /// The total weight of the gaps.
     public var weight: Double { counts.reduce(0, +) }
 
+    /// The weight of the gaps that can be `lower` or longer: only those tell retentions of at least
+    /// `lower` apart.
+    public func weight(atLeast lower: Double) -> Double {
+        var total = 0.0
+        for i in counts.indices where i + 1 == KeepAlive.ladder.count || KeepAlive.ladder[i + 1] > lower { total += counts[i] }
+        return total
+    }
+
     mutating func add(_ gap: Double, predicted covered: Bool, at now: Double) {
         if counts.isEmpty {
             counts = Array(repeating: 0, count: KeepAlive.ladder.count)
@@ -188,6 +199,14 @@ public enum KeepAlive {
     public static let halfLife = 3 * 86_400.0
     /// Gaps needed before the histogram decides (below it: the recovered retention or break-even).
     public static let minimumWeight = 8.0
+    /// Gaps needed after a restart before the new histogram replaces the recovered retention, which
+    /// summarises a longer history than a few gaps.
+    public static let recoveredWeight = 32.0
+
+    /// The weight of relevant gaps the histogram needs before it decides.
+    static func trustedWeight(_ state: KeepAliveState.Learned) -> Double {
+        state.recoveredRetention == nil ? minimumWeight : recoveredWeight
+    }
     /// The cold start assumed before one was measured, in seconds.
     public static let defaultColdStart = 120.0
     /// Extra seconds a pre-warm is ready ahead of the earliest expected arrival (one tick of up to
@@ -230,7 +249,7 @@ public enum KeepAlive {
     static func choose(_ state: KeepAliveState.Learned, _ settings: KeepAliveState.Settings) -> Double {
         let lower = Swift.min(settings.lower, settings.upper), upper = settings.upper
         func bounded(_ value: Double) -> Double { Swift.min(Swift.max(value, lower), upper) }
-        guard state.gaps.weight >= minimumWeight else { return bounded(state.recoveredRetention ?? settings.cost) }
+        guard state.gaps.weight(atLeast: lower) >= trustedWeight(state) else { return bounded(state.recoveredRetention ?? settings.cost) }
         let prewarmCost = prewarmIdleCost(state, settings)
         let h = state.gaps
         // For a step R = ladder[j], expectedCost is Σ_{i<j} sums[i] + Σ_{i≥j} (n_i·R + cold_i): with
@@ -316,7 +335,7 @@ public enum KeepAlive {
                     if next.burstStarts.count > burstsForPeriod + 1 { next.burstStarts.removeFirst(next.burstStarts.count - burstsForPeriod - 1) }
                     (next.period, next.spread) = periodicity(next.burstStarts) ?? (nil, 0)
                 }
-                if next.gaps.weight >= minimumWeight { next.recoveredRetention = nil }
+                if next.gaps.weight(atLeast: settings.lower) >= trustedWeight(next) { next.recoveredRetention = nil }
                 next.choice = KeepAliveState.Choice(settings: settings, seconds: choose(next, settings))
                 result.learned = next
                 return result
@@ -336,16 +355,18 @@ public enum KeepAlive {
     // MARK: - Periodic arrivals and pre-warm
 
     /// The period of the latest bursts and their largest deviation from it, when the last
-    /// ``burstsForPeriod`` bursts came at a regular interval (every interval within 90 s plus 1 % of
-    /// the median interval); nil otherwise.
+    /// ``burstsForPeriod`` bursts came at a regular interval: every interval one, two or three
+    /// periods (a timer skips a firing now and then) within 90 s plus 1 % of the period, at least
+    /// two of them a single period. Nil otherwise.
     static func periodicity(_ starts: [Double]) -> (period: Double, spread: Double)? {
         guard starts.count >= burstsForPeriod else { return nil }
         let recent = Array(starts.suffix(burstsForPeriod))
         let intervals = zip(recent.dropFirst(), recent).map { $0 - $1 }
-        let sorted = intervals.sorted()
-        let period = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        guard period >= 600 else { return nil }
-        let spread = intervals.map { abs($0 - period) }.max() ?? 0
+        guard let shortest = intervals.min(), shortest >= 600 else { return nil }
+        let multiples = intervals.map { ($0 / shortest).rounded() }
+        guard multiples.allSatisfy({ $0 >= 1 && $0 <= 3 }), multiples.filter({ $0 == 1 }).count >= 2 else { return nil }
+        let period = intervals.reduce(0, +) / multiples.reduce(0, +)
+        let spread = zip(intervals, multiples).map { abs($0 - $1 * period) }.max() ?? 0
         return spread <= 90 + 0.01 * period ? (period, spread) : nil
     }
 
