@@ -16,6 +16,8 @@ public struct KeepAliveState: Sendable, Hashable {
         var spread: Double = 0
         var coldStart: Double?
         var recoveredRetention: Double?
+        /// Gaps of at least the minimum retention learned since the restart that recovered this state.
+        var gapsSinceRecovery = 0
         var choice: Choice?
     }
 
@@ -73,30 +75,42 @@ public struct KeepAliveState: Sendable, Hashable {
     public init() {}
 
     /// The state recovered after a restart from what the service exported (see ``exported``): the
-    /// chosen retention, the period and the last burst of periodic arrivals, the cold start. The
-    /// gap histogram itself is not exported; it is learned afresh, and until it holds
-    /// ``KeepAlive/minimumWeight`` gaps the recovered retention stands for it.
+    /// chosen retention, the idle gaps as quantiles (the histogram is rebuilt from them), the
+    /// latest burst starts, the cold start. The recovered retention stands until
+    /// ``KeepAlive/recoveredWeight`` new gaps are learned (or the rebuilt histogram decides, when it
+    /// holds enough gaps).
     public init(recovered: LearnedValues) {
         var learned = Learned()
+        let quantiles = recovered.gapQuantiles.filter { $0.isFinite && $0 > 0 }
+        if let weight = recovered.gapWeight, weight.isFinite, weight > 0, quantiles.count == KeepAlive.exportedQuantiles.count {
+            // The histogram rebuilt from its quantiles: as many gaps, placed at the quantiles.
+            for (gap, share) in zip(quantiles, KeepAlive.exportedShares) { learned.gaps.rebuild(gap, weight: weight * share, covered: 0) }
+        }
+        learned.burstStarts = Array(recovered.burstStarts.filter { $0.isFinite && $0 > 0 }.sorted().suffix(KeepAlive.burstsForPeriod + 1))
+        (learned.period, learned.spread) = KeepAlive.periodicity(learned.burstStarts) ?? (nil, 0)
+        if let covered = recovered.coveredWeight, covered.isFinite, covered > 0,
+            let length = recovered.coveredMean ?? learned.period, length.isFinite, length > 0 {
+            // Gaps pre-warms covered: about a period each.
+            learned.gaps.rebuild(length, weight: covered, covered: covered)
+        }
+        // The next arrival is measured from the last one before the restart (or the last burst):
+        // a gap, and maybe a burst, not lost to the restart.
+        let last = [recovered.lastArrival, learned.burstStarts.last].compactMap { $0 }.filter { $0.isFinite && $0 > 0 }.max()
+        learned.lastArrival = last.map { Instant(seconds: $0) }
         learned.recoveredRetention = recovered.retention.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
         learned.coldStart = recovered.coldStart.flatMap { $0.isFinite && $0 > 0 ? $0 : nil }
-        if let period = recovered.period, let last = recovered.lastBurst, period.isFinite, last.isFinite, period > 0 {
-            let spread = Swift.max(0, recovered.spread ?? 0)
-            // Bursts that reproduce the period and its spread: the last one exact, the others alternating.
-            learned.burstStarts = (0..<KeepAlive.burstsForPeriod).reversed().map { k in
-                last - Double(k) * period + (k % 2 == 1 ? spread : 0)
-            }
-            (learned.period, learned.spread) = KeepAlive.periodicity(learned.burstStarts) ?? (nil, 0)
-        }
         if learned != Learned() { self.learned = learned }
     }
 
     /// What the service exports of this state, to read it back after a restart.
     public func exported(_ config: ResolvedModelConfig, _ state: ModelState) -> LearnedValues {
-        LearnedValues(
+        let lower = config.minRetention.seconds
+        let uncovered = gaps.uncoveredWeight(atLeast: lower)
+        return LearnedValues(
             retention: config.keepAlive == .adaptive ? KeepAlive.retention(config, state).seconds : nil,
-            period: period, spread: period == nil ? nil : spread, lastBurst: period == nil ? nil : burstStarts.last,
-            coldStart: coldStart)
+            burstStarts: Array(burstStarts.suffix(KeepAlive.burstsForPeriod)), lastArrival: lastArrival?.seconds, coldStart: coldStart,
+            gapWeight: uncovered > 0 ? uncovered : nil, gapQuantiles: gaps.quantiles(KeepAlive.exportedQuantiles, atLeast: lower),
+            coveredWeight: gaps.coveredWeight > 0 ? gaps.coveredWeight : nil, coveredMean: gaps.coveredMean)
     }
 }
 
@@ -104,22 +118,35 @@ public struct KeepAliveState: Sendable, Hashable {
 public struct LearnedValues: Sendable, Hashable {
     /// The retention adaptive keep-alive chose (`recommender_model_keep_alive_seconds`).
     public var retention: Double?
-    /// The period of periodic arrivals (`recommender_model_arrival_period_seconds`).
-    public var period: Double?
-    /// The deviation of the latest intervals from it (`recommender_model_arrival_period_spread_seconds`).
-    public var spread: Double?
-    /// When the last burst started (`recommender_model_last_burst_timestamp_seconds`).
-    public var lastBurst: Double?
+    /// The latest burst starts, oldest first (`recommender_model_burst_start_timestamp_seconds{burst}`).
+    public var burstStarts: [Double]
+    /// The last tick an arrival was seen (`recommender_model_last_arrival_timestamp_seconds`).
+    public var lastArrival: Double?
     /// The measured cold start (`recommender_model_last_cold_start_seconds`).
     public var coldStart: Double?
+    /// The weight of the learned idle gaps at least the minimum retention long that no pre-warm
+    /// covered (`recommender_model_idle_gaps`).
+    public var gapWeight: Double?
+    /// Their quantiles at ``KeepAlive/exportedQuantiles`` (`recommender_model_idle_gap_seconds{quantile}`).
+    public var gapQuantiles: [Double]
+    /// The weight of the gaps pre-warms covered, all about a period long (`recommender_model_idle_gaps_prewarmed`).
+    public var coveredWeight: Double?
+    /// Their mean length (`recommender_model_idle_gaps_prewarmed_mean_seconds`).
+    public var coveredMean: Double?
 
-    /// Creates values; nil is not known.
-    public init(retention: Double? = nil, period: Double? = nil, spread: Double? = nil, lastBurst: Double? = nil, coldStart: Double? = nil) {
+    /// Creates values; nil or empty is not known.
+    public init(
+        retention: Double? = nil, burstStarts: [Double] = [], lastArrival: Double? = nil, coldStart: Double? = nil, gapWeight: Double? = nil,
+        gapQuantiles: [Double] = [], coveredWeight: Double? = nil, coveredMean: Double? = nil
+    ) {
         self.retention = retention
-        self.period = period
-        self.spread = spread
-        self.lastBurst = lastBurst
+        self.burstStarts = burstStarts
+        self.lastArrival = lastArrival
         self.coldStart = coldStart
+        self.gapWeight = gapWeight
+        self.gapQuantiles = gapQuantiles
+        self.coveredWeight = coveredWeight
+        self.coveredMean = coveredMean
     }
 }
 
@@ -132,18 +159,38 @@ public struct GapHistogram: Sendable, Hashable {
     public internal(set) var sums: [Double] = []
     /// Gaps per bucket that ended in an arrival a pre-warm was ready for.
     public internal(set) var predicted: [Double] = []
-    /// When the weights were last decayed (seconds).
-    var decayedAt: Double = 0
+    /// When the weights were last decayed (seconds); nil before the first gap learned live.
+    var decayedAt: Double?
 
     /// The total weight of the gaps.
     public var weight: Double { counts.reduce(0, +) }
 
+    /// The weight of the gaps that can be `lower` or longer: only those tell retentions of at least
+    /// `lower` apart.
+    public func weight(atLeast lower: Double) -> Double {
+        var total = 0.0
+        for i in counts.indices where Self.relevant(i, lower) { total += counts[i] }
+        return total
+    }
+
     mutating func add(_ gap: Double, predicted covered: Bool, at now: Double) {
+        add(gap, weight: 1, covered: covered ? 1 : 0, at: now)
+    }
+
+    /// Adds gaps rebuilt after a restart: they start no decay clock.
+    mutating func rebuild(_ gap: Double, weight: Double, covered: Double) {
+        add(gap, weight: weight, covered: covered, at: nil)
+    }
+
+    /// Adds `weight` gaps of length `gap`, `covered` of them covered by a pre-warm, at `now` (nil for
+    /// a rebuilt histogram: its first gap learned live starts the decay clock).
+    mutating func add(_ gap: Double, weight: Double, covered: Double, at at: Double?) {
+        let now = at ?? 0
         if counts.isEmpty {
             counts = Array(repeating: 0, count: KeepAlive.ladder.count)
             sums = counts
             predicted = counts
-        } else if now > decayedAt {
+        } else if let decayedAt, now > decayedAt {
             let factor = exp2(-(now - decayedAt) / KeepAlive.halfLife)
             for i in counts.indices {
                 counts[i] *= factor
@@ -151,11 +198,55 @@ public struct GapHistogram: Sendable, Hashable {
                 predicted[i] *= factor
             }
         }
-        decayedAt = now
+        if let at { decayedAt = at }
         let bucket = KeepAlive.bucket(of: gap)
-        counts[bucket] += 1
-        sums[bucket] += gap
-        if covered { predicted[bucket] += 1 }
+        counts[bucket] += weight
+        sums[bucket] += gap * weight
+        predicted[bucket] += covered
+    }
+
+    /// Whether bucket `i` can hold gaps of `lower` or longer.
+    static func relevant(_ i: Int, _ lower: Double) -> Bool { i + 1 == KeepAlive.ladder.count || KeepAlive.ladder[i + 1] > lower }
+
+    /// The weight of the gaps no pre-warm covered that can be `lower` or longer.
+    public func uncoveredWeight(atLeast lower: Double) -> Double {
+        var total = 0.0
+        for i in counts.indices where Self.relevant(i, lower) { total += Swift.max(0, counts[i] - predicted[i]) }
+        return total
+    }
+
+    /// Weighted quantiles at `levels` of the gaps no pre-warm covered that can be `lower` or longer
+    /// (each the mean gap of the bucket it falls in): what tells retentions of at least `lower` apart.
+    public func quantiles(_ levels: [Double], atLeast lower: Double) -> [Double] {
+        let total = uncoveredWeight(atLeast: lower)
+        guard total > 1e-9 else { return [] }
+        var result: [Double] = []
+        var cumulative = 0.0
+        var level = 0
+        for i in counts.indices where Self.relevant(i, lower) && counts[i] - predicted[i] > 1e-12 {
+            cumulative += counts[i] - predicted[i]
+            while level < levels.count, cumulative >= levels[level] * total - 1e-9 {
+                // The bucket's mean, kept inside the bucket (decayed sums round): rebuilt, it lands
+                // where it came from.
+                let high = i + 1 < KeepAlive.ladder.count ? KeepAlive.ladder[i + 1].nextDown : .infinity
+                result.append(Swift.min(Swift.max(sums[i] / counts[i], KeepAlive.ladder[i]), high))
+                level += 1
+            }
+        }
+        return result
+    }
+
+    /// The weight of the gaps a pre-warm covered.
+    public var coveredWeight: Double { predicted.reduce(0, +) }
+
+    /// Their mean length (by the mean of the buckets they fall in); nil when there are none.
+    public var coveredMean: Double? {
+        var weight = 0.0, total = 0.0
+        for i in counts.indices where predicted[i] > 0 && counts[i] > 0 {
+            weight += predicted[i]
+            total += predicted[i] * sums[i] / counts[i]
+        }
+        return weight > 0 ? total / weight : nil
     }
 }
 
@@ -188,6 +279,10 @@ public enum KeepAlive {
     public static let halfLife = 3 * 86_400.0
     /// Gaps needed before the histogram decides (below it: the recovered retention or break-even).
     public static let minimumWeight = 8.0
+    /// Gaps needed after a restart before the new histogram replaces the recovered retention, which
+    /// summarises a longer history than a few gaps.
+    public static let recoveredWeight = 32.0
+
     /// The cold start assumed before one was measured, in seconds.
     public static let defaultColdStart = 120.0
     /// Extra seconds a pre-warm is ready ahead of the earliest expected arrival (one tick of up to
@@ -196,6 +291,12 @@ public enum KeepAlive {
     /// How late an arrival is seen after it happened (a tick and a scrape), in seconds: the
     /// tolerance a pre-warm window adds on each side of the expected arrival.
     public static let observationJitter = 45.0
+    /// The quantiles of the idle gaps the service exports, to rebuild the histogram after a restart:
+    /// each stands for the share of gaps in ``exportedShares`` around it, finer in the tail, where a
+    /// few long gaps decide whether keeping a model up pays.
+    public static let exportedQuantiles = [0.125, 0.375, 0.625, 0.825, 0.935, 0.98, 0.995]
+    /// The share of the gaps each exported quantile stands for.
+    public static let exportedShares = [0.25, 0.25, 0.25, 0.15, 0.07, 0.02, 0.01]
     /// Bursts whose intervals make a period.
     public static let burstsForPeriod = 5
 
@@ -230,7 +331,7 @@ public enum KeepAlive {
     static func choose(_ state: KeepAliveState.Learned, _ settings: KeepAliveState.Settings) -> Double {
         let lower = Swift.min(settings.lower, settings.upper), upper = settings.upper
         func bounded(_ value: Double) -> Double { Swift.min(Swift.max(value, lower), upper) }
-        guard state.gaps.weight >= minimumWeight else { return bounded(state.recoveredRetention ?? settings.cost) }
+        guard state.gaps.weight(atLeast: lower) >= minimumWeight else { return bounded(state.recoveredRetention ?? settings.cost) }
         let prewarmCost = prewarmIdleCost(state, settings)
         let h = state.gaps
         // For a step R = ladder[j], expectedCost is Σ_{i<j} sums[i] + Σ_{i≥j} (n_i·R + cold_i): with
@@ -316,7 +417,10 @@ public enum KeepAlive {
                     if next.burstStarts.count > burstsForPeriod + 1 { next.burstStarts.removeFirst(next.burstStarts.count - burstsForPeriod - 1) }
                     (next.period, next.spread) = periodicity(next.burstStarts) ?? (nil, 0)
                 }
-                if next.gaps.weight >= minimumWeight { next.recoveredRetention = nil }
+                if next.recoveredRetention != nil, gap >= settings.lower {
+                    next.gapsSinceRecovery += 1
+                    if next.gapsSinceRecovery >= Int(recoveredWeight) { next.recoveredRetention = nil }
+                }
                 next.choice = KeepAliveState.Choice(settings: settings, seconds: choose(next, settings))
                 result.learned = next
                 return result
@@ -336,16 +440,18 @@ public enum KeepAlive {
     // MARK: - Periodic arrivals and pre-warm
 
     /// The period of the latest bursts and their largest deviation from it, when the last
-    /// ``burstsForPeriod`` bursts came at a regular interval (every interval within 90 s plus 1 % of
-    /// the median interval); nil otherwise.
+    /// ``burstsForPeriod`` bursts came at a regular interval: every interval one, two or three
+    /// periods (a timer skips a firing now and then) within 90 s plus 1 % of the period, at least
+    /// two of them a single period. Nil otherwise.
     static func periodicity(_ starts: [Double]) -> (period: Double, spread: Double)? {
         guard starts.count >= burstsForPeriod else { return nil }
         let recent = Array(starts.suffix(burstsForPeriod))
         let intervals = zip(recent.dropFirst(), recent).map { $0 - $1 }
-        let sorted = intervals.sorted()
-        let period = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        guard period >= 600 else { return nil }
-        let spread = intervals.map { abs($0 - period) }.max() ?? 0
+        guard let shortest = intervals.min(), shortest >= 600 else { return nil }
+        let multiples = intervals.map { ($0 / shortest).rounded() }
+        guard multiples.allSatisfy({ $0 >= 1 && $0 <= 3 }), multiples.filter({ $0 == 1 }).count >= 2 else { return nil }
+        let period = intervals.reduce(0, +) / multiples.reduce(0, +)
+        let spread = zip(intervals, multiples).map { abs($0 - $1 * period) }.max() ?? 0
         return spread <= 90 + 0.01 * period ? (period, spread) : nil
     }
 

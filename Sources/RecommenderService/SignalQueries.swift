@@ -55,9 +55,10 @@ public struct QueryTemplates: Sendable {
     public var recoveryWakePath =
         "max by (namespace, model_name) (max_over_time(recommender_model_gateway_last_seen_timestamp_seconds{$RECOMMENDER_SELECTOR}[$RANGE]))"
 
-    /// Restart recovery of adaptive keep-alive's learned values: `$METRIC` is each learned gauge.
+    /// Restart recovery of adaptive keep-alive's learned values: `$METRIC` is each learned gauge,
+    /// `$LABEL` the label that tells its samples apart (`, quantile`), if any.
     public var recoveryLearned =
-        "max by (namespace, model_name) (last_over_time($METRIC{$RECOMMENDER_SELECTOR}[$RANGE]))"
+        "max by (namespace, model_name$LABEL) (last_over_time($METRIC{$RECOMMENDER_SELECTOR}[$RANGE]))"
 
     /// The default templates.
     public init() {}

@@ -270,3 +270,36 @@ struct KeepAliveChoiceTests {
         #expect(chosenCost <= costs.min()! * (1 + 1e-9) + 1e-6)
     }
 }
+
+struct KeepAliveRestartTests {
+    /// A timer every 270 s that skipped one firing: keeping the model up through the 10-minute gap pays, because a
+    /// cold start is worth 30. The tail (one gap in 68) must survive the export.
+    @Test func theExportedGapsRebuildAHistogramThatChoosesTheSame() {
+        let config = keepAliveModel(retention: 7200, minRetention: 60, cost: 1800, prewarm: false)
+        var state = ModelState(gatewaySeenAt: Instant(seconds: 1))
+        var t = 1000.0
+        state.keepAlive = KeepAlive.learn(state.keepAlive, arrival: true, config: config, now: Instant(seconds: t))
+        for k in 0..<68 {
+            t += k == 30 ? 600 : 270
+            state.keepAlive = KeepAlive.learn(state.keepAlive, arrival: true, config: config, now: Instant(seconds: t))
+        }
+        #expect(KeepAlive.retention(config, state).seconds == 900)  // the step above the 600 s gap
+        var exported = state.keepAlive.exported(config, state)
+        exported.retention = nil  // the histogram alone, not the recovered retention, decides
+        let restarted = ModelState(gatewaySeenAt: Instant(seconds: 1), keepAlive: KeepAliveState(recovered: exported))
+        #expect(restarted.keepAlive.gaps.weight(atLeast: 60) >= KeepAlive.minimumWeight)
+        #expect(KeepAlive.retention(config, restarted).seconds == 900)
+        #expect(restarted.keepAlive.lastArrival == Instant(seconds: t))
+    }
+
+    @Test func burstStartsSurviveARestartBeforeThePeriodIsKnown() {
+        let config = keepAliveModel(retention: 3600, minRetention: 60, cost: 1800)
+        var learned = KeepAliveState()
+        for k in 0..<3 { learned = KeepAlive.learn(learned, arrival: true, config: config, now: Instant(seconds: 500 + Double(k) * 21_600)) }
+        #expect(learned.period == nil && learned.burstStarts.count == 2)
+        var recovered = KeepAliveState(recovered: learned.exported(config, ModelState(gatewaySeenAt: Instant(seconds: 1))))
+        #expect(recovered.burstStarts == learned.burstStarts)
+        for k in 3..<6 { recovered = KeepAlive.learn(recovered, arrival: true, config: config, now: Instant(seconds: 500 + Double(k) * 21_600)) }
+        #expect(recovered.period == 21_600)
+    }
+}

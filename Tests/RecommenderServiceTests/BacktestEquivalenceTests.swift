@@ -72,15 +72,18 @@ struct BacktestEquivalenceTests {
             if time >= nextRestart {
                 nextRestart += options.restartEvery ?? .infinity
                 prewarms += await engine.metrics.prewarms
-                let exported = parseMetrics(await engine.renderMetrics())
+                let page = await engine.renderMetrics()
+                let exported = parseMetrics(page)
                 engine = Self.engine()
                 await engine.loadConfig(entries, now: Instant(seconds: time))
                 await engine.recover(
-                    .success(exported["inferno_desired_replicas"] ?? [:]),
-                    wakePaths: .success(exported["recommender_model_gateway_last_seen_timestamp_seconds"] ?? [:]), now: Instant(seconds: time))
+                    .success(Self.byModel(exported["inferno_desired_replicas"] ?? [])),
+                    wakePaths: .success(Self.byModel(exported["recommender_model_gateway_last_seen_timestamp_seconds"] ?? [])), now: Instant(seconds: time))
                 var learned: [ModelKey: LearnedValues] = [:]
                 for gauge in LearnedGauge.allCases {
-                    for (key, value) in exported[gauge.rawValue] ?? [:] { gauge.set(value, in: &learned[key, default: LearnedValues()]) }
+                    for (key, labels, value) in exported[gauge.rawValue] ?? [] {
+                        gauge.absorb(gauge.label.flatMap { labels[$0] }, value, into: &learned[key, default: LearnedValues()])
+                    }
                 }
                 await engine.recoverLearned(.success(learned))
             }
@@ -93,9 +96,13 @@ struct BacktestEquivalenceTests {
         return (replay, prewarms + (await engine.metrics.prewarms))
     }
 
-    /// `name{labels} value` lines → metric → model → value.
-    static func parseMetrics(_ text: String) -> [String: [ModelKey: Double]] {
-        var out: [String: [ModelKey: Double]] = [:]
+    static func byModel(_ samples: [(ModelKey, [String: String], Double)]) -> [ModelKey: Double] {
+        Dictionary(samples.map { ($0.0, $0.2) }, uniquingKeysWith: max)
+    }
+
+    /// `name{labels} value` lines → metric → (model, labels, value).
+    static func parseMetrics(_ text: String) -> [String: [(ModelKey, [String: String], Double)]] {
+        var out: [String: [(ModelKey, [String: String], Double)]] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard let brace = line.firstIndex(of: "{"), let close = line.lastIndex(of: "}"), let value = Double(line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)) else { continue }
             var labels: [String: String] = [:]
@@ -105,7 +112,7 @@ struct BacktestEquivalenceTests {
                 labels[String(parts[0])] = String(parts[1].dropFirst().dropLast())
             }
             guard let namespace = labels["namespace"], let model = labels["model_name"] else { continue }
-            out[String(line[..<brace]), default: [:]][ModelKey(namespace: namespace, modelID: model)] = value
+            out[String(line[..<brace]), default: []].append((ModelKey(namespace: namespace, modelID: model), labels, value))
         }
         return out
     }
