@@ -23,6 +23,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // Traits off: no swift-configuration, no FullFoundation; we need the router and server only.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        // The KEDA external scaler (gRPC). Its Swift code is generated once and committed
+        // (Sources/ExternalScaler/Generated): no protoc plugin runs in a build.
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // ConfigMap → validated entries → resolved per-model settings. Pure, no I/O but file reading.
@@ -52,19 +58,36 @@ let package = Package(
         .target(
             name: "RecommenderService",
             dependencies: [
-                "ModelConfig", "Recommendation", "PrometheusClient",
+                "ModelConfig", "Recommendation", "PrometheusClient", "CCurl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
+        // KEDA's external scaler (externalscaler.proto, gRPC) answered from the engine; in its own
+        // target so that only the executable and its tests build gRPC.
+        .target(
+            name: "ExternalScaler",
+            dependencies: [
+                "ModelConfig", "RecommenderService",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Proto"],
+            swiftSettings: strict
+        ),
         // The command line: wiring only.
         .executableTarget(
             name: "replica-recommender",
             dependencies: [
-                "ModelConfig", "Recommendation", "PrometheusClient", "RecommenderService", "Backtest",
+                "ModelConfig", "Recommendation", "PrometheusClient", "RecommenderService", "Backtest", "ExternalScaler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -133,6 +156,16 @@ let package = Package(
         .testTarget(
             name: "FaultSimulationTests",
             dependencies: ["FaultSimulation", "RecommenderService", "PrometheusClient", "ModelConfig", "Recommendation"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ExternalScalerTests",
+            dependencies: [
+                "ExternalScaler", "RecommenderService", "ModelConfig", "Recommendation", "PrometheusClient",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

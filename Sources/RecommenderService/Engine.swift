@@ -164,6 +164,9 @@ public actor Engine {
     var metrics = ServiceMetrics()
     /// Models adopted from wake calls (counted against `wakeMaxAdopted` while still known).
     private var wakeAdopted: Set<ModelKey> = []
+    /// Subscribers to one model's recommendation (``recommendations(of:)``), by subscription.
+    private var subscribers: [ModelKey: [Int: AsyncStream<Int>.Continuation]] = [:]
+    private var nextSubscription = 0
 
     /// Creates an engine with no configuration loaded yet.
     public init(options: EngineOptions, logger: Logger) {
@@ -423,6 +426,9 @@ public actor Engine {
         let previous = record.decision
         let previousDesired = previous?.desired ?? record.state.desired  // a recovered value counts
         record.record(decision)
+        if previous?.desired != decision.desired, let streams = subscribers[record.config.model] {
+            for stream in streams.values { stream.yield(decision.desired) }
+        }
         if let seconds = decision.coldStartSeconds {
             record.lastColdStartSeconds = seconds
             metrics.coldStarts.observe(seconds)
@@ -471,12 +477,7 @@ public actor Engine {
         metrics.wakeCalls += 1
         let desired: Int
         if config != nil, recovered {
-            var affected = [record]
-            if let group = record.config.group {
-                let namespace = record.config.model.namespace
-                affected = sortedModelRecords().filter { $0.config.group == group && $0.config.model.namespace == namespace }
-            }
-            decide(affected, signals: nil, now: now)  // each record keeps its last tick's signals
+            decideNow(record, now: now)
             desired = record.decision?.desired ?? 1
         } else {
             // Before the first tick the wake is remembered and applied by it.
@@ -487,10 +488,82 @@ public actor Engine {
         return .adopted(desired: desired, knownNamespaces: elsewhere)
     }
 
+    /// Recomputes `record` (and its group) now, not at the next tick, each record with its last
+    /// tick's signals: how a wake call and polled gateway demand reach the decision core.
+    private func decideNow(_ record: ModelRecord, now: Instant) {
+        var affected = [record]
+        if let group = record.config.group {
+            let namespace = record.config.model.namespace
+            affected = sortedModelRecords().filter { $0.config.group == group && $0.config.model.namespace == namespace }
+        }
+        decide(affected, signals: nil, now: now)
+    }
+
+    /// The endpoint pickers' queue read directly (``GatewayPoller``): a known model recommended 0
+    /// with requests queued for it is decided at once, its gateway demand set to the polled queue
+    /// (the decision core wakes it, reason `wake`, and keeps it up for its retention like any
+    /// wake). Series are attributed exactly as the tick attributes Prometheus' (``NameIndex``).
+    /// Nothing else changes: a model above zero, an empty queue or a failed poll moves nothing,
+    /// so polled data never moves a model toward zero; no model is adopted from it (the next
+    /// tick adopts from Prometheus as usual). Returns the models woken.
+    @discardableResult
+    public func gatewayPolled(_ outcome: GatewayPollOutcome, now: Instant) -> [ModelKey] {
+        metrics.gatewayPolls += outcome.targets
+        metrics.gatewayPollErrors += outcome.failures.count
+        guard config != nil, recovered, lastTickAt != nil else { return [] }
+        let names = nameIndex()
+        var woken: [ModelKey] = []
+        for (series, queued) in outcome.queued where queued > 0 {
+            for key in names.models(routedAs: series) {
+                guard let record = records[key], (record.decision?.desired ?? record.state.desired) == 0 else { continue }
+                record.signals.demand = max(record.signals.demand ?? 0, queued)
+                decideNow(record, now: now)
+                if (record.decision?.desired ?? 0) > 0 { woken.append(key) }
+            }
+        }
+        metrics.gatewayPollWakes += woken.count
+        for key in woken {
+            logger.info("woken by polled gateway demand", metadata: ["model": "\(key.modelID)", "namespace": "\(key.namespace)"])
+        }
+        return woken
+    }
+
     /// Counts a wake call refused before it reached the engine (token, rate, path).
     public func rejectWake(_ reason: WakeRejection) {
         metrics.wakeRejected[reason, default: 0] += 1
     }
+
+    // MARK: - Subscriptions
+
+    /// The recommendation of `key` as it changes: the current one first (when the model has been
+    /// decided), then every new value the moment a tick, a wake call or polled gateway demand
+    /// decides it. The stream keeps the newest values if its reader falls behind; it ends when the
+    /// reader stops reading (cancellation).
+    public func recommendations(of key: ModelKey) -> AsyncStream<Int> {
+        let (stream, continuation) = AsyncStream<Int>.makeStream(bufferingPolicy: .bufferingNewest(16))
+        let id = nextSubscription
+        nextSubscription += 1
+        subscribers[key, default: [:]][id] = continuation
+        if let desired = records[key]?.decision?.desired { continuation.yield(desired) }
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.unsubscribe(key, id) }
+        }
+        return stream
+    }
+
+    private func unsubscribe(_ key: ModelKey, _ id: Int) {
+        subscribers[key]?[id] = nil
+        if subscribers[key]?.isEmpty == true { subscribers[key] = nil }
+    }
+
+    /// Ends every subscription (graceful shutdown: readers see their stream finish).
+    public func endSubscriptions() {
+        for streams in subscribers.values { for stream in streams.values { stream.finish() } }
+        subscribers = [:]
+    }
+
+    /// The number of open subscriptions (``recommendations(of:)``).
+    public var subscriptionCount: Int { subscribers.values.reduce(0) { $0 + $1.count } }
 
     // MARK: - Views
 
@@ -512,6 +585,9 @@ public actor Engine {
         if blocked > 0 { detail.append("wake path: \(blocked) idle model(s) held at ≥ 1 with no wake path (see /api/v1/recommendations)") }
         return (ready, detail)
     }
+
+    /// Whether the model is known (configured, seen, adopted or recovered).
+    public func knows(_ key: ModelKey) -> Bool { records[key] != nil }
 
     /// The current decision of one model, if any.
     public func decision(for key: ModelKey) -> Decision? { records[key]?.decision }

@@ -3,21 +3,6 @@ import ModelConfig
 import PrometheusClient
 import Recommendation
 
-/// A gateway series' identity: the model name it targets and, when the scrape added one, the
-/// namespace label (the gateway pod's namespace, which need not be the model's).
-public struct GatewayKey: Sendable, Hashable {
-    /// The `namespace` label, nil when the series has none.
-    public let namespace: String?
-    /// `target_model_name` (or `model_name` when the target is empty).
-    public let name: String
-
-    /// Creates a key.
-    public init(namespace: String?, name: String) {
-        self.namespace = namespace
-        self.name = name
-    }
-}
-
 /// One tick's answers from Prometheus for every model: per signal either the values by series
 /// identity or the error that made it unknown. A partial answer is an error (spec §4).
 public struct FleetSignals: Sendable {

@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable {
     public var engine: EngineOptions
     /// API options.
     public var api: APIOptions
+    /// Direct reads of the endpoint pickers' queue (off unless targets are given).
+    public var gatewayPolling: GatewayPollingOptions
 
     /// Creates a configuration with defaults for everything but the config path and Prometheus URL.
     public init(configPath: String, prometheusURL: String) {
@@ -42,6 +44,7 @@ public struct ServerConfiguration: Sendable {
         recoveryWindow = ConfigDuration(seconds: 86_400)
         engine = EngineOptions()
         api = APIOptions()
+        gatewayPolling = GatewayPollingOptions()
     }
 }
 
@@ -63,7 +66,10 @@ public struct RecommenderServer: Sendable {
     }
 
     /// Runs until SIGTERM/SIGINT (or cancellation). `onListening` receives the bound port.
-    public func run(signals: Bool = true, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    /// `additionalServices` run in the same group (the KEDA external scaler's gRPC server).
+    public func run(
+        signals: Bool = true, additionalServices: [any Service] = [], onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
         let watcher = ConfigWatcher(path: configuration.configPath, engine: engine, clock: clock, pollInterval: configuration.configPollInterval)
         await watcher.load()
         let client = PrometheusClient(transport: CurlTransport(connection: configuration.prometheus), retry: configuration.retry)
@@ -76,8 +82,17 @@ public struct RecommenderServer: Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "replica-recommender"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app), .init(service: loop), .init(service: watcher)]
+        if configuration.gatewayPolling.enabled {
+            services.append(.init(service: GatewayPoller(options: configuration.gatewayPolling, engine: engine, clock: clock, logger: logger)))
+            logger.info("polling endpoint pickers' metrics directly", metadata: [
+                "urls": "\(configuration.gatewayPolling.urls)", "dns": "\(configuration.gatewayPolling.dnsTargets.map(\.description))",
+                "interval": "\(configuration.gatewayPolling.interval)",
+            ])
+        }
+        services += additionalServices.map { .init(service: $0) }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: app), .init(service: loop), .init(service: watcher)],
+            services: services,
             gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [],
             logger: logger))
         logger.info("replica-recommender starting", metadata: [

@@ -20,6 +20,9 @@ struct ServiceMetrics: Sendable {
     var scaleToZeroEvents = 0
     var coldStarts = Histogram(bounds: [5, 15, 30, 60, 120, 300, 600, 1200, 1800])
     var recoveredModels = 0
+    var gatewayPolls = 0
+    var gatewayPollErrors = 0
+    var gatewayPollWakes = 0
 }
 
 extension Engine {
@@ -76,6 +79,9 @@ extension Engine {
                    label: "reason", WakeRejection.allCases.map { ($0.rawValue, m.wakeRejected[$0] ?? 0) })
         w.single("recommender_wakes_total", "counter", "Recommendations that went from 0 to >= 1.", Double(m.wakeEvents))
         w.single("recommender_prewarms_total", "counter", "Wakes ahead of predicted arrivals (reason prewarm): recommendations that went from 0 to >= 1.", Double(m.prewarms))
+        w.single("recommender_gateway_polls_total", "counter", "Endpoint picker metrics pages read directly (--gateway-metrics-url/--gateway-metrics-dns), each resolved address once.", Double(m.gatewayPolls))
+        w.single("recommender_gateway_poll_errors_total", "counter", "Direct reads of endpoint picker metrics that failed (unreachable, not 200, DNS); the Prometheus path still wakes models.", Double(m.gatewayPollErrors))
+        w.single("recommender_gateway_poll_wakes_total", "counter", "Models at zero woken by the endpoint picker's queue read directly, ahead of the Prometheus path.", Double(m.gatewayPollWakes))
         w.single("recommender_scale_to_zero_total", "counter", "Recommendations that went from >= 1 to 0.", Double(m.scaleToZeroEvents))
         w.family("recommender_cold_start_seconds", "histogram", "Cold starts: recommendation 0 to >= 1 until a replica was ready.")
         w.histogram("recommender_cold_start_seconds", m.coldStarts)

@@ -1,9 +1,11 @@
 import ArgumentParser
+import ExternalScaler
 import Foundation
 import Logging
 import ModelConfig
 import PrometheusClient
 import RecommenderService
+import ServiceLifecycle
 
 /// `serve`: the recommender service. Every option can also be set by an environment variable,
 /// `REPLICA_RECOMMENDER_` + the option name in upper case with `_` for `-` (flags win).
@@ -65,6 +67,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most unknown models wake calls may adopt, counted while known (default 100); beyond it 429.")
     var wakeMaxAdopted: String?
 
+    @Option(help: "Read an endpoint picker's /metrics directly every --gateway-poll-interval and wake a model at zero the moment requests queue for it (repeatable; env: one per line). Off by default.")
+    var gatewayMetricsURL: [String] = []
+    @Option(help: "A DNS name whose addresses are the endpoint pickers (a headless Service), NAME:PORT, resolved at every poll; each address's /metrics is read (repeatable; env: one per line).")
+    var gatewayMetricsDNS: [String] = []
+    @Option(help: "Pause between two direct reads of the endpoint pickers' metrics (default 500ms).") var gatewayPollInterval: String?
+    @Option(help: "The longest one direct read of an endpoint picker's metrics may take (default 2s).") var gatewayPollTimeout: String?
+    @Option(help: "File with a bearer token the endpoint pickers' /metrics require (re-read when it changes).") var gatewayMetricsBearerTokenFile: String?
+
+    @Option(help: "Serve KEDA's external scaler (gRPC, trigger types external and external-push) on this port, on the --listen host. Off by default.")
+    var externalScalerPort: String?
+
     func run() async throws {
         limitMallocArenas()
         var settings = Settings()
@@ -74,11 +87,25 @@ struct Serve: AsyncParsableCommand {
             let level = Logger.Level(rawValue: settings.string("log-level", logLevel, "info")) ?? .info
             let logger = Logger(label: "replica-recommender") { LineLogHandler(label: $0, format: format, level: level) }
             if let warning = ConfigResolver.environmentFlagWarning(environment["WVA_SCALE_TO_ZERO"]) { logger.warning("\(warning)") }
-            try await RecommenderServer(configuration: configuration, logger: logger).run()
+            let server = RecommenderServer(configuration: configuration, logger: logger)
+            var services: [any Service] = []
+            if let port = try externalScalerListenPort(&settings) {
+                services.append(ExternalScalerServer(engine: server.engine, host: configuration.host, port: port, logger: logger))
+            }
+            try await server.run(additionalServices: services)
         } catch let error as SettingsError {
             printError("error: \(error.message)")
             throw ExitCode(2)
         }
+    }
+
+    /// `--external-scaler-port`, nil when not set.
+    private func externalScalerListenPort(_ s: inout Settings) throws(SettingsError) -> Int? {
+        guard let text = s.optional("external-scaler-port", externalScalerPort) else { return nil }
+        guard let port = Int(text), (1...65_535).contains(port) else {
+            throw SettingsError("--external-scaler-port (or \(Settings.variable("external-scaler-port"))): expected a port 1-65535, found \(text)")
+        }
+        return port
     }
 
     private func makeConfiguration(_ s: inout Settings) throws(SettingsError) -> ServerConfiguration {
@@ -135,6 +162,26 @@ struct Serve: AsyncParsableCommand {
             wakePathMemorySeconds: try s.duration("wake-path-memory", wakePathMemory, "24h").seconds,
             wakeMaxAdopted: try s.int("wake-max-adopted", wakeMaxAdopted, 100))
         let rate = try s.int("wake-rate", wakeRate, 50)
+        let pollURLs = gatewayMetricsURL.isEmpty
+            ? (s.optional("gateway-metrics-url", nil)?.split(whereSeparator: { $0.isNewline }).map(String.init) ?? []) : gatewayMetricsURL
+        let pollNames = gatewayMetricsDNS.isEmpty
+            ? (s.optional("gateway-metrics-dns", nil)?.split(whereSeparator: { $0.isNewline }).map(String.init) ?? []) : gatewayMetricsDNS
+        c.gatewayPolling = GatewayPollingOptions(
+            urls: try pollURLs.map { url throws(SettingsError) in
+                guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                    throw SettingsError("--gateway-metrics-url: expected an http:// or https:// URL, found \(url)")
+                }
+                return url
+            },
+            dnsTargets: try pollNames.map { text throws(SettingsError) in
+                guard let target = GatewayPollingOptions.DNSTarget(parsing: text) else {
+                    throw SettingsError("--gateway-metrics-dns: expected NAME:PORT (a headless Service and its metrics port), found \(text)")
+                }
+                return target
+            },
+            interval: .milliseconds(try s.duration("gateway-poll-interval", gatewayPollInterval, "500ms").milliseconds),
+            timeout: .milliseconds(try s.duration("gateway-poll-timeout", gatewayPollTimeout, "2s").milliseconds),
+            bearerTokenFile: s.optional("gateway-metrics-bearer-token-file", gatewayMetricsBearerTokenFile))
         c.api = APIOptions(wakeTokenFile: s.optional("wake-token-file", wakeTokenFile), wakeRatePerSecond: Double(rate), wakeBurst: Double(rate * 2))
         return c
     }

@@ -49,10 +49,10 @@ func valuesFile(_ yaml: String) throws -> String {
 }
 
 /// `helm template` of the chart with `arguments` (and `values`, a YAML document, when given).
-func render(_ arguments: [String] = [], values: String? = nil, source: String = chart) throws -> Rendering {
+func render(_ arguments: [String] = [], values: String? = nil, source: String = chart, release: String = "rr") throws -> Rendering {
     var extra = arguments
     if let values { extra += ["-f", try valuesFile(values)] }
-    let (status, output) = try run("helm", ["template", "rr", source] + extra)
+    let (status, output) = try run("helm", ["template", release, source] + extra)
     try #require(status == 0, "helm template \(extra.joined(separator: " ")): \(output)")
     var objects: [String: [[String: Any]]] = [:]
     for document in try Yams.load_all(yaml: output) {

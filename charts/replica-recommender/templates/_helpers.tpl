@@ -127,7 +127,7 @@ may report it under (model id and aliases). Fails on ambiguous or incomplete tar
     {{- fail (printf "%s: set `model` (the model id; its variant name is derived as the service derives it) or `variantName` (the model's variant_name label)" $where) -}}
   {{- end -}}
   {{- $names = concat $names $aliases | uniq -}}
-  {{- $out = append $out (dict "name" $t.name "namespace" $t.namespace "kind" ($t.kind | default "Deployment") "maxReplicas" ($t.maxReplicas | default 10) "autoscaler" $autoscaler "variant" (toString $variant) "names" $names) -}}
+  {{- $out = append $out (dict "name" $t.name "namespace" $t.namespace "kind" ($t.kind | default "Deployment") "maxReplicas" ($t.maxReplicas | default 10) "autoscaler" $autoscaler "variant" (toString $variant) "names" $names "model" (toString ($t.model | default ""))) -}}
 {{- end -}}
 {{- toJson $out -}}
 {{- end -}}
