@@ -253,6 +253,8 @@ scrape_configs:
              60, "the recommender's zeros scraped")
         wait(lambda: len(prom_query(prom, f'llm_d_epp_flow_control_queue_size == 0')) == n, 60, "EPP scraped")
 
+        recommender = children[-1].pid
+        cpu_before, wall_before = process_cpu_seconds(recommender), time.time()
         start = time.time() + 2
         with lock:
             for i in range(n):
@@ -287,9 +289,11 @@ scrape_configs:
                 break
             time.sleep(1)
 
+        cpu = (process_cpu_seconds(recommender) - cpu_before) / (time.time() - wall_before)
         rows = []
         results = {"path": args.path, "models": n, "tick": args.tick, "recommender_scrape": args.recommender_scrape,
-                   "epp_scrape": args.epp_scrape, "poll_interval": args.poll_interval if push else None, "consumers": {}}
+                   "epp_scrape": args.epp_scrape, "poll_interval": args.poll_interval if push else None,
+                   "recommender_cpu_fraction": cpu, "epp_page_bytes": len(epp_page().encode()), "consumers": {}}
         for consumer, times in seen.items():
             latencies = [times[i] - demand_at[i] for i in times]
             missing = n - len(latencies)
@@ -301,11 +305,19 @@ scrape_configs:
         print("| path | consumer | wakes | p50 (s) | p99 (s) | mean (s) | max (s) |")
         print("|---|---|---|---|---|---|---|")
         print("\n".join(rows))
+        print(f"\nrecommender CPU during the run: {cpu * 100:.2f}% of one core; EPP page {results['epp_page_bytes']} bytes")
         if args.out:
             with open(args.out, "w") as f:
                 json.dump(results, f, indent=2)
     finally:
         cleanup()
+
+
+def process_cpu_seconds(pid):
+    """User + system CPU seconds of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def http_ok(url):
