@@ -10,7 +10,7 @@ Everything runs on this machine, for real: Debian's Prometheus, the replica-reco
 chart's defaults (charts/replica-recommender/values.yaml): tick 15 s, Prometheus scrapes the
 recommender every 15 s (serviceMonitor.interval) and the EPP every 30 s (prometheus.scrapeInterval, the
 common ServiceMonitor interval), KEDA's ScaledObject pollingInterval 15 s (the chart) and 30 s
-(KEDA's own default, https://keda.sh/docs/2.20/reference/scaledobject-spec/#pollinginterval).
+(KEDA's own default, https://keda.sh/docs/latest/reference/scaledobject-spec/ ("pollingInterval: 30 # Optional. Default: 30 seconds")).
 
 N models start at zero (recovered at 0 from a seed series, which is then withdrawn). Each model's
 demand appears once, at a random time within --spread seconds: its EPP queue goes from 0 to 1. The

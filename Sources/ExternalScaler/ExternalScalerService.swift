@@ -67,11 +67,13 @@ public struct ExternalScalerService: Externalscaler_ExternalScaler.SimpleService
         return desired
     }
 
+    /// `IsActive`: whether the model is recommended at least one replica.
     public func isActive(request: Externalscaler_ScaledObjectRef, context: ServerContext) async throws -> Externalscaler_IsActiveResponse {
         let desired = try await desired(try Self.model(request))
         return .with { $0.result = desired > 0 }
     }
 
+    /// `StreamIsActive`: the current activity, then every change of it, until the stream ends.
     public func streamIsActive(
         request: Externalscaler_ScaledObjectRef, response: RPCWriter<Externalscaler_IsActiveResponse>, context: ServerContext
     ) async throws {
@@ -86,6 +88,7 @@ public struct ExternalScalerService: Externalscaler_ExternalScaler.SimpleService
         }
     }
 
+    /// `GetMetricSpec`: ``metricName`` with target 1.
     public func getMetricSpec(request: Externalscaler_ScaledObjectRef, context: ServerContext) async throws -> Externalscaler_GetMetricSpecResponse {
         _ = try Self.model(request)
         return .with {
@@ -97,6 +100,7 @@ public struct ExternalScalerService: Externalscaler_ExternalScaler.SimpleService
         }
     }
 
+    /// `GetMetrics`: the recommendation, under the metric name KEDA asks for.
     public func getMetrics(request: Externalscaler_GetMetricsRequest, context: ServerContext) async throws -> Externalscaler_GetMetricsResponse {
         let desired = try await desired(try Self.model(request.scaledObjectRef))
         return .with {
@@ -129,6 +133,7 @@ public struct ExternalScalerServer: Service {
         self.onListening = onListening
     }
 
+    /// Serves until graceful shutdown.
     public func run() async throws {
         let server = GRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext),

@@ -120,6 +120,7 @@ public struct GatewayPoller: Service {
         token = options.bearerTokenFile.map { TokenFile(path: $0) }
     }
 
+    /// Polls every interval until graceful shutdown.
     public func run() async throws {
         await repeatUntilShutdown(every: options.interval) { await self.pollOnce() }
     }

@@ -95,6 +95,30 @@ import Testing
         }
     }
 
+    @Test func polledGatewayDemandIsPushedWithoutATick() async throws {
+        let engine = await Self.engineAtZero()
+        try await Self.withScaler(engine) { scaler in
+            let received = Mutex<[Bool]>([])
+            let reference = Self.reference(["model": Self.model.modelID, "namespace": Self.model.namespace])
+            let stream = Task {
+                try await scaler.streamIsActive(reference) { response in
+                    for try await message in response.messages { received.withLock { $0.append(message.result) } }
+                }
+            }
+            defer { stream.cancel() }
+            try await waitFor { received.withLock { $0 } == [false] }
+            // What the gateway poller hands the engine: requests queued under the model id, no namespace label.
+            let queued = GatewayPollOutcome(queued: [GatewayKey(namespace: nil, name: Self.model.modelID): 3], targets: 1, failures: [])
+            #expect(await engine.gatewayPolled(queued, now: Instant(seconds: 2)) == [Self.model])
+            try await waitFor { received.withLock { $0 } == [false, true] }
+            #expect(await engine.decision(for: Self.model)?.reason == .wake)
+            // Polled again while up: nothing new is decided, nothing new is pushed.
+            #expect(await engine.gatewayPolled(queued, now: Instant(seconds: 3)).isEmpty)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(received.withLock { $0 } == [false, true])
+        }
+    }
+
     @Test func metricSpecIsOneReplicaPerUnitOfTheRecommendation() async throws {
         let engine = await Self.engineAtZero()
         try await Self.withScaler(engine) { scaler in
