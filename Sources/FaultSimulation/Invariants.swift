@@ -221,7 +221,9 @@ struct Checker {
                     let why = killSwitch ? "the kill switch is engaged" : "scale-to-zero is off in the configuration in force"
                     report(.zeroWithoutEvidence, now, model.ref, "went \(from) → 0 although \(why)\(r.badInForce ? " (a broken entry is in force)" : ""); \(explain(key))")
                 } else {
-                    let last = fleet.lastObservableActivity(i, at: now)
+                    // What the tick's answers could hold: the data as of the moment the queries were
+                    // received (`start`); a request arriving while slow answers travel is seen next tick.
+                    let last = fleet.lastObservableActivity(i, at: start)
                     let quietFor = now - last
                     let observation = streakStart[i].map { "observed continuously since \(Simulation.format($0))" } ?? "not observed at this tick"
                     if quietFor < r.retention - schedule.scrapeInterval - 1e-6 {

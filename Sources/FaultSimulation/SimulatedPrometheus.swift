@@ -69,14 +69,15 @@ public final class SimulatedPrometheus: PrometheusTransport {
             }
             if active.contains(.unavailable) { return .success(HTTPResponse(status: 503, body: Array("Service Unavailable\n".utf8))) }
             if active.contains(.unauthorized) { return .success(HTTPResponse(status: 401, body: Array("Unauthorized\n".utf8))) }
-            var evaluateAt = t
+            // Prometheus evaluates an instant query without `time` at the moment it receives it; a
+            // slow answer is late, not newer: it holds what was scraped by then.
+            let evaluateAt = t
             for case .slow(let seconds) in active {
                 if seconds >= Simulation.clientTimeout {
                     state.latency[query] = consumed + Simulation.clientTimeout
                     return .failure(TransportError("Operation timed out after \(Int(Simulation.clientTimeout * 1000)) milliseconds with 0 bytes received"))
                 }
                 state.latency[query] = consumed + seconds
-                evaluateAt = t + seconds
             }
             let expr: QueryExpr
             if let cached = state.parsed[query] {

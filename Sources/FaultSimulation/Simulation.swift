@@ -330,7 +330,7 @@ struct World {
             await engine.recover(recovery, now: Instant(seconds: SimulatedPrometheus.epoch + t))
             if case .success = recovery { recovered = true }
         }
-        let (signals, outcomes) = await collector.collect(retentions: await engine.retentionsInUse)
+        let (signals, outcomes) = await collector.collect(retentions: await engine.retentionsInUse, now: Instant(seconds: SimulatedPrometheus.epoch + t))
         let (elapsed, unsupported) = prometheus.endTick()
         if let first = unsupported.first {
             result.harnessError = first.description

@@ -188,8 +188,9 @@ public struct ResolvedModelConfig: Sendable, Hashable {
     }
 
     /// A copy with scale-to-zero and the sources replaced.
-    func replacing(enableScaleToZero: Bool, sources: FieldSources) -> ResolvedModelConfig {
-        ResolvedModelConfig(
+    func replacing(enableScaleToZero: Bool, minReplicas: Int? = nil, sources: FieldSources) -> ResolvedModelConfig {
+        let minReplicas = minReplicas ?? self.minReplicas
+        return ResolvedModelConfig(
             model: model, enableScaleToZero: enableScaleToZero, retention: retention, variantName: variantName,
             minReplicas: minReplicas, maxReplicas: maxReplicas, targetConcurrency: targetConcurrency, group: group,
             aliases: aliases, wakePath: wakePath, keepAlive: keepAlive, coldStartCost: coldStartCost,
@@ -263,7 +264,12 @@ public struct ConfigResolver: Sendable {
         if let quarantine = config.quarantine(for: model.modelID, namespace: model.namespace) {
             var sources = resolved.sources
             sources[.enableScaleToZero] = .invalidEntry(key: quarantine.key)
-            resolved = resolved.replacing(enableScaleToZero: false, sources: sources)
+            var minReplicas = resolved.minReplicas
+            if let salvaged = quarantine.minReplicas, salvaged > minReplicas {
+                minReplicas = salvaged
+                sources[.minReplicas] = .invalidEntry(key: quarantine.key)
+            }
+            resolved = resolved.replacing(enableScaleToZero: false, minReplicas: minReplicas, sources: sources)
         }
         return resolved
     }

@@ -144,6 +144,11 @@ public enum Recommender {
             outcome = hold(e, zeroAllowed: zeroAllowed, missing: config.targetConcurrency == nil ? "saturation (ready, kv-cache, running, waiting)" : "in-flight")
         }
         if !zeroAllowed { outcome.desired = max(outcome.desired, config.activeFloor) }
+        if case .invalidEntry(let key) = config.sources[.enableScaleToZero], let previous, outcome.desired < previous {
+            // A broken entry with no good version: its bounds are unknown, so nothing moves down.
+            outcome.desired = previous
+            outcome.detail += "; held at \(previous): entry `\(key)` is invalid and has no good version (its min_replicas is unknown)"
+        }
 
         stabilize(
             &outcome, config: config, previous: e.input.state, ready: e.input.signals.ready, next: &next,

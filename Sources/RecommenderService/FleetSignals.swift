@@ -2,6 +2,7 @@ import Foundation
 import ModelConfig
 import PrometheusClient
 import Recommendation
+import Synchronization
 
 /// A gateway series' identity: the model name it targets and, when the scrape added one, the
 /// namespace label (the gateway pod's namespace, which need not be the model's).
@@ -252,6 +253,9 @@ public struct SignalCollector: Sendable {
     public let client: PrometheusClient
     /// The queries.
     public let queries: QueryBuilder
+    /// When each gateway target's request counter was last answered, for the catch-up read after
+    /// a blind stretch (see ``GatewaySightings``).
+    let sightings = GatewaySightings()
 
     /// Creates a collector.
     public init(client: PrometheusClient, queries: QueryBuilder) {
@@ -267,8 +271,9 @@ public struct SignalCollector: Sendable {
         public let error: PrometheusError?
     }
 
-    /// Collects every signal; `retentions` are the distinct retention periods in use.
-    public func collect(retentions: Set<ConfigDuration>) async -> (FleetSignals, [QueryOutcome]) {
+    /// Collects every signal; `retentions` are the distinct retention periods in use, `now` the
+    /// tick's time (the wall clock when nil), which dates the gateway sightings.
+    public func collect(retentions: Set<ConfigDuration>, now: Instant? = nil) async -> (FleetSignals, [QueryOutcome]) {
         async let running = byModel(.running)
         async let waiting = byModel(.waiting)
         async let ready = byModel(.ready)
@@ -292,9 +297,10 @@ public struct SignalCollector: Sendable {
             requests[retention] = values
             if !counts.isEmpty { samples[retention] = counts }
         }
+        let caughtUp = await catchUp(await gatewayRequests, now: now ?? Instant(seconds: Date().timeIntervalSince1970))
         var fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
-            kvCache: await kv, demand: await demand, gatewayRequests: await gatewayRequests)
+            kvCache: await kv, demand: await demand, gatewayRequests: caughtUp)
         fleet.requestsWindowSamples = samples
         fleet.scrapeInterval = queries.scrapeInterval.seconds
         var outcomes = requests.values.map { QueryOutcome(signal: .requests, error: $0.failure) }
@@ -370,9 +376,31 @@ public struct SignalCollector: Sendable {
         }
     }
 
-    func byTarget(_ signal: Signal) async -> Result<[GatewayKey: Double], PrometheusError> {
+    /// The gateway request counters after a blind stretch. The counter is read as an increase over
+    /// three scrapes, which needs two samples inside that window: when a gateway's scrapes fail
+    /// (or its series go missing) while a request for a model at zero is rejected, the first
+    /// samples after the gap no longer span the increment — the request is counted by nobody and
+    /// the wake waits for the client's retry. So a target that answers again after being absent
+    /// is read once more over the whole gap (from its last sighting, plus three scrapes, at most
+    /// ``GatewaySightings/longestCatchUp``), and the larger of the two reads stands. Only targets
+    /// that come back are re-read; an answer that fails leaves the plain read as it was.
+    func catchUp(_ plain: Result<[GatewayKey: Double], PrometheusError>, now: Instant) async -> Result<[GatewayKey: Double], PrometheusError> {
+        guard case .success(var values) = plain else { return plain }
+        let gaps = sightings.record(present: values.keys, at: now.seconds)
+        guard let longest = gaps.values.max() else { return plain }
+        let seconds = min(longest + 3 * max(queries.scrapeInterval.seconds, 1), GatewaySightings.longestCatchUp)
+        guard case .success(let wide) = await byTarget(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
+            return plain
+        }
+        for key in gaps.keys {
+            if let value = wide[key], value > values[key] ?? 0 { values[key] = value }
+        }
+        return .success(values)
+    }
+
+    func byTarget(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<[GatewayKey: Double], PrometheusError> {
         do {
-            let samples = try await client.query(queries.query(signal))  // the counter's window is the builder's
+            let samples = try await client.query(queries.query(signal, range: range))  // the counter's window is the builder's unless given
             var values: [GatewayKey: Double] = [:]
             for sample in samples {
                 let target = sample.labels["target_model_name"].flatMap { $0.isEmpty ? nil : $0 } ?? sample.labels["model_name"]
@@ -396,5 +424,33 @@ extension Result {
     var isSuccess: Bool {
         if case .success = self { return true }
         return false
+    }
+}
+
+/// When each gateway target was last answered by the request-counter query, and which targets
+/// come back after an absence (with how long they were away).
+final class GatewaySightings: Sendable {
+    /// The longest gap a catch-up read spans. A longer read could count requests served before a
+    /// model went to zero as demand (a needless wake, never a missed one).
+    static let longestCatchUp: Double = 3600
+
+    private let state = Mutex<(seen: [GatewayKey: Double], last: Double?)>(([:], nil))
+
+    /// Records the targets answered at `now`; returns those that were absent from the previous
+    /// answer but seen before it, with the seconds since they were last seen.
+    func record(present: some Collection<GatewayKey>, at now: Double) -> [GatewayKey: Double] {
+        state.withLock { state in
+            var gaps: [GatewayKey: Double] = [:]
+            let previous = state.last
+            for key in present {
+                if let seen = state.seen[key], let previous, seen < previous { gaps[key] = now - seen }
+                state.seen[key] = now
+            }
+            state.last = now
+            if state.seen.count > 2 * present.count + 64 {
+                state.seen = state.seen.filter { now - $0.value <= Self.longestCatchUp }
+            }
+            return gaps
+        }
     }
 }

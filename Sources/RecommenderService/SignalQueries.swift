@@ -126,7 +126,7 @@ public struct QueryBuilder: Sendable {
         text = text.replacingOccurrences(of: "$RECOMMENDER_SELECTOR", with: recommenderSelector)
         text = text.replacingOccurrences(of: "$SELECTOR", with: selector)
         if signal == .gatewayRequests {
-            text = text.replacingOccurrences(of: "$RANGE", with: gatewayWindow.prometheusRange)
+            text = text.replacingOccurrences(of: "$RANGE", with: (range ?? gatewayWindow).prometheusRange)
         } else if var range {
             if signal == .requests { range = ConfigDuration(milliseconds: range.milliseconds + scrapeInterval.milliseconds) }
             text = text.replacingOccurrences(of: "$RANGE", with: range.prometheusRange)

@@ -132,6 +132,28 @@ import Testing
         #expect(await Self.violations(s, profile: .spec, [.neverStranded]).isEmpty)
     }
 
+    @Test func aRequestRejectedWhileTheGatewayIsBlindWakesTheModelWhenItsScrapesResume() async {
+        // At zero from about 26 s; the gateway's own scrapes fail from 50 to 67 while it rejects a
+        // request at 64: the first samples after the gap no longer span the increment, so only the
+        // catch-up read over the gap sees it (schedule 18017865769623066294 of the campaign).
+        let s = Self.schedule(
+            [Self.model("chat", arrivals: [5, 64])], events: [.fault(.gatewayGap, start: 50, end: 67)], duration: 100, flowControl: false)
+        #expect(await Self.violations(s, profile: .spec, [.neverStranded]).isEmpty)
+    }
+
+    @Test func aBrokenEntryWithNoGoodVersionKeepsTheMinReplicasItStates() async {
+        // The recommender restarts (the last good version is gone), then the entry is broken: the model
+        // is protected at the floor the entry itself states, not at 1 (schedule 4138686975306770580).
+        var floor = EntrySpec(key: "chat", modelID: "org/chat", namespace: "team-a")
+        floor.minReplicas = 2
+        var broken = floor
+        broken.retention = 1
+        let s = Self.schedule(
+            [Self.model("chat", arrivals: [2])], retention: 10, entries: [.good(floor)],
+            events: [.restart(at: 35, down: 3), .setEntry(at: 38, .bad(.wrongType, intended: broken))], duration: 60)
+        #expect(await Self.violations(s, [.floor, .badEditAggressive]).isEmpty)
+    }
+
     @Test func noZeroWithoutAWakePath() async {
         let s = Self.schedule([Self.model("never-routed")], duration: 60)
         #expect(await Self.violations(s, profile: .spec, [.zeroWithoutWakePath]).isEmpty)

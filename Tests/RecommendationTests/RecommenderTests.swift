@@ -300,6 +300,24 @@ struct StabilizationTests {
     }
 }
 
+struct BrokenEntryTests {
+    /// A model whose entry is broken and never had a good version (after a restart, say): its
+    /// bounds are unknown, so its recommendation moves up but never down until the entry is fixed.
+    @Test func aModelWhoseEntryIsBrokenWithoutGoodVersionIsHeldNotSizedDown() {
+        let set = ModelConfigSet.build(entries: [RawEntry(key: "m", text: "model_id: m\nretention_period: soon", location: EntryLocation(file: "t"))], previous: nil)
+        let config = ConfigResolver(config: set, environmentScaleToZero: true).resolve(ModelKey(namespace: "ns", modelID: "m"))
+        #expect(config.sources[.enableScaleToZero] == .invalidEntry(key: "m"))
+        let state = ModelState(desired: 4, observedSince: t0, gatewaySeenAt: t0)
+        let held = Recommender.decide(DecisionInput(config: config, signals: .idleReplica, state: state), policy: Policy(), now: at(600))
+        #expect(held.desired == 4)
+        #expect(held.detail.contains("entry `m` is invalid"))
+        let busy = signals(running: 40, waiting: 30, ready: 4)
+        #expect(Recommender.decide(DecisionInput(config: config, signals: busy, state: state), policy: Policy(), now: at(600)).desired > 4)
+        // The same model with a good entry comes down.
+        #expect(Recommender.decide(DecisionInput(config: model(enable: false), signals: .idleReplica, state: state), policy: Policy(), now: at(600)).desired < 4)
+    }
+}
+
 struct GroupTests {
     func input(_ id: String, _ signals: ModelSignals, _ state: ModelState, namespace: String = "ns") -> DecisionInput {
         DecisionInput(config: model(id, namespace: namespace, retention: 60, group: "org"), signals: signals, state: state)
