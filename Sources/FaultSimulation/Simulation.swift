@@ -342,6 +342,7 @@ struct World {
         await readOutput(at: now)
         let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= now && t < $0.end }
         let facts = self.facts(at: now)
+        if Simulation.trace { for (i, f) in facts.enumerated() { print("t=\(Simulation.format(now)) FACTS \(keys[i]) reporting \(f.reporting) counter \(f.counterPresent) finite \(f.finite)") } }
         if Simulation.trace {
             for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) signals:", signals.attributed(NameIndex()).signals(for: key, retention: ConfigDuration(seconds: 20))) } }
         }
