@@ -247,8 +247,11 @@ extension Scenario {
             var points: [ProfilePoint] = []
             for (index, item) in list.enumerated() {
                 let field = "\(at).points[\(index)]"
-                guard let point = item as? [String: Any], point["at"] != nil, point["rate"] != nil else {
+                guard let point = item as? [String: Any] else {
                     throw ScenarioError(description: "\(file): \(field): expected {at: DURATION, rate: NUMBER}, found \(item)")
+                }
+                for key in ["at", "rate"] where point[key] == nil {
+                    throw ScenarioError(description: "\(file): \(field).\(key): missing; expected {at: DURATION, rate: NUMBER}")
                 }
                 let text = "\(point["at"]!)"
                 guard let parsed = ConfigDuration.parse(text), parsed.seconds >= 0 else {

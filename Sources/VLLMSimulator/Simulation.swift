@@ -166,6 +166,8 @@ public struct Simulation: Sendable {
         // Terminating pods drain: they serve (and report) until they are gone.
         let ready = model.replicas.indices.filter { model.replicas[$0].readyAt <= now }
         model.report.readySeconds += Double(ready.count) * dt
+        let podSeconds = Double(model.replicas.count) * dt
+        model.report.inHour(of: now) { $0.replicaSeconds += podSeconds }
 
         // Arrivals.
         let expected = model.spec.traffic.rate(at: now) * dt
@@ -245,7 +247,7 @@ public struct Simulation: Sendable {
         model.startedUpTo = max(model.startedUpTo, model.podsHead)
         let started = model.podsHead + min(model.podCount, capacity)
         while model.startedUpTo < started {
-            model.report.recordStart(delay: now - model.inPods[model.startedUpTo])
+            model.report.recordStart(delay: now - model.inPods[model.startedUpTo], at: now)
             model.startedUpTo += 1
         }
         compact(&model.gateway, &model.gatewayHead)
@@ -361,6 +363,30 @@ public struct ModelReport: Sendable, Encodable {
     public var scaleChanges = 0
     /// Times the recommendation the consumer acts on changed (as recorded by the follower).
     public var recommendationChanges = 0
+    /// Per scenario hour: replica-seconds, delayed requests and their longest delay.
+    public var hours: [Hour] = []
+
+    /// One scenario hour of the report.
+    public struct Hour: Sendable, Encodable {
+        /// Replica-seconds (GPU cost) in the hour.
+        public var replicaSeconds = 0.0
+        /// Requests started in the hour.
+        public var started = 0
+        /// Of those, the delayed ones.
+        public var delayed = 0
+        /// The longest delay among them.
+        public var maxDelay = 0.0
+
+        enum CodingKeys: String, CodingKey {
+            case replicaSeconds = "replica_seconds", started, delayed, maxDelay = "delay_max_seconds"
+        }
+    }
+
+    mutating func inHour(of t: Double, _ change: (inout Hour) -> Void) {
+        let index = max(0, Int(t / 3600 - 1e-9))
+        while hours.count <= index { hours.append(Hour()) }
+        change(&hours[index])
+    }
 
     init(model: String, namespace: String) {
         self.model = model
@@ -372,8 +398,15 @@ public struct ModelReport: Sendable, Encodable {
         waits.append(seconds)
     }
 
-    mutating func recordStart(delay: Double) {
+    mutating func recordStart(delay: Double, at t: Double) {
         started += 1
+        inHour(of: t) { hour in
+            hour.started += 1
+            if delay > 0 {
+                hour.delayed += 1
+                hour.maxDelay = max(hour.maxDelay, delay)
+            }
+        }
         guard delay > 0 else { return }
         delayed += 1
         delays.append(delay)
@@ -410,7 +443,7 @@ public struct ModelReport: Sendable, Encodable {
         case waitP50 = "wait_p50_seconds", waitP99 = "wait_p99_seconds", maxWait = "wait_max_seconds"
         case readySeconds = "ready_seconds", started, delayed, delayP50 = "delay_p50_seconds", delayP99 = "delay_p99_seconds"
         case delayMax = "delay_max_seconds", delayMean = "delay_mean_seconds", delayP99All = "delay_p99_all_seconds"
-        case scaleChanges = "scale_changes", recommendationChanges = "recommendation_changes"
+        case scaleChanges = "scale_changes", recommendationChanges = "recommendation_changes", hours
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -440,6 +473,7 @@ public struct ModelReport: Sendable, Encodable {
         try c.encode(delayPercentileOfAll(0.99), forKey: .delayP99All)
         try c.encode(scaleChanges, forKey: .scaleChanges)
         try c.encode(recommendationChanges, forKey: .recommendationChanges)
+        try c.encode(hours, forKey: .hours)
     }
 }
 
