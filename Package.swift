@@ -129,6 +129,7 @@ let package = Package(
         .testTarget(name: "ModelConfigTests", dependencies: ["ModelConfig"], swiftSettings: strict),
         .testTarget(name: "RecommendationTests", dependencies: ["Recommendation", "ModelConfig"], swiftSettings: strict),
         .testTarget(name: "PrometheusClientTests", dependencies: ["PrometheusClient"], swiftSettings: strict),
+        .testTarget(name: "VLLMSimulatorTests", dependencies: ["VLLMSimulator"], swiftSettings: strict),
         .testTarget(name: "BacktestTests", dependencies: ["Backtest", "Recommendation", "ModelConfig"], swiftSettings: strict),
         .testTarget(
             name: "FaultSimulationTests",
