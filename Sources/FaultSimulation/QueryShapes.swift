@@ -4,7 +4,7 @@
 ///
 /// Grammar (whitespace free):
 /// ```
-/// expr      := unary ("or" unary)*
+/// expr      := unary (("or" | "and") unary)*
 /// unary     := AGG [("by"|"without") "(" labels ")"] "(" expr ")" [("by"|"without") "(" labels ")"]
 ///            | RANGEFN "(" selector "[" duration "]" ")"
 ///            | selector
@@ -21,6 +21,9 @@ public indirect enum QueryExpr: Sendable, Hashable {
     case aggregate(Aggregation, labels: [String]?, without: Bool, QueryExpr)
     /// `A or B`: every sample of A, plus the samples of B whose label set A does not have.
     case or(QueryExpr, QueryExpr)
+    /// `A and B`: the samples of A whose label set, the metric name aside, B has too (Prometheus
+    /// matches set operators without `__name__`).
+    case and(QueryExpr, QueryExpr)
     /// `label_replace(expr, "dst", "value", "", "")`: a constant label added to every sample (the
     /// only form the service's templates use).
     case constantLabel(QueryExpr, label: String, value: String)
@@ -30,7 +33,7 @@ public indirect enum QueryExpr: Sendable, Hashable {
         switch self {
         case .selector(let s), .rangeFunction(_, let s, _): [s.metric]
         case .aggregate(_, _, _, let inner): inner.metrics
-        case .or(let a, let b): a.metrics + b.metrics
+        case .or(let a, let b), .and(let a, let b): a.metrics + b.metrics
         case .constantLabel(let inner, _, _): inner.metrics
         }
     }
@@ -39,7 +42,7 @@ public indirect enum QueryExpr: Sendable, Hashable {
     public var outerAggregation: Aggregation? {
         switch self {
         case .aggregate(let a, _, _, _): a
-        case .or(let a, _): a.outerAggregation
+        case .or(let a, _), .and(let a, _): a.outerAggregation
         case .constantLabel(let inner, _, _): inner.outerAggregation
         default: nil
         }
@@ -204,8 +207,11 @@ public enum QueryParser {
             var expr = try unary()
             while true {
                 let save = index
-                if identifier() == "or" {
+                let word = identifier()
+                if word == "or" {
                     expr = .or(expr, try unary())
+                } else if word == "and" {
+                    expr = .and(expr, try unary())
                 } else {
                     index = save
                     return expr

@@ -167,6 +167,14 @@ public struct SimulatedTSDB: Sendable {
                 labels[label] = value
                 return ResultSample(labels: labels, value: sample.value)
             }
+        case .and(let lhs, let rhs):
+            func identity(_ labels: [String: String]) -> [String: String] {
+                var labels = labels
+                labels["__name__"] = nil
+                return labels
+            }
+            let right = Set(evaluate(rhs, at: time, hidden: hidden).map { identity($0.labels) })
+            return evaluate(lhs, at: time, hidden: hidden).filter { right.contains(identity($0.labels)) }
         case .or(let lhs, let rhs):
             let left = evaluate(lhs, at: time, hidden: hidden)
             let seen = Set(left.map(\.labels))

@@ -416,7 +416,8 @@ struct World {
                 let labels = ["namespace": model.namespace, "model_name": model.servedName]
                 let running = tsdb.freshValues(Fleet.runningMetric, matching: labels, at: t)
                 let waiting = tsdb.freshValues(Fleet.waitingMetric, matching: labels, at: t)
-                let requests = tsdb.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i])
+                // The service reads the counter over R plus one scrape (its last step inside the window).
+                let requests = tsdb.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i] + schedule.scrapeInterval)
                 facts.reporting = !running.isEmpty
                 facts.counterPresent = !requests.isEmpty
                 var finite = (running + waiting + requests).allSatisfy(\.isFinite)

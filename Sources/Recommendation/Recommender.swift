@@ -207,7 +207,7 @@ public enum Recommender {
         if e.next.observedSince == nil { return "no replica reports metrics: no evidence of idleness yet" }
         if e.idleForZero && !groupIdle { return "idle, but group \(config.group ?? "") is not" }
         if !e.windowHoldsR, let held = e.input.signals.requestsWindowSeconds {
-            return "idle: Prometheus holds \(format(held.rounded()))s of the \(format(e.retention))s window (a fresh or restarted TSDB): no zero before it holds all of it"
+            return "idle: Prometheus holds \(format(held.rounded()))s of the \(format(e.retention))s window (a fresh or restarted TSDB, or a replica newer than the window): no zero before it holds all of it"
         }
         if let lastWake = e.next.lastWake, now.since(lastWake) < e.retention {
             return "woken \(format(now.since(lastWake)))s ago, held up for \(format(e.retention))s"
