@@ -167,6 +167,8 @@ public struct SimulatedTSDB: Sendable {
                 labels[label] = value
                 return ResultSample(labels: labels, value: sample.value)
             }
+        case .greaterThan(let inner, let threshold):
+            return evaluate(inner, at: time, hidden: hidden).filter { $0.value > threshold }
         case .and(let lhs, let rhs):
             func identity(_ labels: [String: String]) -> [String: String] {
                 var labels = labels
@@ -218,6 +220,7 @@ public struct SimulatedTSDB: Sendable {
         case .rate: extrapolatedRate(window, rangeStart: time - range, rangeEnd: time, range: range, isRate: true)
         case .lastOverTime: window.last?.value
         case .maxOverTime: window.isEmpty ? nil : window.reduce(-Double.infinity) { $1.value.isNaN ? $0 : max($0, $1.value) }
+        case .minOverTime: window.isEmpty ? nil : window.reduce(Double.infinity) { $1.value.isNaN ? $0 : min($0, $1.value) }
         case .countOverTime: window.isEmpty ? nil : Double(window.count)
         }
     }

@@ -19,12 +19,13 @@ public struct QueryTemplates: Sendable {
     /// same answer, how many samples the window holds per model (series labelled
     /// `rr_window_samples`): a window that holds less than R of data (a fresh Prometheus, a
     /// replica of an HA pair that just started, a TSDB gap) is no evidence of R without requests.
-    /// The count is the smallest over the series that are current: a replica that replaced another
-    /// one is evidence only once it has been scraped for R, because `increase` cannot see what its
-    /// counter held at its first sample (requests it served before its first scrape).
+    /// The count is the smallest over the series that are current and have counted something: a new
+    /// replica whose counter is already above 0 at its first sample is evidence only once it has
+    /// been scraped for R (`increase` cannot see requests it served before its first scrape); a
+    /// counter still at 0 has never counted a request, whatever the window holds.
     /// A replaced template without the samples series is trusted as it is.
     public var requests =
-        "sum by (namespace, model_name) (increase(vllm:request_success_total{$SELECTOR}[$RANGE])) or label_replace(min by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) and vllm:request_success_total{$SELECTOR}), \"rr_window_samples\", \"true\", \"\", \"\")"
+        "sum by (namespace, model_name) (increase(vllm:request_success_total{$SELECTOR}[$RANGE])) or label_replace(min by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) and vllm:request_success_total{$SELECTOR} and min_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) > 0), \"rr_window_samples\", \"true\", \"\", \"\")"
     /// The label that marks the window-samples series of the requests query.
     public static let windowSamplesLabel = "rr_window_samples"
     /// Requests being processed.
