@@ -234,7 +234,9 @@ public enum EntryParser {
         if let aliases = settings.aliases, let modelID, aliases.contains(modelID) {
             report.warning(field: "aliases", line: lines["aliases"], "`\(modelID)` is the model_id itself; an alias names another name")
         }
-        guard valid else { return .invalid(key: key, modelID: modelID, namespace: namespace, minReplicas: settings.minReplicas) }
+        // The min_replicas it states is kept for the protection, unless it is the value rejected.
+        let statedMin = settings.minReplicas.flatMap { min in settings.maxReplicas.map { min <= $0 } ?? true ? min : nil }
+        guard valid else { return .invalid(key: key, modelID: modelID, namespace: namespace, minReplicas: statedMin) }
         return .model(ModelEntry(key: key, modelID: modelID, namespace: namespace, settings: settings))
     }
 
@@ -509,7 +511,18 @@ public enum EntryParser {
             }
             return nil
         }
-        let minReplicas = value(of: "min_replicas").flatMap(Int.init).flatMap { $0 >= 0 ? $0 : nil }
+        // Bounds only from top-level lines (not a nested mapping or a block scalar's text), and a
+        // minimum only when it does not exceed the entry's own maximum.
+        func topLevelInteger(_ field: String) -> Int? {
+            for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline }) where rawLine.hasPrefix(field + ":") {
+                var value = rawLine.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces)
+                if let hash = value.range(of: " #") { value = String(value[..<hash.lowerBound]) }
+                return Int(value.trimmingCharacters(in: .whitespaces)).flatMap { $0 >= 0 ? $0 : nil }
+            }
+            return nil
+        }
+        var minReplicas = topLevelInteger("min_replicas")
+        if let min = minReplicas, let max = topLevelInteger("max_replicas"), min > max { minReplicas = nil }
         return (value(of: "model_id"), value(of: "namespace"), minReplicas)
     }
 

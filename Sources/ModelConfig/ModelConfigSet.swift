@@ -119,10 +119,11 @@ public struct ModelConfigSet: Sendable {
         return (entries.filter { $0.namespace == namespace }, entries.filter { $0.namespace == nil })
     }
 
-    /// Whether `key` is quarantined (broken, never good) for the model.
-    func quarantine(for modelID: String, namespace: String) -> Quarantine? {
-        quarantined.first { q in
+    /// The broken entries (never good) that protect the model: its own first, then a broken `default`.
+    func quarantines(for modelID: String, namespace: String) -> [Quarantine] {
+        let matching = quarantined.filter { q in
             q.modelID == nil || (q.modelID == modelID && (q.namespace == nil || q.namespace == namespace))
         }
+        return matching.filter { $0.modelID != nil } + matching.filter { $0.modelID == nil }
     }
 }

@@ -261,13 +261,22 @@ public struct ConfigResolver: Sendable {
             }
             resolved = folded!
         }
-        if let quarantine = config.quarantine(for: model.modelID, namespace: model.namespace) {
+        let quarantines = config.quarantines(for: model.modelID, namespace: model.namespace)
+        if let first = quarantines.first {
             var sources = resolved.sources
-            sources[.enableScaleToZero] = .invalidEntry(key: quarantine.key)
+            sources[.enableScaleToZero] = .invalidEntry(key: first.key)
+            // The min_replicas a broken entry states, when higher: never a lower floor, never above
+            // the max_replicas in force, and a broken `default` only where no entry of the model's
+            // own sets min_replicas (field by field, most specific first, as always).
             var minReplicas = resolved.minReplicas
-            if let salvaged = quarantine.minReplicas, salvaged > minReplicas {
-                minReplicas = salvaged
-                sources[.minReplicas] = .invalidEntry(key: quarantine.key)
+            for quarantine in quarantines {
+                guard var stated = quarantine.minReplicas else { continue }
+                if quarantine.modelID == nil, case .override = resolved.sources[.minReplicas] { continue }
+                if let ceiling = resolved.maxReplicas { stated = Swift.min(stated, ceiling) }
+                if stated > minReplicas {
+                    minReplicas = stated
+                    sources[.minReplicas] = .invalidEntry(key: quarantine.key)
+                }
             }
             resolved = resolved.replacing(enableScaleToZero: false, minReplicas: minReplicas, sources: sources)
         }

@@ -145,9 +145,13 @@ public enum Recommender {
         }
         if !zeroAllowed { outcome.desired = max(outcome.desired, config.activeFloor) }
         if case .invalidEntry(let key) = config.sources[.enableScaleToZero], let previous, outcome.desired < previous {
-            // A broken entry with no good version: its bounds are unknown, so nothing moves down.
-            outcome.desired = previous
-            outcome.detail += "; held at \(previous): entry `\(key)` is invalid and has no good version (its min_replicas is unknown)"
+            // A broken entry with no good version: what it meant is unknown, so nothing moves down
+            // (up to the max_replicas in force).
+            let held = Swift.max(Swift.min(previous, config.maxReplicas ?? previous), outcome.desired)
+            if held > outcome.desired {
+                outcome.desired = held
+                outcome.detail += "; held at \(held): entry `\(key)` is invalid and has no good version"
+            }
         }
 
         stabilize(

@@ -383,15 +383,25 @@ public struct SignalCollector: Sendable {
     /// the wake waits for the client's retry. So a target that answers again after being absent
     /// is read once more over the whole gap (from its last sighting, plus three scrapes, at most
     /// ``GatewaySightings/longestCatchUp``), and the larger of the two reads stands. Only targets
-    /// that come back are re-read; an answer that fails leaves the plain read as it was.
+    /// that come back are re-read. A failed answer of the recommender's own counts as an absence of
+    /// every target (the gateway went on counting meanwhile), and a failed catch-up read is tried
+    /// again with the next answer.
     func catchUp(_ plain: Result<[GatewayKey: Double], PrometheusError>, now: Instant) async -> Result<[GatewayKey: Double], PrometheusError> {
-        guard case .success(var values) = plain else { return plain }
-        let gaps = sightings.record(present: values.keys, at: now.seconds)
-        guard let longest = gaps.values.max() else { return plain }
-        let seconds = min(longest + 3 * max(queries.scrapeInterval.seconds, 1), GatewaySightings.longestCatchUp)
-        guard case .success(let wide) = await byTarget(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
+        guard case .success(var values) = plain else {
+            sightings.missed()  // the gateway goes on counting while the recommender cannot see
             return plain
         }
+        let gaps = sightings.gaps(present: values.keys, at: now.seconds)
+        guard let longest = gaps.values.max() else {
+            sightings.record(present: values.keys, at: now.seconds)
+            return plain
+        }
+        let seconds = min(longest + 3 * max(queries.scrapeInterval.seconds, 1), GatewaySightings.longestCatchUp)
+        guard case .success(let wide) = await byTarget(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
+            sightings.missed()  // not recorded: the next answer tries the catch-up again
+            return plain
+        }
+        sightings.record(present: values.keys, at: now.seconds)
         for key in gaps.keys {
             if let value = wide[key], value > values[key] ?? 0 { values[key] = value }
         }
@@ -428,29 +438,51 @@ extension Result {
 }
 
 /// When each gateway target was last answered by the request-counter query, and which targets
-/// come back after an absence (with how long they were away).
+/// come back after an absence (with how long they were away): missing from the answers (the
+/// gateway's scrapes failed), or every target when the recommender's own queries failed (a
+/// Prometheus outage, a rejected token) while the gateway went on counting.
 final class GatewaySightings: Sendable {
-    /// The longest gap a catch-up read spans. A longer read could count requests served before a
-    /// model went to zero as demand (a needless wake, never a missed one).
+    /// The longest gap a catch-up read spans. The read must start before the gap to see its
+    /// increments, so a target away for longer is read over this hour only and what it counted
+    /// before the hour's start is missed; a longer read could count requests served before a
+    /// model went to zero as demand (a needless wake).
     static let longestCatchUp: Double = 3600
 
-    private let state = Mutex<(seen: [GatewayKey: Double], last: Double?)>(([:], nil))
+    private struct State {
+        var seen: [GatewayKey: Double] = [:]
+        var last: Double?
+        /// An answer failed since the last one recorded.
+        var missed = false
+    }
 
-    /// Records the targets answered at `now`; returns those that were absent from the previous
-    /// answer but seen before it, with the seconds since they were last seen.
-    func record(present: some Collection<GatewayKey>, at now: Double) -> [GatewayKey: Double] {
+    private let state = Mutex(State())
+
+    /// An answer failed (or was not read): every target is away until the next one recorded.
+    func missed() { state.withLock { $0.missed = true } }
+
+    /// The targets in `present` that were away — missing from the last recorded answer, or every
+    /// target when an answer failed since — with the seconds since they were last answered.
+    func gaps(present: some Collection<GatewayKey>, at now: Double) -> [GatewayKey: Double] {
         state.withLock { state in
+            guard let previous = state.last else { return [:] }
             var gaps: [GatewayKey: Double] = [:]
-            let previous = state.last
             for key in present {
-                if let seen = state.seen[key], let previous, seen < previous { gaps[key] = now - seen }
-                state.seen[key] = now
+                guard let seen = state.seen[key], seen < previous || state.missed, now > seen else { continue }
+                gaps[key] = now - seen
             }
+            return gaps
+        }
+    }
+
+    /// Records the targets answered at `now`.
+    func record(present: some Collection<GatewayKey>, at now: Double) {
+        state.withLock { state in
+            for key in present { state.seen[key] = now }
             state.last = now
+            state.missed = false
             if state.seen.count > 2 * present.count + 64 {
                 state.seen = state.seen.filter { now - $0.value <= Self.longestCatchUp }
             }
-            return gaps
         }
     }
 }
