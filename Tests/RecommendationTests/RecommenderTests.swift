@@ -352,3 +352,20 @@ struct GroupTests {
         #expect(both.map(\.desired) == [0, 0])
     }
 }
+
+/// Review of the hold of a model whose entry is broken (commit 3262278).
+struct BrokenEntryHoldReviewTests {
+    /// `max_replicas` applies at once (the ordinary hold clamps to it); the broken-entry hold keeps a
+    /// previous size above the `max_replicas` in force (here from `default`).
+    @Test func theBrokenEntryHoldStillRespectsMaxReplicas() {
+        let set = ModelConfigSet.build(entries: [
+            RawEntry(key: "default", text: "max_replicas: 4", location: EntryLocation(file: "t")),
+            RawEntry(key: "m", text: "model_id: m\nretention_period: soon", location: EntryLocation(file: "t")),
+        ], previous: nil)
+        let config = ConfigResolver(config: set, environmentScaleToZero: true).resolve(ModelKey(namespace: "ns", modelID: "m"))
+        #expect(config.maxReplicas == 4)
+        let state = ModelState(desired: 8, observedSince: t0, gatewaySeenAt: t0)
+        let d = Recommender.decide(DecisionInput(config: config, signals: .idleReplica, state: state), policy: Policy(), now: at(600))
+        #expect(d.desired <= 4, "desired \(d.desired) above max_replicas 4: \(d.detail)")
+    }
+}
