@@ -22,6 +22,9 @@ public struct SimModel: Sendable, Hashable {
         case api
         /// The same model id in two namespaces.
         case shared
+        /// Two model ids of one namespace that derive the same `variant_name` (`org-x/twin-3`,
+        /// `org-y/twin-3`): consumers selecting that name would mix them, so it must be reported.
+        case twin
     }
     /// The model id (`model_id`, and `model_name` of its vLLM series unless `servedName` differs).
     public var id: String
@@ -68,6 +71,8 @@ public struct EntrySpec: Sendable, Hashable {
     public var wakePathAPI = false
     /// For `global`: `scale_to_zero_allowed`.
     public var scaleToZeroAllowed: Bool?
+    /// `max_replicas`.
+    public var maxReplicas: Int?
 
     /// The YAML text of the entry.
     public var yaml: String {
@@ -78,6 +83,7 @@ public struct EntrySpec: Sendable, Hashable {
         if let enable { lines.append("enable_scale_to_zero: \(enable)") }
         if let retention { lines.append("retention_period: \(Self.duration(retention))") }
         if let minReplicas { lines.append("min_replicas: \(minReplicas)") }
+        if let maxReplicas { lines.append("max_replicas: \(maxReplicas)") }
         if let group { lines.append("group: \(group)") }
         if !aliases.isEmpty { lines.append("aliases: [\(aliases.joined(separator: ", "))]") }
         if wakePathAPI { lines.append("wake_path: api") }
@@ -97,6 +103,7 @@ public struct EntrySpec: Sendable, Hashable {
         if let enable { parts.append("enable=\(enable)") }
         if let retention { parts.append("R=\(Self.duration(retention))") }
         if let minReplicas { parts.append("min=\(minReplicas)") }
+        if let maxReplicas { parts.append("max=\(maxReplicas)") }
         if let group { parts.append("group=\(group)") }
         if !aliases.isEmpty { parts.append("aliases=\(aliases)") }
         if wakePathAPI { parts.append("wake_path=api") }

@@ -94,6 +94,8 @@ struct World {
     var recovered = false
     var upAt = Double.infinity
     var output: [(labels: [String: String], value: Double)] = []
+    /// `recommender_variant_name_conflicts` on the last page read.
+    var reportedConflicts: Double?
     var desired: [ModelKey: Int] = [:]
     var result = RunResult()
     var nextTick: Double
@@ -347,6 +349,7 @@ struct World {
         }
         let reported = checker.violations.count
         checker.tick(now: now, start: t, decided: recovered, blind: blind, output: desired, facts: facts, fleet: fleet)
+        checker.exposition(output.map(\.labels), reportedConflicts: reportedConflicts, at: now)
         if checker.violations.count > reported {
             var explanations: [String: String] = [:]
             for key in keys {
@@ -374,6 +377,7 @@ struct World {
         guard let engine else { return }
         let text = await engine.renderMetrics()
         output = OutputParser.desiredLines(text)
+        reportedConflicts = OutputParser.value(of: "recommender_variant_name_conflicts", in: text)
         let before = desired
         desired = [:]
         for line in output {
@@ -485,6 +489,13 @@ enum OutputParser {
             }
         }
         return lines
+    }
+
+    /// The value of an unlabelled sample `name value` on the page, nil when absent.
+    static func value(of name: String, in text: String) -> Double? {
+        guard let range = text.range(of: "\n" + name + " ") else { return nil }
+        let rest = text[range.upperBound...]
+        return Double(rest.prefix { $0 != "\n" }.trimmingCharacters(in: .whitespaces))
     }
 
     /// `a="1",b="x\"y"` → labels.
