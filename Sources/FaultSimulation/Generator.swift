@@ -154,6 +154,16 @@ public struct ScheduleGenerator: Sendable {
                 schedule.events.append(.setEntry(at: min(schedule.duration, at + (schedule.duration * rng.double(0.1...0.4)).rounded()), .good(spec)))
             }
         }
+        // A failover to an HA replica that started between 2 scrapes and R before it (its window is
+        // short though every query succeeds), for the rest of the run or a while.
+        if rng.chance(0.2) {
+            let at = rng.double(0...schedule.duration).rounded()
+            let since = max(0, (at - rng.double((2 * schedule.scrapeInterval)...max(2 * schedule.scrapeInterval, retention))).rounded())
+            let end = rng.chance(0.5) ? schedule.duration : min(schedule.duration, at + (schedule.duration * rng.double(0.1...0.5)).rounded())
+            schedule.events.append(.fault(.failover(dataSince: since), start: at, end: end))
+        }
+        // Scale-down stabilization: a size above a lowered max_replicas must not be held.
+        if rng.chance(0.3) { schedule.scaleDownStabilization = rng.pick([3 * schedule.tickInterval, 60]) }
     }
 
     func traffic(_ kind: SimModel.Kind, retention: Double, duration: Double, _ rng: inout SeededRandom) -> [Double] {

@@ -148,11 +148,17 @@ struct Checker {
     }
 
     mutating func restarted(at t: Double) {
-        expected.restarted()
-        resolved = schedule.models.map { [expected] in expected.resolve($0) }
         for i in streakStart.indices { streakStart[i] = nil }
         lastDecided = nil
         for i in disturbed.indices { disturbed[i] = max(disturbed[i], t) }
+    }
+
+    /// A new engine loads the ConfigMap as it is when it starts: it knows no last good version of
+    /// an entry broken before then (by an edit made while the recommender was down, too).
+    mutating func engineStarted(at t: Double) {
+        expected.restarted()
+        resolved = schedule.models.map { [expected] in expected.resolve($0) }
+        configChangedAt = max(configChangedAt, t)
     }
 
     /// What the engine resolved after a configuration change: never more aggressive than the
@@ -280,7 +286,8 @@ struct Checker {
             }
 
             // Floor while up.
-            let floor = max(1, r.minReplicas)
+            // As the product resolves it: a max_replicas below min_replicas (from another level) wins.
+            let floor = min(max(1, r.minReplicas), max(r.maxReplicas ?? Int.max, 1))
             if let value, value >= 1, value < floor, configChangedAt < start {
                 report(.floor, now, model.ref, "desired \(value) below the floor \(floor) (min_replicas in force); \(explain(key))", once: "floor\(i)\(configChangedAt)")
             }

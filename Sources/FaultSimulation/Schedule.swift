@@ -183,6 +183,10 @@ public enum FaultKind: Sendable, Hashable {
     case harmlessAnnotations
     /// The recovery query answers a huge value (a corrupt sample): must not crash the recommender.
     case corruptRecovery
+    /// Queries are answered by the other replica of an HA pair, which holds data only since
+    /// `dataSince` (it started then with empty storage): every query succeeds, the windows are
+    /// short. The recommender's own series are left whole (recovery is another promise).
+    case failover(dataSince: Double)
 
     /// The model the fault is about, if one.
     public var model: String? {
@@ -217,6 +221,7 @@ public enum FaultKind: Sendable, Hashable {
         case .tsdbRestart: "TSDB down and restarted (data gap)"
         case .harmlessAnnotations: "answers carry harmless PromQL info annotations"
         case .corruptRecovery: "the recovery query answers 1e300"
+        case .failover(let since): "queries answered by an HA replica holding data only since t=\(Simulation.format(since))"
         }
     }
 }
@@ -292,11 +297,14 @@ public struct Schedule: Sendable, Hashable {
     public var config: [EntryText]
     /// Faults, edits, restarts, in any order.
     public var events: [ScheduleEvent]
+    /// `--scale-down-stabilization`, seconds (0: a lower size at once).
+    public var scaleDownStabilization: Double = 0
 
     /// The readable form printed with a failure.
     public var description: String {
         var lines = [
-            "seed \(seed): scrape \(Simulation.format(scrapeInterval))s, tick \(Simulation.format(tickInterval))s, run \(Simulation.format(duration))s, forget after \(Simulation.format(forgetAfter))s, Prometheus \(flavour.rawValue), gateway flow control \(flowControl ? "on" : "off"), gateway namespace label: \(gatewayNamespaces.rawValue)",
+            "seed \(seed): scrape \(Simulation.format(scrapeInterval))s, tick \(Simulation.format(tickInterval))s, run \(Simulation.format(duration))s, forget after \(Simulation.format(forgetAfter))s, Prometheus \(flavour.rawValue), gateway flow control \(flowControl ? "on" : "off"), gateway namespace label: \(gatewayNamespaces.rawValue)"
+                + (scaleDownStabilization > 0 ? ", scale-down stabilization \(Simulation.format(scaleDownStabilization))s" : ""),
             "models:",
         ]
         for model in models {

@@ -13,7 +13,8 @@ import Testing
         let entry = EntrySpec(key: "crowded", modelID: Self.crowded.id, namespace: "team-a")
         var capped = entry
         capped.maxReplicas = 1
-        let s = PromiseTests.schedule([Self.crowded], entries: [.good(entry)], events: [.setEntry(at: 40, .good(capped))], duration: 70)
+        var s = PromiseTests.schedule([Self.crowded], entries: [.good(entry)], events: [.setEntry(at: 40, .good(capped))], duration: 70)
+        s.scaleDownStabilization = 60  // the size held for a minute must not outlive the edit
         let result = await Simulation(schedule: s, profile: .core).run()
         #expect(result.harnessError == nil)
         // The edit has something to cut: the model was above 1 when it came.
@@ -75,5 +76,34 @@ import Testing
             }.count
         }
         #expect(twins > 20 && capped > 50, "twins in \(twins) schedules, \(capped) max_replicas edits")
+    }
+
+    @Test func aFailoverToAReplicaWithShortHistoryIsNoEvidenceOfIdleness() async {
+        // Short requests between the pod's scrapes until 30 s (only the request counter shows
+        // them); at 40 s the queries go to an HA replica that holds data since 35 s. Every query
+        // succeeds and the observation goes on, but the replica's window holds 5 s of the 20 s: no
+        // zero before it holds R.
+        let phase = Simulation.scrapeOffset("pod/team-a/quick-0", interval: 1) + 0.3
+        let quick = PromiseTests.model("quick", arrivals: stride(from: phase, to: 30, by: 3).map { $0 }, service: 0.2)
+        let s = PromiseTests.schedule([quick], events: [.fault(.failover(dataSince: 35), start: 40, end: 90)], duration: 90)
+        let result = await Simulation(schedule: s, profile: .core).run()
+        #expect(result.harnessError == nil)
+        #expect(result.violations.isEmpty, "\(result.violations)")
+        // And it does reach zero once the replica's window holds R (liveness, not "never zero").
+        let zero = result.zeros(of: quick.ref).first
+        #expect(zero.map { $0 >= 35 + 20 - 1 && $0 <= 40 + 20 + 2 + 1 } == true, "zero at \(zero.map(Simulation.format) ?? "never")")
+    }
+
+    @Test func aReplicaWithShortHistoryAnswersOnlyWhatItHolds() {
+        var tsdb = SimulatedTSDB()
+        for t in stride(from: 0.0, through: 20, by: 1) {
+            tsdb.scrape(target: "pod", at: t, [.init(Fleet.requestsMetric, ["model_name": "m"], t < 5 ? t : 5)])
+        }
+        let query = QueryExpr.rangeFunction(.increase, VectorSelector(metric: Fleet.requestsMetric, matchers: []), rangeSeconds: 20)
+        #expect((tsdb.evaluate(query, at: 20).first?.value ?? 0) > 4)
+        tsdb.horizon = (10, [])
+        #expect(tsdb.evaluate(query, at: 20).map(\.value) == [0])
+        tsdb.horizon = (10, [Fleet.requestsMetric])
+        #expect((tsdb.evaluate(query, at: 20).first?.value ?? 0) > 4)
     }
 }
