@@ -67,7 +67,8 @@ import Testing
         for seed in 0..<300 {
             let (old, new) = (before.generate(seed: UInt64(seed)), now.generate(seed: UInt64(seed)))
             #expect(Array(new.models.prefix(old.models.count)) == old.models && new.config == old.config)
-            #expect(Array(new.events.prefix(old.events.count)) == old.events)
+            // Compared as text: a NaN fault value is never == itself.
+            #expect(new.events.prefix(old.events.count).map(\.description) == old.events.map(\.description))
             #expect(!old.models.contains { $0.kind == .twin })
             twins += new.models.filter { $0.kind == .twin }.count / 2
             capped += new.events.dropFirst(old.events.count).filter { event in
