@@ -21,6 +21,11 @@ public enum Invariant: String, Sendable, Hashable, CaseIterable, Comparable {
     case liveness = "liveness: idle model at 0 within R + 2 ticks of its last request"
     /// While up, the recommendation respects the floor max(1, min_replicas) in force.
     case floor = "floor: desired >= min_replicas while up"
+    /// While up, the recommendation respects the ceiling max(max_replicas, floor) in force.
+    case ceiling = "ceiling: desired <= max_replicas while up"
+    /// Two models of one namespace exported under the same `variant_name` (a consumer selecting it
+    /// would mix them) are reported in `recommender_variant_name_conflicts`.
+    case variantConflict = "a variant_name shared in one namespace is reported"
 
     /// In declaration order.
     public static func < (a: Invariant, b: Invariant) -> Bool {
@@ -143,11 +148,17 @@ struct Checker {
     }
 
     mutating func restarted(at t: Double) {
-        expected.restarted()
-        resolved = schedule.models.map { [expected] in expected.resolve($0) }
         for i in streakStart.indices { streakStart[i] = nil }
         lastDecided = nil
         for i in disturbed.indices { disturbed[i] = max(disturbed[i], t) }
+    }
+
+    /// A new engine loads the ConfigMap as it is when it starts: it knows no last good version of
+    /// an entry broken before then (by an edit made while the recommender was down, too).
+    mutating func engineStarted(at t: Double) {
+        expected.restarted()
+        resolved = schedule.models.map { [expected] in expected.resolve($0) }
+        configChangedAt = max(configChangedAt, t)
     }
 
     /// What the engine resolved after a configuration change: never more aggressive than the
@@ -277,9 +288,15 @@ struct Checker {
             }
 
             // Floor while up.
-            let floor = max(1, r.minReplicas)
+            // As the product resolves it: a max_replicas below min_replicas (from another level) wins.
+            let floor = min(max(1, r.minReplicas), max(r.maxReplicas ?? Int.max, 1))
             if let value, value >= 1, value < floor, configChangedAt < start {
                 report(.floor, now, model.ref, "desired \(value) below the floor \(floor) (min_replicas in force); \(explain(key))", once: "floor\(i)\(configChangedAt)")
+            }
+
+            // Ceiling while up.
+            if let value, value >= 1, let maximum = r.maxReplicas, value > max(maximum, floor), configChangedAt < start {
+                report(.ceiling, now, model.ref, "desired \(value) above max_replicas \(max(maximum, floor)) in force; \(explain(key))", once: "ceiling\(i)\(configChangedAt)")
             }
 
             // Liveness: with good data, quiet, a wake path and nothing else in the way: 0 in time.
@@ -298,6 +315,22 @@ struct Checker {
             _ = i
         }
         lastDecided = now
+    }
+
+    /// The exported `inferno_desired_replicas` lines and the `recommender_variant_name_conflicts`
+    /// gauge of the same page: every `variant_name` that two models of one namespace are exported
+    /// under must be counted.
+    mutating func exposition(_ lines: [[String: String]], reportedConflicts: Double?, at t: Double) {
+        var models: [String: Set<String>] = [:]
+        for labels in lines {
+            guard let namespace = labels["namespace"], let variant = labels["variant_name"], let model = labels["model_name"] else { continue }
+            models[namespace + "/" + variant, default: []].insert(model)
+        }
+        let shared = models.filter { $0.value.count > 1 }
+        guard !shared.isEmpty, (reportedConflicts ?? 0) < Double(shared.count) else { return }
+        for (name, ids) in shared.sorted(by: { $0.key < $1.key }) {
+            report(.variantConflict, t, name, "exported for \(ids.sorted().joined(separator: " and ")) in one namespace, recommender_variant_name_conflicts is \(reportedConflicts.map(Simulation.format) ?? "absent")", once: "variant\(name)")
+        }
     }
 
     /// Since when model `i` (and its group) has been quiet, observed and undisturbed with every

@@ -104,7 +104,11 @@ public final class SimulatedPrometheus: PrometheusTransport {
                 hiddenLabels += models.compactMap { state.modelLabels[$0] }
                 hiddenMetrics.formUnion(metrics)
             }
-            let samples = state.tsdb.evaluate(expr, at: evaluateAt) { metric, labels in
+            var replica = state.tsdb  // copy on write: the stored samples are shared, not copied
+            for case .failover(let since) in active {
+                replica.horizon = (since, [Simulation.desiredMetric, "recommender_model_gateway_last_seen_timestamp_seconds"])
+            }
+            let samples = replica.evaluate(expr, at: evaluateAt) { metric, labels in
                 guard hiddenMetrics.contains(metric) else { return false }
                 return hiddenLabels.contains { model in
                     (labels["model_name"] == model.served && labels["namespace"] == model.namespace) || labels["target_model_name"] == model.requested

@@ -94,6 +94,8 @@ struct World {
     var recovered = false
     var upAt = Double.infinity
     var output: [(labels: [String: String], value: Double)] = []
+    /// `recommender_variant_name_conflicts` on the last page read.
+    var reportedConflicts: Double?
     var desired: [ModelKey: Int] = [:]
     var result = RunResult()
     var nextTick: Double
@@ -128,6 +130,9 @@ struct World {
             switch kind {
             case .refused, .unavailable, .slow, .unauthorized, .partial, .tsdbRestart, .harmlessAnnotations, .corruptRecovery:
                 spans.append(.init(kind: kind, start: start, end: end))
+            case .failover:
+                spans.append(.init(kind: kind, start: start, end: end))
+                ends.append(start)  // the evidence starts afresh on the replica: a disturbance
             default: break
             }
         }
@@ -149,9 +154,10 @@ struct World {
 
     mutating func startEngine(at t: Double) async {
         let engine = Engine(
-            options: EngineOptions(forgetAfterSeconds: schedule.forgetAfter, scaleDownStabilizationSeconds: 0),
+            options: EngineOptions(forgetAfterSeconds: schedule.forgetAfter, scaleDownStabilizationSeconds: schedule.scaleDownStabilization),
             logger: Simulation.logger)
         self.engine = engine
+        checker.engineStarted(at: t)
         await loadConfig(at: t)
         recovered = false
         upAt = .infinity
@@ -348,6 +354,7 @@ struct World {
         }
         let reported = checker.violations.count
         checker.tick(now: now, start: t, decided: recovered, blind: blind, output: desired, facts: facts, fleet: fleet)
+        checker.exposition(output.map(\.labels), reportedConflicts: reportedConflicts, at: now)
         if checker.violations.count > reported {
             var explanations: [String: String] = [:]
             for key in keys {
@@ -375,6 +382,7 @@ struct World {
         guard let engine else { return }
         let text = await engine.renderMetrics()
         output = OutputParser.desiredLines(text)
+        reportedConflicts = OutputParser.value(of: "recommender_variant_name_conflicts", in: text)
         let before = desired
         desired = [:]
         for line in output {
@@ -409,6 +417,9 @@ struct World {
         let aliases = checker.resolved.map(\.aliases)
         let pending = fleet.models.map(\.pendingSince)
         let flowControl = schedule.flowControl
+        // During a failover, what the answering replica holds: demand older than its data is invisible.
+        var horizon = -Double.infinity
+        for span in queryFaults where span.start <= t && t < span.end { if case .failover(let since) = span.kind { horizon = max(horizon, since) } }
         return prometheus.state.withLock { state in
             let tsdb = state.tsdb
             return models.enumerated().map { i, model in
@@ -444,12 +455,12 @@ struct World {
                     let gateway = ["target_model_name": model.requestedName]
                     if flowControl {
                         facts.demandVisible = tsdb.samples(Fleet.queueMetric, matching: gateway).contains { series in
-                            series.contains { $0.time >= since - 1e-9 && $0.time <= t && $0.value > 0 }
+                            series.contains { $0.time >= max(since - 1e-9, horizon) && $0.time <= t && $0.value > 0 }
                         }
                     } else {
                         facts.demandVisible = tsdb.samples(Fleet.gatewayCounterMetric, matching: gateway).contains { series in
                             zip(series, series.dropFirst()).contains { a, b in
-                                b.time >= since - 1e-9 && b.time <= t && b.value > a.value && a.time > t - retentions[i]
+                                b.time >= since - 1e-9 && b.time <= t && b.value > a.value && a.time > t - retentions[i] && a.time >= horizon
                             }
                         }
                     }
@@ -487,6 +498,13 @@ enum OutputParser {
             }
         }
         return lines
+    }
+
+    /// The value of an unlabelled sample `name value` on the page, nil when absent.
+    static func value(of name: String, in text: String) -> Double? {
+        guard let range = text.range(of: "\n" + name + " ") else { return nil }
+        let rest = text[range.upperBound...]
+        return Double(rest.prefix { $0 != "\n" }.trimmingCharacters(in: .whitespaces))
     }
 
     /// `a="1",b="x\"y"` → labels.
