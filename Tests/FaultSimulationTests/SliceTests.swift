@@ -12,14 +12,7 @@ import Testing
     static let slice = Task { await Campaign(seed: seed, schedules: schedules, profile: .spec, parallelism: 2, shrink: false).run() }
 
     /// Invariants broken by the recommender as it is today (issue 10); remove one when its fix lands.
-    static let knownFailing: [Invariant: String] = [
-        .zeroWithoutEvidence: """
-            1 of 300 schedules (6009604265652364603): a replica that replaced another one counts as observed \
-            from its first scrape, while the old replica's samples still fill the requests window; requests \
-            the new replica served before its first scrape are invisible to increase(), so the observation \
-            should start with the new replica's second sample (docs/fault-simulation.md, "Open")
-            """,
-    ]
+    static let knownFailing: [Invariant: String] = [:]
 
     @Test func theSliceRunsEveryScheduleWithoutAHarnessError() async {
         let report = await Self.slice.value
