@@ -343,7 +343,7 @@ struct World {
         let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= now && t < $0.end }
         let facts = self.facts(at: now)
         if Simulation.trace {
-            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) signals:", signals.attributed(NameIndex()).signals(for: key, retention: ConfigDuration(seconds: 20))) } }
+            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) wake path \(d.wakePath.rawValue) (gateway seen at \(d.state.gatewaySeenAt.map { Simulation.format($0.seconds - SimulatedPrometheus.epoch) } ?? "never")) unattributed signals:", signals.attributed(NameIndex()).signals(for: key, retention: ConfigDuration(seconds: 20))) } }
         }
         let reported = checker.violations.count
         checker.tick(now: now, start: t, decided: recovered, blind: blind, output: desired, facts: facts, fleet: fleet)
