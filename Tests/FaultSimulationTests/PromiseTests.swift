@@ -196,6 +196,22 @@ import Testing
         #expect(await Self.violations(s, profile: .spec, [.zeroWithoutWakePath, .forgottenWhileBlind]).isEmpty)
     }
 
+    @Test func anotherNamespacesGatewaySeriesDoesNotKeepAModelKnown() async {
+        // team-b's `org/shared-1` is never requested and its pods' scrapes fail from t = 28; the
+        // gateway per namespace has a series for the id labelled team-a only (schedule
+        // 7372008420612316840). That series is team-a's demand (spec §4), so team-b's model has
+        // left every source and is forgotten after --forget-after of ticks that could see.
+        let a = Self.model("shared-1", kind: .shared, arrivals: [0.1, 1.1, 2.7, 3.4, 52.4], service: 3, coldStart: 15)
+        let b = Self.model("shared-1", namespace: "team-b", kind: .shared, service: 1, coldStart: 3)
+        let s = Self.schedule(
+            [a, b], retention: 30, events: [.fault(.scrapeGap(model: b.ref), start: 28, end: 140)],
+            duration: 140, forgetAfter: 57, flowControl: false, gateway: .perNamespace, scrape: 2)
+        #expect(await Self.violations(s, profile: .spec, [.forgottenWhileBlind, .zeroLeftOutput]).isEmpty)
+        let result = await Simulation(schedule: s, profile: .spec).run()
+        let forgotten = result.changes.first { $0.model == b.ref && $0.to == nil && $0.from != nil }
+        #expect(forgotten.map { $0.time >= 28 + 57 } == true, "team-b's model forgotten at \(forgotten.map { Simulation.format($0.time) } ?? "never")")
+    }
+
     // MARK: - Promises kept today
 
     @Test func theKillSwitchBringsEveryModelBackWithinOneTick() async {
