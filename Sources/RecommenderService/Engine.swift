@@ -274,7 +274,9 @@ public actor Engine {
     /// configuration changed.
     private func nameIndex() -> NameIndex {
         if let names, !namesStale { return names }
-        let built = NameIndex(models: records.values.map { ($0.config, $0.evidenced) }, entries: config?.overrides ?? [])
+        let built = NameIndex(
+            models: records.values.map { ($0.config, $0.evidenced) }, entries: config?.overrides ?? [],
+            gatewayAdopted: Set(records.filter { $0.value.adoptedFromGateway }.keys))
         // A sighting proves a path for the models known when it was made; a rival for the name
         // (the same id discovered in another namespace, a new alias) makes it unproven again.
         for key in built.modelsWithNewRivals(since: names) { records[key]?.forgetGatewaySighting() }

@@ -194,13 +194,17 @@ public struct NameIndex: Sendable {
     private var scopedAliases: [ModelKey: String] = [:]
     /// Aliases of entries for every namespace: alias → model id.
     private var anyNamespaceAliases: [String: String] = [:]
+    /// Models adopted from a gateway series' namespace label alone (a shared gateway's own
+    /// namespace once the id is evidenced elsewhere): no candidate for a wake path, no rival.
+    private var gatewayAdopted: Set<ModelKey> = []
 
     /// An index knowing nothing: every name is its own model.
     public init() {}
 
     /// Builds the index from the known models' resolved configurations (and whether each is
     /// evidenced: configured in its namespace or seen in vLLM series) and the ConfigMap's entries.
-    public init(models: [(config: ResolvedModelConfig, evidenced: Bool)], entries: [ModelEntry]) {
+    public init(models: [(config: ResolvedModelConfig, evidenced: Bool)], entries: [ModelEntry], gatewayAdopted: Set<ModelKey> = []) {
+        self.gatewayAdopted = gatewayAdopted
         for (config, evidenced) in models {
             for name in Set([config.model.modelID] + config.aliases) {
                 if evidenced { known[name, default: []].append(config.model) } else { weak[name, default: []].append(config.model) }
@@ -255,6 +259,10 @@ public struct NameIndex: Sendable {
     /// Every known model (evidenced or not) answering to `name`.
     func everyModel(named name: String) -> [ModelKey] { (known[name] ?? []) + (weak[name] ?? []) }
 
+    /// The models a series of `name` could belong to: every known one but those adopted from a
+    /// gateway's label alone.
+    func candidates(named name: String) -> [ModelKey] { everyModel(named: name).filter { !gatewayAdopted.contains($0) } }
+
     /// The known models a labelled gateway series names in its own namespace (none without a label).
     public func models(labelledAs key: GatewayKey) -> [ModelKey] {
         guard let namespace = key.namespace else { return [] }
@@ -263,7 +271,8 @@ public struct NameIndex: Sendable {
 
     /// The model a gateway series proves a wake path for (spec §5: the gateway has been seen
     /// routing *the model*), nil when it could belong to more than one. The candidates are the
-    /// known models of that name (or alias), evidenced or not: with a namespace label, those known
+    /// known models of that name (or alias), evidenced or not (but not adopted from a gateway's
+    /// label alone): with a namespace label, those known
     /// in that namespace, or — when none is (a shared gateway's own namespace) — those known
     /// anywhere; without a label, those known anywhere. The series proves a path only when there
     /// is exactly one candidate and the series' demand is attributed to it alone. A label naming
@@ -271,7 +280,7 @@ public struct NameIndex: Sendable {
     /// even when its demand goes there (the model in the label's namespace may be known only
     /// from a recovered recommendation while its pods' scrapes fail).
     public func wakePathProven(by key: GatewayKey) -> ModelKey? {
-        let all = everyModel(named: key.name)
+        let all = candidates(named: key.name)
         let here = key.namespace.map { namespace in all.filter { $0.namespace == namespace } } ?? []
         let candidates = here.isEmpty ? all : here
         guard candidates.count == 1, models(routedAs: key) == candidates else { return nil }
@@ -289,9 +298,9 @@ public struct NameIndex: Sendable {
     public func modelsWithNewRivals(since old: NameIndex?) -> Set<ModelKey> {
         var rivalled = Set<ModelKey>()
         for name in Set(known.keys).union(weak.keys) {
-            let now = Set(everyModel(named: name))
+            let now = Set(candidates(named: name))
             guard now.count > 1 else { continue }
-            let before = Set(old?.everyModel(named: name) ?? [])
+            let before = Set(old?.candidates(named: name) ?? [])
             let strongBefore = Set(old?.known[name] ?? [])
             if !now.isSubset(of: before) || !Set(known[name] ?? []).isSubset(of: strongBefore) { rivalled.formUnion(now) }
         }

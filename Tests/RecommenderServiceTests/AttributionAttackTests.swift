@@ -152,4 +152,21 @@ struct AttributionAttackTests {
         #expect(two.modelsWithNewRivals(since: two).isEmpty)
         #expect(one.modelsWithNewRivals(since: nil).isEmpty)
     }
+
+    /// The shared gateway's series of `org/m` appears before the model's pods report: it adopts a
+    /// record in the gateway's own namespace. That record, known only from the label, is no rival
+    /// for the wake path of the model its pods then show in team-a: idle, it reaches zero.
+    @Test func aRecordAdoptedFromASharedGatewaysLabelDoesNotBlockTheServedModelsWakePath() async {
+        let served = ModelKey(namespace: "team-a", modelID: "org/m")
+        let engine = await decidedEngine(models: [], config: ["default": "enable_scale_to_zero: true\nretention_period: 10s"])
+        let gateway = [GatewayKey(namespace: Self.gatewayNamespace, name: "org/m"): 0.0]
+        let retention = ConfigDuration(seconds: 10)
+        await engine.tick(completeFleet(retentions: [retention], gatewayRequests: gateway), outcomes: [], duration: 0, now: Instant(seconds: 2))
+        for second in stride(from: 3.0, through: 40, by: 1) {
+            await engine.tick(completeFleet(ready: [served: 1], retentions: [retention], gatewayRequests: gateway), outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        let decision = await engine.decision(for: served)
+        #expect(decision?.wakePath == .gateway)
+        #expect(decision?.desired == 0, "\(decision?.reason.rawValue ?? "nil"): \(decision?.detail ?? "")")
+    }
 }
