@@ -59,7 +59,8 @@ struct ModelFacts {
     var finite = true
     /// The gateway has a series (queue or request counter) for the model or an alias.
     var wakePathSeen = false
-    /// A fresh gateway series exists for the model (a source that keeps it known).
+    /// A fresh gateway series exists for the model (a source that keeps it known); with a gateway
+    /// per namespace, one labelled with the model's namespace (spec §4: the label attributes first).
     var gatewayFresh = false
     /// The pending demand is in the TSDB: a queue sample > 0 since it began (flow control), or a
     /// counter rise since it began within the window (no flow control).

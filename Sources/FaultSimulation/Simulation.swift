@@ -350,7 +350,7 @@ struct World {
         let facts = self.facts(at: now)
         if Simulation.trace { for (i, f) in facts.enumerated() { print("t=\(Simulation.format(now)) FACTS \(keys[i]) reporting \(f.reporting) counter \(f.counterPresent) finite \(f.finite)") } }
         if Simulation.trace {
-            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) signals:", signals.attributed(NameIndex()).signals(for: key, retention: ConfigDuration(seconds: 20))) } }
+            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) wake path \(d.wakePath.rawValue) (gateway seen at \(d.state.gatewaySeenAt.map { Simulation.format($0.seconds - SimulatedPrometheus.epoch) } ?? "never")) unattributed signals:", signals.attributed(NameIndex()).signals(for: key, retention: ConfigDuration(seconds: 20))) } }
         }
         let reported = checker.violations.count
         checker.tick(now: now, start: t, decided: recovered, blind: blind, output: desired, facts: facts, fleet: fleet)
@@ -438,7 +438,17 @@ struct World {
                     let queue = tsdb.freshValues(Fleet.queueMetric, matching: gateway, at: t)
                     let counter = tsdb.freshValues(Fleet.gatewayCounterMetric, matching: gateway, at: t)
                     finite = finite && (queue + counter).allSatisfy(\.isFinite)
-                    if !queue.isEmpty || !counter.isEmpty { facts.gatewayFresh = true }
+                    // A source that keeps the model known (spec §5: seen in demand signals). The
+                    // series' namespace label attributes it first (spec §4): a gateway per
+                    // namespace labels each series with its model's namespace, so another
+                    // namespace's series of the same id is that model's demand, not this one's.
+                    if schedule.gatewayNamespaces == .perNamespace {
+                        let own = gateway.merging(["namespace": model.namespace]) { $1 }
+                        if !tsdb.freshValues(Fleet.queueMetric, matching: own, at: t).isEmpty
+                            || !tsdb.freshValues(Fleet.gatewayCounterMetric, matching: own, at: t).isEmpty { facts.gatewayFresh = true }
+                    } else if !queue.isEmpty || !counter.isEmpty {
+                        facts.gatewayFresh = true
+                    }
                     // A name several models of the schedule answer to proves a path only through a
                     // series labelled with this model's namespace (an unambiguous attribution).
                     let sharers = schedule.models.indices.filter { j in

@@ -82,15 +82,19 @@ public struct FleetSignals: Sendable {
                 return out
             }
         }
-        // A gateway series proves a wake path only for the one model it is attributed to: a series
-        // without a namespace for an id known in two namespaces wakes both, proves neither.
+        // A gateway series proves a wake path only for the one model it can belong to (see
+        // `NameIndex.wakePathProven(by:)`): a series without a namespace for an id known in two
+        // namespaces wakes both, proves neither. A series labelled with a namespace also keeps the
+        // models of that name known there in the inventory, whoever its demand is attributed to.
         var proven = Set<ModelKey>()
+        var named = Set<ModelKey>()
         func gateway(_ result: Result<[GatewayKey: Double], PrometheusError>) -> Result<[ModelKey: Double], PrometheusError> {
             result.map { values in
                 var out: [ModelKey: Double] = [:]
                 for (key, value) in values {
                     let models = names.models(routedAs: key)
-                    if models.count == 1 { proven.insert(models[0]) }
+                    if let model = names.wakePathProven(by: key) { proven.insert(model) }
+                    named.formUnion(names.models(labelledAs: key))
                     for model in models { out[model, default: 0] += value }
                 }
                 return out
@@ -111,7 +115,7 @@ public struct FleetSignals: Sendable {
         return AttributedSignals(
             requests: requests.mapValues(models), running: models(running), waiting: models(waiting), ready: models(ready),
             kvCache: kv, demand: demandByModel, gatewayRequests: requestsByModel, gatewayProven: proven,
-            requestsWindowSamples: samples, scrapeInterval: scrapeInterval)
+            gatewayNamed: named, requestsWindowSamples: samples, scrapeInterval: scrapeInterval)
     }
 }
 
@@ -133,6 +137,9 @@ public struct AttributedSignals: Sendable {
     public var gatewayRequests: Result<[ModelKey: Double], PrometheusError>
     /// Models a gateway series was attributed to unambiguously (a wake path).
     public var gatewayProven: Set<ModelKey>
+    /// Known models a gateway series labelled with their namespace names (a source that keeps
+    /// them known, even when the series' demand is attributed to the same id elsewhere).
+    public var gatewayNamed: Set<ModelKey> = []
     /// Per retention period, samples the requests window holds per model.
     public var requestsWindowSamples: [ConfigDuration: [ModelKey: Double]] = [:]
     /// The vLLM pods' scrape interval in seconds (0: unknown).
@@ -187,13 +194,17 @@ public struct NameIndex: Sendable {
     private var scopedAliases: [ModelKey: String] = [:]
     /// Aliases of entries for every namespace: alias → model id.
     private var anyNamespaceAliases: [String: String] = [:]
+    /// Models adopted from a gateway series' namespace label alone (a shared gateway's own
+    /// namespace once the id is evidenced elsewhere): no candidate for a wake path, no rival.
+    private var gatewayAdopted: Set<ModelKey> = []
 
     /// An index knowing nothing: every name is its own model.
     public init() {}
 
     /// Builds the index from the known models' resolved configurations (and whether each is
     /// evidenced: configured in its namespace or seen in vLLM series) and the ConfigMap's entries.
-    public init(models: [(config: ResolvedModelConfig, evidenced: Bool)], entries: [ModelEntry]) {
+    public init(models: [(config: ResolvedModelConfig, evidenced: Bool)], entries: [ModelEntry], gatewayAdopted: Set<ModelKey> = []) {
+        self.gatewayAdopted = gatewayAdopted
         for (config, evidenced) in models {
             for name in Set([config.model.modelID] + config.aliases) {
                 if evidenced { known[name, default: []].append(config.model) } else { weak[name, default: []].append(config.model) }
@@ -243,6 +254,57 @@ public struct NameIndex: Sendable {
         if !unsureHere.isEmpty { return unsureHere }
         if !unsure.isEmpty { return unsure }
         return [ModelKey(namespace: namespace, modelID: anyNamespaceAliases[key.name] ?? key.name)]
+    }
+
+    /// Every known model (evidenced or not) answering to `name`.
+    func everyModel(named name: String) -> [ModelKey] { (known[name] ?? []) + (weak[name] ?? []) }
+
+    /// The models a series of `name` could belong to: every known one but those adopted from a
+    /// gateway's label alone.
+    func candidates(named name: String) -> [ModelKey] { everyModel(named: name).filter { !gatewayAdopted.contains($0) } }
+
+    /// The known models a labelled gateway series names in its own namespace (none without a label).
+    public func models(labelledAs key: GatewayKey) -> [ModelKey] {
+        guard let namespace = key.namespace else { return [] }
+        return everyModel(named: key.name).filter { $0.namespace == namespace }
+    }
+
+    /// The model a gateway series proves a wake path for (spec §5: the gateway has been seen
+    /// routing *the model*), nil when it could belong to more than one. The candidates are the
+    /// known models of that name (or alias), evidenced or not (but not adopted from a gateway's
+    /// label alone): with a namespace label, those known
+    /// in that namespace, or — when none is (a shared gateway's own namespace) — those known
+    /// anywhere; without a label, those known anywhere. The series proves a path only when there
+    /// is exactly one candidate and the series' demand is attributed to it alone. A label naming
+    /// a namespace where the id is known therefore never proves a path for the same id elsewhere,
+    /// even when its demand goes there (the model in the label's namespace may be known only
+    /// from a recovered recommendation while its pods' scrapes fail).
+    public func wakePathProven(by key: GatewayKey) -> ModelKey? {
+        let all = candidates(named: key.name)
+        let here = key.namespace.map { namespace in all.filter { $0.namespace == namespace } } ?? []
+        let candidates = here.isEmpty ? all : here
+        guard candidates.count == 1, models(routedAs: key) == candidates else { return nil }
+        return candidates[0]
+    }
+
+    /// Models whose remembered gateway sightings no longer prove anything: every model answering
+    /// to a name that another model started answering to since `old` (a model of the same id
+    /// discovered in another namespace, a new alias, a model now evidenced), when the name has
+    /// more than one model. A sighting was judged against the models known when it was made; a
+    /// series attributed to the only model of its name then may belong to a model discovered
+    /// later (its pods scraped after the gateway's first series, or recovered after a restart),
+    /// so the sighting is dropped and the current series prove again what they still prove.
+    /// `old == nil` (the first index of a process) drops the recovered sightings of shared names.
+    public func modelsWithNewRivals(since old: NameIndex?) -> Set<ModelKey> {
+        var rivalled = Set<ModelKey>()
+        for name in Set(known.keys).union(weak.keys) {
+            let now = Set(candidates(named: name))
+            guard now.count > 1 else { continue }
+            let before = Set(old?.candidates(named: name) ?? [])
+            let strongBefore = Set(old?.known[name] ?? [])
+            if !now.isSubset(of: before) || !Set(known[name] ?? []).isSubset(of: strongBefore) { rivalled.formUnion(now) }
+        }
+        return rivalled
     }
 }
 
