@@ -48,11 +48,13 @@ let package = Package(
             dependencies: ["CCurl"],
             swiftSettings: strict
         ),
+        // HTML escaping and the style sheet shared by the status pages and the backtest report.
+        .target(name: "HTMLPage", swiftSettings: strict),
         // Tick loop, inventory, wake API, exposition, routes, config watch.
         .target(
             name: "RecommenderService",
             dependencies: [
-                "ModelConfig", "Recommendation", "PrometheusClient",
+                "ModelConfig", "Recommendation", "PrometheusClient", "HTMLPage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,7 +77,7 @@ let package = Package(
         // cold starts, the gateway queue), Prometheus' view of it, reports; traces and fleets.
         .target(
             name: "Backtest",
-            dependencies: ["ModelConfig", "Recommendation", "PrometheusClient", "CZlib"],
+            dependencies: ["ModelConfig", "Recommendation", "PrometheusClient", "CZlib", "HTMLPage"],
             swiftSettings: strict
         ),
         // The vLLM traffic simulator: scenario, replicas, gateway queue, statistics (no I/O).

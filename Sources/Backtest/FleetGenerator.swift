@@ -44,18 +44,20 @@ public struct FleetGenerator: Sendable {
         return TrafficClass(rawValue: String(modelID[..<dash]))
     }
 
-    /// Generates the trace.
+    /// Generates the trace; each model's class is named in the trace (a `class` column when written).
     public func generate() -> Trace {
         var byModel: [ModelKey: [Double]] = [:]
+        var classes: [ModelKey: String] = [:]
         for trafficClass in TrafficClass.allCases {
             for number in 0..<(counts[trafficClass] ?? 0) {
                 // One stream per model: adding models of one class does not change the others.
                 var random = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(number) &* 7919 &+ UInt64(trafficClass.hashSeed))
                 let id = String(format: "%@-%03d", trafficClass.rawValue, number)
                 byModel[ModelKey(namespace: "default", modelID: id)] = arrivals(trafficClass, &random)
+                classes[ModelKey(namespace: "default", modelID: id)] = trafficClass.rawValue
             }
         }
-        return Trace(arrivals: byModel, hasNamespaces: false)
+        return Trace(arrivals: byModel, hasNamespaces: false, classes: classes)
     }
 
     func arrivals(_ trafficClass: TrafficClass, _ random: inout SplitMix64) -> [Double] {
