@@ -77,7 +77,7 @@ let package = Package(
         // cold starts, the gateway queue), Prometheus' view of it, reports; traces and fleets.
         .target(
             name: "Backtest",
-            dependencies: ["ModelConfig", "Recommendation", "PrometheusClient", "CZlib", "HTMLPage"],
+            dependencies: ["ModelConfig", "Recommendation", "PrometheusClient", "CZlib", "HTMLPage", "VLLMSimulator"],
             swiftSettings: strict
         ),
         // The vLLM traffic simulator: scenario, replicas, gateway queue, statistics (no I/O).
@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "RecommendationTests", dependencies: ["Recommendation", "ModelConfig"], swiftSettings: strict),
         .testTarget(name: "PrometheusClientTests", dependencies: ["PrometheusClient"], swiftSettings: strict),
         .testTarget(name: "VLLMSimulatorTests", dependencies: ["VLLMSimulator"], swiftSettings: strict),
-        .testTarget(name: "BacktestTests", dependencies: ["Backtest", "Recommendation", "ModelConfig"], swiftSettings: strict),
+        .testTarget(name: "BacktestTests", dependencies: ["Backtest", "Recommendation", "ModelConfig", "VLLMSimulator"], swiftSettings: strict),
         .testTarget(
             name: "FaultSimulationTests",
             dependencies: ["FaultSimulation", "RecommenderService", "PrometheusClient", "ModelConfig", "Recommendation"],

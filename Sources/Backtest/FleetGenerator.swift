@@ -1,5 +1,6 @@
 import Foundation
 import ModelConfig
+import VLLMSimulator
 
 /// A deterministic synthetic fleet: models of seven traffic classes with heavy-tailed rates, the
 /// kind of mix the Azure Functions trace study reports (Shahrad et al., "Serverless in the Wild",
@@ -160,27 +161,4 @@ public struct FleetGenerator: Sendable {
 
 extension FleetGenerator.TrafficClass {
     var hashSeed: Int { Self.allCases.firstIndex(of: self)! * 104_729 }
-}
-
-/// A small deterministic random generator (SplitMix64), as in `vllm-sim`.
-struct SplitMix64: Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
-    /// Exponential with mean `mean`.
-    mutating func exponential(_ mean: Double) -> Double { -mean * log(1 - uniform()) }
-
-    /// Log-uniform in [low, high): every order of magnitude equally likely (a heavy tail).
-    mutating func logUniform(_ low: Double, _ high: Double) -> Double { low * pow(high / low, uniform()) }
 }

@@ -500,10 +500,11 @@ public enum EntryParser {
 
     /// Best-effort `model_id`/`namespace`/`min_replicas` of an entry that is not valid YAML: a line scan.
     static func salvage(_ text: String) -> (modelID: String?, namespace: String?, minReplicas: Int?) {
-        func value(of field: String) -> String? {
+        // Bounds are read from top-level lines only (not a nested mapping or a block scalar's text).
+        func value(of field: String, topLevel: Bool = false) -> String? {
             for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline }) {  // \r\n too
                 let line = rawLine.trimmingCharacters(in: .whitespaces)
-                guard line.hasPrefix(field + ":") else { continue }
+                guard line.hasPrefix(field + ":"), !topLevel || rawLine.hasPrefix(field + ":") else { continue }
                 var value = line.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces)
                 if let hash = value.range(of: " #") { value = String(value[..<hash.lowerBound]) }
                 value = value.trimmingCharacters(in: CharacterSet(charactersIn: "\"' "))
@@ -511,18 +512,10 @@ public enum EntryParser {
             }
             return nil
         }
-        // Bounds only from top-level lines (not a nested mapping or a block scalar's text), and a
-        // minimum only when it does not exceed the entry's own maximum.
-        func topLevelInteger(_ field: String) -> Int? {
-            for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline }) where rawLine.hasPrefix(field + ":") {
-                var value = rawLine.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces)
-                if let hash = value.range(of: " #") { value = String(value[..<hash.lowerBound]) }
-                return Int(value.trimmingCharacters(in: .whitespaces)).flatMap { $0 >= 0 ? $0 : nil }
-            }
-            return nil
-        }
-        var minReplicas = topLevelInteger("min_replicas")
-        if let min = minReplicas, let max = topLevelInteger("max_replicas"), min > max { minReplicas = nil }
+        func bound(_ field: String) -> Int? { value(of: field, topLevel: true).flatMap(Int.init).flatMap { $0 >= 0 ? $0 : nil } }
+        // A minimum only when it does not exceed the entry's own maximum.
+        var minReplicas = bound("min_replicas")
+        if let min = minReplicas, let max = bound("max_replicas"), min > max { minReplicas = nil }
         return (value(of: "model_id"), value(of: "namespace"), minReplicas)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import VLLMSimulator
 import ModelConfig
 import Recommendation
 import Testing
