@@ -54,11 +54,13 @@ let package = Package(
             dependencies: ["CCurl"],
             swiftSettings: strict
         ),
+        // HTML escaping and the style sheet shared by the status pages and the backtest report.
+        .target(name: "HTMLPage", swiftSettings: strict),
         // Tick loop, inventory, wake API, exposition, routes, config watch.
         .target(
             name: "RecommenderService",
             dependencies: [
-                "ModelConfig", "Recommendation", "PrometheusClient", "CCurl",
+                "ModelConfig", "Recommendation", "PrometheusClient", "CCurl", "HTMLPage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,7 +100,7 @@ let package = Package(
         // cold starts, the gateway queue), Prometheus' view of it, reports; traces and fleets.
         .target(
             name: "Backtest",
-            dependencies: ["ModelConfig", "Recommendation", "PrometheusClient", "CZlib"],
+            dependencies: ["ModelConfig", "Recommendation", "PrometheusClient", "CZlib", "HTMLPage", "VLLMSimulator"],
             swiftSettings: strict
         ),
         // The vLLM traffic simulator: scenario, replicas, gateway queue, statistics (no I/O).
@@ -152,7 +154,8 @@ let package = Package(
         .testTarget(name: "ModelConfigTests", dependencies: ["ModelConfig"], swiftSettings: strict),
         .testTarget(name: "RecommendationTests", dependencies: ["Recommendation", "ModelConfig"], swiftSettings: strict),
         .testTarget(name: "PrometheusClientTests", dependencies: ["PrometheusClient"], swiftSettings: strict),
-        .testTarget(name: "BacktestTests", dependencies: ["Backtest", "Recommendation", "ModelConfig"], swiftSettings: strict),
+        .testTarget(name: "VLLMSimulatorTests", dependencies: ["VLLMSimulator"], swiftSettings: strict),
+        .testTarget(name: "BacktestTests", dependencies: ["Backtest", "Recommendation", "ModelConfig", "VLLMSimulator"], swiftSettings: strict),
         .testTarget(
             name: "FaultSimulationTests",
             dependencies: ["FaultSimulation", "RecommenderService", "PrometheusClient", "ModelConfig", "Recommendation"],

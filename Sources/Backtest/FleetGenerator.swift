@@ -1,5 +1,6 @@
 import Foundation
 import ModelConfig
+import VLLMSimulator
 
 /// A deterministic synthetic fleet: models of seven traffic classes with heavy-tailed rates, the
 /// kind of mix the Azure Functions trace study reports (Shahrad et al., "Serverless in the Wild",
@@ -44,18 +45,20 @@ public struct FleetGenerator: Sendable {
         return TrafficClass(rawValue: String(modelID[..<dash]))
     }
 
-    /// Generates the trace.
+    /// Generates the trace; each model's class is named in the trace (a `class` column when written).
     public func generate() -> Trace {
         var byModel: [ModelKey: [Double]] = [:]
+        var classes: [ModelKey: String] = [:]
         for trafficClass in TrafficClass.allCases {
             for number in 0..<(counts[trafficClass] ?? 0) {
                 // One stream per model: adding models of one class does not change the others.
                 var random = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(number) &* 7919 &+ UInt64(trafficClass.hashSeed))
                 let id = String(format: "%@-%03d", trafficClass.rawValue, number)
                 byModel[ModelKey(namespace: "default", modelID: id)] = arrivals(trafficClass, &random)
+                classes[ModelKey(namespace: "default", modelID: id)] = trafficClass.rawValue
             }
         }
-        return Trace(arrivals: byModel, hasNamespaces: false)
+        return Trace(arrivals: byModel, hasNamespaces: false, classes: classes)
     }
 
     func arrivals(_ trafficClass: TrafficClass, _ random: inout SplitMix64) -> [Double] {
@@ -158,27 +161,4 @@ public struct FleetGenerator: Sendable {
 
 extension FleetGenerator.TrafficClass {
     var hashSeed: Int { Self.allCases.firstIndex(of: self)! * 104_729 }
-}
-
-/// A small deterministic random generator (SplitMix64), as in `vllm-sim`.
-struct SplitMix64: Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
-    /// Exponential with mean `mean`.
-    mutating func exponential(_ mean: Double) -> Double { -mean * log(1 - uniform()) }
-
-    /// Log-uniform in [low, high): every order of magnitude equally likely (a heavy tail).
-    mutating func logUniform(_ low: Double, _ high: Double) -> Double { low * pow(high / low, uniform()) }
 }

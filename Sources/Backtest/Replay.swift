@@ -296,10 +296,13 @@ public enum Backtest {
         var replay = Replay(trace: trace, configs: configs, options: options, recordChanges: recordChanges)
         let total = max(1, Int(replay.end / options.interval))
         var ticks = 0
+        // The replay reads counts, reasons and states, never the details in words.
+        var policy = options.policy
+        policy.details = false
         while replay.nextTime != nil {
             // The tick's inputs share storage with the replay's: released before `apply` writes
             // the new states, they are not copied.
-            let decisions = decide(&replay, policy: options.policy)
+            let decisions = decide(&replay, policy: policy)
             replay.apply(decisions)
             ticks += 1
             if ticks % 2048 == 0 { progress?(Double(ticks) / Double(total)) }

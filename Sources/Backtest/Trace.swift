@@ -10,13 +10,18 @@ public struct Trace: Sendable {
     public let arrivals: [[Double]]
     /// Whether the source named namespaces (a `namespace` column, or Prometheus history).
     public let hasNamespaces: Bool
+    /// The traffic class of each model (same order as `models`) when the source named classes (a
+    /// `class` column, or the fleet generator); nil otherwise. A model may have an empty class.
+    public let classes: [String]?
 
-    /// Creates a trace; arrivals are sorted and models ordered.
-    public init(arrivals byModel: [ModelKey: [Double]], hasNamespaces: Bool = true) {
+    /// Creates a trace; arrivals are sorted and models ordered. `classes` names a traffic class per
+    /// model (models it does not name get an empty class).
+    public init(arrivals byModel: [ModelKey: [Double]], hasNamespaces: Bool = true, classes byClass: [ModelKey: String]? = nil) {
         let keys = byModel.keys.sorted()
         models = keys
         arrivals = keys.map { byModel[$0]!.sorted() }
         self.hasNamespaces = hasNamespaces
+        classes = byClass.map { names in keys.map { names[$0] ?? "" } }
     }
 
     /// All requests.
@@ -34,7 +39,8 @@ public struct TraceError: Error, CustomStringConvertible, Equatable {
 
 extension Trace {
     /// Reads a CSV trace (`.csv` or gzip-compressed `.csv.gz`): a header naming the columns
-    /// `model` and `timestamp_s`, optionally `namespace` (default `default`), in any order; one
+    /// `model` and `timestamp_s`, optionally `namespace` (default `default`) and `class` (the
+    /// model's traffic class, for the report: the same on every line of a model), in any order; one
     /// request per line, lines in any order.
     public static func read(path: String) throws(TraceError) -> Trace {
         guard let file = gzopen(path, "rb") else {
@@ -63,7 +69,8 @@ extension Trace {
         return try parser.finish()
     }
 
-    /// Writes the trace as CSV (`model,timestamp_s,namespace`), gzip-compressed when `path` ends in `.gz`.
+    /// Writes the trace as CSV (`model,timestamp_s,namespace`, and `class` when the trace has
+    /// classes), gzip-compressed when `path` ends in `.gz`.
     public func write(path: String) throws(TraceError) {
         let compressed = path.hasSuffix(".gz")
         guard let file = gzopen(path, compressed ? "wb6" : "wbT") else {
@@ -78,18 +85,20 @@ extension Trace {
             if written != Int32(out.count) { ok = false }
             out.removeAll(keepingCapacity: true)
         }
-        out.append(contentsOf: Array("model,timestamp_s,namespace\n".utf8))
+        out.append(contentsOf: Array((classes == nil ? "model,timestamp_s,namespace\n" : "model,timestamp_s,namespace,class\n").utf8))
         var merged: [(time: Double, model: Int)] = []
         merged.reserveCapacity(requestCount)
         for (index, times) in arrivals.enumerated() { for time in times { merged.append((time, index)) } }
         merged.sort { $0.time < $1.time || ($0.time == $1.time && $0.model < $1.model) }
         let names = models.map { (CSV.field($0.modelID), CSV.field($0.namespace)) }
+        let classFields = classes.map { $0.map { Array(("," + CSV.field($0)).utf8) } }
         for (time, model) in merged {
             out.append(contentsOf: Array(names[model].0.utf8))
             out.append(UInt8(ascii: ","))
             out.append(contentsOf: Array(CSV.seconds(time).utf8))
             out.append(UInt8(ascii: ","))
             out.append(contentsOf: Array(names[model].1.utf8))
+            if let classFields { out.append(contentsOf: classFields[model]) }
             out.append(UInt8(ascii: "\n"))
             if out.count > 1 << 20 { flush() }
         }
@@ -124,10 +133,12 @@ struct CSVTraceParser {
     let file: String
     private var pending: [UInt8] = []
     private var line = 0
-    private var columns: (model: Int, time: Int, namespace: Int?, count: Int)?
+    private var columns: (model: Int, time: Int, namespace: Int?, trafficClass: Int?, count: Int)?
     private var index: [String: Int] = [:]
     private var keys: [ModelKey] = []
     private var arrivals: [[Double]] = []
+    /// Per model: its class and the line that first named it.
+    private var classes: [(name: String, line: Int)] = []
 
     init(file: String) { self.file = file }
 
@@ -153,10 +164,15 @@ struct CSVTraceParser {
             pending.removeAll()
             try handle(line[...])
         }
-        guard let columns else { throw TraceError(description: "\(file): empty trace: expected a header line `model,timestamp_s[,namespace]`") }
+        guard let columns else { throw TraceError(description: "\(file): empty trace: expected a header line `model,timestamp_s[,namespace][,class]`") }
         var byModel: [ModelKey: [Double]] = [:]
         for (key, times) in zip(keys, arrivals) { byModel[key] = times }
-        return Trace(arrivals: byModel, hasNamespaces: columns.namespace != nil)
+        var byClass: [ModelKey: String]?
+        if columns.trafficClass != nil {
+            byClass = [:]
+            for (key, trafficClass) in zip(keys, classes) { byClass?[key] = trafficClass.name }
+        }
+        return Trace(arrivals: byModel, hasNamespaces: columns.namespace != nil, classes: byClass)
     }
 
     private mutating func handle(_ raw: ArraySlice<UInt8>) throws(TraceError) {
@@ -180,12 +196,18 @@ struct CSVTraceParser {
             throw TraceError(description: "\(file):\(line): timestamp_s: expected seconds from the trace start (a number ≥ 0), found \"\(text)\"")
         }
         let name = namespace.isEmpty ? model : namespace + "\u{0}" + model
+        let trafficClass = columns.trafficClass.map { values[$0] } ?? ""
         if let slot = index[name] {
             arrivals[slot].append(time)
+            if trafficClass != classes[slot].name {
+                throw TraceError(
+                    description: "\(file):\(line): class: expected \"\(classes[slot].name)\" as on line \(classes[slot].line) for model \(model) (one class per model), found \"\(trafficClass)\"")
+            }
         } else {
             index[name] = keys.count
             keys.append(ModelKey(namespace: namespace.isEmpty ? "default" : namespace, modelID: model))
             arrivals.append([time])
+            classes.append((trafficClass, line))
         }
     }
 
@@ -193,9 +215,9 @@ struct CSVTraceParser {
         let names = try split(bytes).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         let model = names.firstIndex(of: "model"), time = names.firstIndex(of: "timestamp_s")
         guard let model, let time else {
-            throw TraceError(description: "\(file):\(line): header: expected columns model and timestamp_s (and optionally namespace), found \(names.joined(separator: ","))")
+            throw TraceError(description: "\(file):\(line): header: expected columns model and timestamp_s (and optionally namespace, class), found \(names.joined(separator: ","))")
         }
-        columns = (model, time, names.firstIndex(of: "namespace"), names.count)
+        columns = (model, time, names.firstIndex(of: "namespace"), names.firstIndex(of: "class"), names.count)
     }
 
     /// Splits one line into fields (quoted fields unquoted).

@@ -13,6 +13,12 @@ public struct Campaign: Sendable {
     public var parallelism: Int
     /// Shrink one failing schedule per invariant.
     public var shrink: Bool
+    /// Start no new schedule once one has failed (schedules already running finish): how soon a
+    /// campaign finds a defect, at the least cost (`rr-bench faults --first-failure`).
+    public var stopAtFirstFailure = false
+    /// Schedule seeds not run (those that fail without the change under test, when a campaign
+    /// measures whether a change is caught); counted in `Report.skipped`.
+    public var skip: Set<UInt64> = []
 
     /// Creates a campaign.
     public init(seed: UInt64, schedules: Int, profile: Profile = .spec, parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, shrink: Bool = true) {
@@ -49,6 +55,10 @@ public struct Campaign: Sendable {
         public var ticks = 0
         /// Queries answered in all.
         public var queries = 0
+        /// Schedules left out (their seeds were in `Campaign.skip`).
+        public var skipped = 0
+        /// The seed of every failing schedule, in the order they finished.
+        public var failingSeeds: [UInt64] = []
         /// Wall-clock seconds of the runs (shrinking excluded).
         public var seconds = 0.0
         /// Failing schedules per invariant.
@@ -65,7 +75,9 @@ public struct Campaign: Sendable {
     }
 
     /// Runs the campaign.
-    public func run(progress: (@Sendable (Int) -> Void)? = nil) async -> Report {
+    /// `starting` is called with each schedule's index and seed before it runs (with one job, the
+    /// last one named before a crash is the schedule that crashed).
+    public func run(progress: (@Sendable (Int) -> Void)? = nil, starting: (@Sendable (Int, UInt64) -> Void)? = nil) async -> Report {
         var report = Report()
         var firstFailure: [Invariant: (index: Int, seed: UInt64, violation: Violation)] = [:]
         let generator = ScheduleGenerator(profile: profile)
@@ -74,9 +86,16 @@ public struct Campaign: Sendable {
         await withTaskGroup(of: (Int, UInt64, RunResult).self) { group in
             var next = 0
             func launch() {
-                let index = next
-                next += 1
-                let scheduleSeed = SeededRandom.scheduleSeed(run: seed, index: index)
+                var index = next
+                var scheduleSeed = SeededRandom.scheduleSeed(run: seed, index: index)
+                while index < schedules, skip.contains(scheduleSeed) {
+                    report.skipped += 1
+                    index += 1
+                    scheduleSeed = SeededRandom.scheduleSeed(run: seed, index: index)
+                }
+                next = index + 1
+                guard index < schedules else { return }
+                starting?(index, scheduleSeed)
                 group.addTask {
                     let schedule = generator.generate(seed: scheduleSeed)
                     return (index, scheduleSeed, await Simulation(schedule: schedule, profile: profile).run())
@@ -88,6 +107,7 @@ public struct Campaign: Sendable {
                 report.ticks += result.ticks
                 report.queries += result.queries
                 if let error = result.harnessError { report.harnessErrors.append((scheduleSeed, error)) }
+                if !result.invariants.isEmpty { report.failingSeeds.append(scheduleSeed) }
                 for invariant in result.invariants {
                     report.failing[invariant, default: 0] += 1
                     let violation = result.violations.first { $0.invariant == invariant }!
@@ -95,7 +115,7 @@ public struct Campaign: Sendable {
                     if firstFailure[invariant].map({ index < $0.index }) ?? true { firstFailure[invariant] = (index, scheduleSeed, violation) }
                 }
                 progress?(report.schedules)
-                if next < schedules { launch() }
+                if next < schedules && !(stopAtFirstFailure && !report.failing.isEmpty) { launch() }
             }
         }
         let elapsed = ContinuousClock.now - started
@@ -121,6 +141,7 @@ extension Campaign.Report {
         var lines: [String] = []
         let steps = schedules > 0 ? Double(ticks) / Double(schedules) : 0
         lines.append("fault simulation: \(schedules) schedules (seed \(seed), profile \(profile)) in \(String(format: "%.1f", seconds)) s: \(String(format: "%.0f", rate)) schedules/s, \(String(format: "%.1f", steps)) ticks per schedule, \(ticks) ticks, \(queries) queries")
+        if skipped > 0 { lines.append("\(skipped) schedules skipped (seeds given to skip)") }
         for error in harnessErrors.prefix(3) { lines.append("HARNESS ERROR (schedule seed \(error.seed)): \(error.message)") }
         if failing.isEmpty && harnessErrors.isEmpty { lines.append("0 violations") }
         for invariant in Invariant.allCases {

@@ -10,6 +10,8 @@ struct ExpectedConfig {
         var enable: Bool
         var retention: Double
         var minReplicas: Int
+        /// `max_replicas` in force, nil for none.
+        var maxReplicas: Int?
         var group: String?
         var aliases: [String]
         var wakePathAPI: Bool
@@ -93,6 +95,7 @@ struct ExpectedConfig {
         var enable = levels.lazy.compactMap { level in conservativeBool(level.compactMap(\.enable)) }.first ?? false
         let retention = levels.lazy.compactMap { level in level.compactMap(\.retention).max() }.first ?? Self.systemRetention
         let minReplicas = levels.lazy.compactMap { level in level.compactMap(\.minReplicas).max() }.first ?? 1
+        let maxReplicas = levels.lazy.compactMap { level in level.compactMap(\.maxReplicas).max() }.first
         let group = levels.lazy.compactMap { level in level.compactMap(\.group).first }.first
         let aliases = levels.lazy.map { level in level.flatMap(\.aliases) }.first { !$0.isEmpty } ?? []
         let wakePathAPI = levels.lazy.compactMap { level in level.contains(where: \.wakePathAPI) ? true : nil }.first ?? false
@@ -101,7 +104,7 @@ struct ExpectedConfig {
         if protected { enable = false }
         let badInForce = broken.contains { $0.key == "default" || $0.key == "global" || names($0, model) }
         return Resolved(
-            enable: enable, retention: retention, minReplicas: minReplicas, group: group, aliases: aliases,
+            enable: enable, retention: retention, minReplicas: minReplicas, maxReplicas: maxReplicas, group: group, aliases: aliases,
             wakePathAPI: wakePathAPI, badInForce: badInForce, namedScoped: !scoped.isEmpty)
     }
 }

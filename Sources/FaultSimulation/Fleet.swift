@@ -184,7 +184,10 @@ struct Fleet {
     private mutating func addPod(_ index: Int, readyAt: Double) {
         let n = models[index].nextPod
         models[index].nextPod += 1
-        let name = ScheduleNames.variant(models[index].spec.id) + "-\(n)"
+        let spec = models[index].spec
+        // Twins derive the same variant name: their pods are named from the whole id.
+        let base = spec.kind == .twin ? ScheduleNames.variant(spec.id.split(separator: "/").joined(separator: "-")) : ScheduleNames.variant(spec.id)
+        let name = base + "-\(n)"
         let offset = (Double(index * 7 + n * 3 + 1) * 0.37).truncatingRemainder(dividingBy: 1) * scrapeInterval
         models[index].pods.append(Pod(name: name, target: "pod/\(models[index].spec.namespace)/\(name)", readyAt: readyAt, offset: offset))
     }

@@ -44,6 +44,9 @@ public struct Profile: Sendable, Hashable {
 public struct ScheduleGenerator: Sendable {
     /// The promises exercised.
     public var profile: Profile
+    /// Adds what was added to the generator later (see ``addLater(_:retention:_:)``); off, a seed
+    /// gives the schedule it gave before.
+    var addsLater = true
 
     /// Creates a generator.
     public init(profile: Profile = .spec) { self.profile = profile }
@@ -119,7 +122,48 @@ public struct ScheduleGenerator: Sendable {
         schedule.models = models
         schedule.config = config
         schedule.events = events(schedule, &rng)
+        // Later additions draw from a stream of their own: the schedule of a seed keeps every model,
+        // entry and event it had before them, and gains the new ones.
+        var later = SeededRandom(seed: seed ^ 0x7477_696E_5F6D_6178)
+        if addsLater { addLater(&schedule, retention: retention, &later) }
         return schedule
+    }
+
+    /// Two ids of one namespace deriving the same `variant_name`, and `max_replicas` edits.
+    func addLater(_ schedule: inout Schedule, retention: Double, _ rng: inout SeededRandom) {
+        if rng.chance(0.15) {
+            let n = schedule.models.count + 1
+            for owner in ["org-x", "org-y"] {
+                let id = "\(owner)/twin-\(n)"
+                var model = SimModel(
+                    id: id, namespace: "team-a", kind: .twin, servedName: id, requestedName: id, arrivals: [],
+                    serviceTime: rng.pick([1.0, 2, 3]), coldStart: rng.pick([3.0, 8, 15]), viaAPI: false)
+                model.arrivals = traffic(.twin, retention: retention, duration: schedule.duration, &rng)
+                schedule.models.append(model)
+            }
+        }
+        // A lowered `max_replicas` applies at once (scale-down stabilization included); sometimes lifted again.
+        let entries = schedule.config.map(\.spec).filter { $0.modelID != nil }
+        if !entries.isEmpty, rng.chance(0.35) {
+            var spec = rng.pick(entries)
+            spec.maxReplicas = max(spec.minReplicas ?? 1, rng.pick([1, 2]))
+            let at = rng.double(0...schedule.duration).rounded()
+            schedule.events.append(.setEntry(at: at, .good(spec)))
+            if rng.chance(0.5) {
+                spec.maxReplicas = nil
+                schedule.events.append(.setEntry(at: min(schedule.duration, at + (schedule.duration * rng.double(0.1...0.4)).rounded()), .good(spec)))
+            }
+        }
+        // A failover to an HA replica that started between 2 scrapes and R before it (its window is
+        // short though every query succeeds), for the rest of the run or a while.
+        if rng.chance(0.2) {
+            let at = rng.double(0...schedule.duration).rounded()
+            let since = max(0, (at - rng.double((2 * schedule.scrapeInterval)...max(2 * schedule.scrapeInterval, retention))).rounded())
+            let end = rng.chance(0.5) ? schedule.duration : min(schedule.duration, at + (schedule.duration * rng.double(0.1...0.5)).rounded())
+            schedule.events.append(.fault(.failover(dataSince: since), start: at, end: end))
+        }
+        // Scale-down stabilization: a size above a lowered max_replicas must not be held.
+        if rng.chance(0.3) { schedule.scaleDownStabilization = rng.pick([3 * schedule.tickInterval, 60]) }
     }
 
     func traffic(_ kind: SimModel.Kind, retention: Double, duration: Double, _ rng: inout SeededRandom) -> [Double] {
@@ -140,7 +184,7 @@ public struct ScheduleGenerator: Sendable {
                 times.append(t)
                 t += period
             }
-        case .bursty, .protected, .grouped, .aliased, .api, .shared:
+        case .bursty, .protected, .grouped, .aliased, .api, .shared, .twin:
             for _ in 0..<rng.int(0...3) {
                 let start = rng.double(0...(duration * 0.8))
                 for _ in 0..<rng.int(1...5) { times.append(start + rng.double(0...4)) }

@@ -21,6 +21,11 @@ public enum Invariant: String, Sendable, Hashable, CaseIterable, Comparable {
     case liveness = "liveness: idle model at 0 within R + 2 ticks of its last request"
     /// While up, the recommendation respects the floor max(1, min_replicas) in force.
     case floor = "floor: desired >= min_replicas while up"
+    /// While up, the recommendation respects the ceiling max(max_replicas, floor) in force.
+    case ceiling = "ceiling: desired <= max_replicas while up"
+    /// Two models of one namespace exported under the same `variant_name` (a consumer selecting it
+    /// would mix them) are reported in `recommender_variant_name_conflicts`.
+    case variantConflict = "a variant_name shared in one namespace is reported"
 
     /// In declaration order.
     public static func < (a: Invariant, b: Invariant) -> Bool {
@@ -54,7 +59,8 @@ struct ModelFacts {
     var finite = true
     /// The gateway has a series (queue or request counter) for the model or an alias.
     var wakePathSeen = false
-    /// A fresh gateway series exists for the model (a source that keeps it known).
+    /// A fresh gateway series exists for the model (a source that keeps it known); with a gateway
+    /// per namespace, one labelled with the model's namespace (spec §4: the label attributes first).
     var gatewayFresh = false
     /// The pending demand is in the TSDB: a queue sample > 0 since it began (flow control), or a
     /// counter rise since it began within the window (no flow control).
@@ -143,11 +149,17 @@ struct Checker {
     }
 
     mutating func restarted(at t: Double) {
-        expected.restarted()
-        resolved = schedule.models.map { [expected] in expected.resolve($0) }
         for i in streakStart.indices { streakStart[i] = nil }
         lastDecided = nil
         for i in disturbed.indices { disturbed[i] = max(disturbed[i], t) }
+    }
+
+    /// A new engine loads the ConfigMap as it is when it starts: it knows no last good version of
+    /// an entry broken before then (by an edit made while the recommender was down, too).
+    mutating func engineStarted(at t: Double) {
+        expected.restarted()
+        resolved = schedule.models.map { [expected] in expected.resolve($0) }
+        configChangedAt = max(configChangedAt, t)
     }
 
     /// What the engine resolved after a configuration change: never more aggressive than the
@@ -221,7 +233,9 @@ struct Checker {
                     let why = killSwitch ? "the kill switch is engaged" : "scale-to-zero is off in the configuration in force"
                     report(.zeroWithoutEvidence, now, model.ref, "went \(from) → 0 although \(why)\(r.badInForce ? " (a broken entry is in force)" : ""); \(explain(key))")
                 } else {
-                    let last = fleet.lastObservableActivity(i, at: now)
+                    // What the tick's answers could hold: the data as of the moment the queries were
+                    // received (`start`); a request arriving while slow answers travel is seen next tick.
+                    let last = fleet.lastObservableActivity(i, at: start)
                     let quietFor = now - last
                     let observation = streakStart[i].map { "observed continuously since \(Simulation.format($0))" } ?? "not observed at this tick"
                     if quietFor < r.retention - schedule.scrapeInterval - 1e-6 {
@@ -275,9 +289,15 @@ struct Checker {
             }
 
             // Floor while up.
-            let floor = max(1, r.minReplicas)
+            // As the product resolves it: a max_replicas below min_replicas (from another level) wins.
+            let floor = min(max(1, r.minReplicas), max(r.maxReplicas ?? Int.max, 1))
             if let value, value >= 1, value < floor, configChangedAt < start {
                 report(.floor, now, model.ref, "desired \(value) below the floor \(floor) (min_replicas in force); \(explain(key))", once: "floor\(i)\(configChangedAt)")
+            }
+
+            // Ceiling while up.
+            if let value, value >= 1, let maximum = r.maxReplicas, value > max(maximum, floor), configChangedAt < start {
+                report(.ceiling, now, model.ref, "desired \(value) above max_replicas \(max(maximum, floor)) in force; \(explain(key))", once: "ceiling\(i)\(configChangedAt)")
             }
 
             // Liveness: with good data, quiet, a wake path and nothing else in the way: 0 in time.
@@ -296,6 +316,22 @@ struct Checker {
             _ = i
         }
         lastDecided = now
+    }
+
+    /// The exported `inferno_desired_replicas` lines and the `recommender_variant_name_conflicts`
+    /// gauge of the same page: every `variant_name` that two models of one namespace are exported
+    /// under must be counted.
+    mutating func exposition(_ lines: [[String: String]], reportedConflicts: Double?, at t: Double) {
+        var models: [String: Set<String>] = [:]
+        for labels in lines {
+            guard let namespace = labels["namespace"], let variant = labels["variant_name"], let model = labels["model_name"] else { continue }
+            models[namespace + "/" + variant, default: []].insert(model)
+        }
+        let shared = models.filter { $0.value.count > 1 }
+        guard !shared.isEmpty, (reportedConflicts ?? 0) < Double(shared.count) else { return }
+        for (name, ids) in shared.sorted(by: { $0.key < $1.key }) {
+            report(.variantConflict, t, name, "exported for \(ids.sorted().joined(separator: " and ")) in one namespace, recommender_variant_name_conflicts is \(reportedConflicts.map(Simulation.format) ?? "absent")", once: "variant\(name)")
+        }
     }
 
     /// Since when model `i` (and its group) has been quiet, observed and undisturbed with every

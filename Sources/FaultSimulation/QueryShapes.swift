@@ -4,7 +4,8 @@
 ///
 /// Grammar (whitespace free):
 /// ```
-/// expr      := unary ("or" unary)*
+/// expr      := compared (("or" | "and") compared)*
+/// compared  := unary [">" number]
 /// unary     := AGG [("by"|"without") "(" labels ")"] "(" expr ")" [("by"|"without") "(" labels ")"]
 ///            | RANGEFN "(" selector "[" duration "]" ")"
 ///            | selector
@@ -21,6 +22,11 @@ public indirect enum QueryExpr: Sendable, Hashable {
     case aggregate(Aggregation, labels: [String]?, without: Bool, QueryExpr)
     /// `A or B`: every sample of A, plus the samples of B whose label set A does not have.
     case or(QueryExpr, QueryExpr)
+    /// `A and B`: the samples of A whose label set, the metric name aside, B has too (Prometheus
+    /// matches set operators without `__name__`).
+    case and(QueryExpr, QueryExpr)
+    /// `A > x`: the samples of A whose value is greater than the number `x`, unchanged.
+    case greaterThan(QueryExpr, Double)
     /// `label_replace(expr, "dst", "value", "", "")`: a constant label added to every sample (the
     /// only form the service's templates use).
     case constantLabel(QueryExpr, label: String, value: String)
@@ -30,8 +36,8 @@ public indirect enum QueryExpr: Sendable, Hashable {
         switch self {
         case .selector(let s), .rangeFunction(_, let s, _): [s.metric]
         case .aggregate(_, _, _, let inner): inner.metrics
-        case .or(let a, let b): a.metrics + b.metrics
-        case .constantLabel(let inner, _, _): inner.metrics
+        case .or(let a, let b), .and(let a, let b): a.metrics + b.metrics
+        case .constantLabel(let inner, _, _), .greaterThan(let inner, _): inner.metrics
         }
     }
 
@@ -39,8 +45,8 @@ public indirect enum QueryExpr: Sendable, Hashable {
     public var outerAggregation: Aggregation? {
         switch self {
         case .aggregate(let a, _, _, _): a
-        case .or(let a, _): a.outerAggregation
-        case .constantLabel(let inner, _, _): inner.outerAggregation
+        case .or(let a, _), .and(let a, _): a.outerAggregation
+        case .constantLabel(let inner, _, _), .greaterThan(let inner, _): inner.outerAggregation
         default: nil
         }
     }
@@ -92,6 +98,8 @@ public enum RangeFunction: String, Sendable, Hashable {
     case lastOverTime = "last_over_time"
     /// The largest sample in the range.
     case maxOverTime = "max_over_time"
+    /// `min_over_time`.
+    case minOverTime = "min_over_time"
     /// The number of samples in the range.
     case countOverTime = "count_over_time"
 }
@@ -127,7 +135,7 @@ public struct UnsupportedQuery: Error, Sendable, CustomStringConvertible {
 public enum QueryParser {
     /// Range functions by name: add one line here to support another.
     public static let rangeFunctions: [String: RangeFunction] = [
-        "increase": .increase, "rate": .rate, "last_over_time": .lastOverTime, "max_over_time": .maxOverTime,
+        "increase": .increase, "rate": .rate, "last_over_time": .lastOverTime, "max_over_time": .maxOverTime, "min_over_time": .minOverTime,
         "count_over_time": .countOverTime,
     ]
     /// Aggregations by name: add one line here to support another.
@@ -200,12 +208,26 @@ public enum QueryParser {
             return index > start ? String(String.UnicodeScalarView(text[start..<index])) : nil
         }
 
+        mutating func compared() throws(UnsupportedQuery) -> QueryExpr {
+            let expr = try unary()
+            guard peek(">") else { return expr }
+            index += 1
+            skipSpace()
+            let start = index
+            while index < text.count, ("0"..."9").contains(text[index]) || text[index] == "." { index += 1 }
+            guard let value = Double(String(String.UnicodeScalarView(text[start..<index]))) else { throw fail("a number after `>`") }
+            return .greaterThan(expr, value)
+        }
+
         mutating func expression() throws(UnsupportedQuery) -> QueryExpr {
-            var expr = try unary()
+            var expr = try compared()
             while true {
                 let save = index
-                if identifier() == "or" {
-                    expr = .or(expr, try unary())
+                let word = identifier()
+                if word == "or" {
+                    expr = .or(expr, try compared())
+                } else if word == "and" {
+                    expr = .and(expr, try compared())
                 } else {
                     index = save
                     return expr

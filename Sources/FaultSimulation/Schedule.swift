@@ -22,6 +22,9 @@ public struct SimModel: Sendable, Hashable {
         case api
         /// The same model id in two namespaces.
         case shared
+        /// Two model ids of one namespace that derive the same `variant_name` (`org-x/twin-3`,
+        /// `org-y/twin-3`): consumers selecting that name would mix them, so it must be reported.
+        case twin
     }
     /// The model id (`model_id`, and `model_name` of its vLLM series unless `servedName` differs).
     public var id: String
@@ -68,6 +71,8 @@ public struct EntrySpec: Sendable, Hashable {
     public var wakePathAPI = false
     /// For `global`: `scale_to_zero_allowed`.
     public var scaleToZeroAllowed: Bool?
+    /// `max_replicas`.
+    public var maxReplicas: Int?
 
     /// The YAML text of the entry.
     public var yaml: String {
@@ -78,6 +83,7 @@ public struct EntrySpec: Sendable, Hashable {
         if let enable { lines.append("enable_scale_to_zero: \(enable)") }
         if let retention { lines.append("retention_period: \(Self.duration(retention))") }
         if let minReplicas { lines.append("min_replicas: \(minReplicas)") }
+        if let maxReplicas { lines.append("max_replicas: \(maxReplicas)") }
         if let group { lines.append("group: \(group)") }
         if !aliases.isEmpty { lines.append("aliases: [\(aliases.joined(separator: ", "))]") }
         if wakePathAPI { lines.append("wake_path: api") }
@@ -97,6 +103,7 @@ public struct EntrySpec: Sendable, Hashable {
         if let enable { parts.append("enable=\(enable)") }
         if let retention { parts.append("R=\(Self.duration(retention))") }
         if let minReplicas { parts.append("min=\(minReplicas)") }
+        if let maxReplicas { parts.append("max=\(maxReplicas)") }
         if let group { parts.append("group=\(group)") }
         if !aliases.isEmpty { parts.append("aliases=\(aliases)") }
         if wakePathAPI { parts.append("wake_path=api") }
@@ -176,6 +183,10 @@ public enum FaultKind: Sendable, Hashable {
     case harmlessAnnotations
     /// The recovery query answers a huge value (a corrupt sample): must not crash the recommender.
     case corruptRecovery
+    /// Queries are answered by the other replica of an HA pair, which holds data only since
+    /// `dataSince` (it started then with empty storage): every query succeeds, the windows are
+    /// short. The recommender's own series are left whole (recovery is another promise).
+    case failover(dataSince: Double)
 
     /// The model the fault is about, if one.
     public var model: String? {
@@ -210,6 +221,7 @@ public enum FaultKind: Sendable, Hashable {
         case .tsdbRestart: "TSDB down and restarted (data gap)"
         case .harmlessAnnotations: "answers carry harmless PromQL info annotations"
         case .corruptRecovery: "the recovery query answers 1e300"
+        case .failover(let since): "queries answered by an HA replica holding data only since t=\(Simulation.format(since))"
         }
     }
 }
@@ -285,11 +297,14 @@ public struct Schedule: Sendable, Hashable {
     public var config: [EntryText]
     /// Faults, edits, restarts, in any order.
     public var events: [ScheduleEvent]
+    /// `--scale-down-stabilization`, seconds (0: a lower size at once).
+    public var scaleDownStabilization: Double = 0
 
     /// The readable form printed with a failure.
     public var description: String {
         var lines = [
-            "seed \(seed): scrape \(Simulation.format(scrapeInterval))s, tick \(Simulation.format(tickInterval))s, run \(Simulation.format(duration))s, forget after \(Simulation.format(forgetAfter))s, Prometheus \(flavour.rawValue), gateway flow control \(flowControl ? "on" : "off"), gateway namespace label: \(gatewayNamespaces.rawValue)",
+            "seed \(seed): scrape \(Simulation.format(scrapeInterval))s, tick \(Simulation.format(tickInterval))s, run \(Simulation.format(duration))s, forget after \(Simulation.format(forgetAfter))s, Prometheus \(flavour.rawValue), gateway flow control \(flowControl ? "on" : "off"), gateway namespace label: \(gatewayNamespaces.rawValue)"
+                + (scaleDownStabilization > 0 ? ", scale-down stabilization \(Simulation.format(scaleDownStabilization))s" : ""),
             "models:",
         ]
         for model in models {

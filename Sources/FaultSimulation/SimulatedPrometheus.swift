@@ -69,14 +69,15 @@ public final class SimulatedPrometheus: PrometheusTransport {
             }
             if active.contains(.unavailable) { return .success(HTTPResponse(status: 503, body: Array("Service Unavailable\n".utf8))) }
             if active.contains(.unauthorized) { return .success(HTTPResponse(status: 401, body: Array("Unauthorized\n".utf8))) }
-            var evaluateAt = t
+            // Prometheus evaluates an instant query without `time` at the moment it receives it; a
+            // slow answer is late, not newer: it holds what was scraped by then.
+            let evaluateAt = t
             for case .slow(let seconds) in active {
                 if seconds >= Simulation.clientTimeout {
                     state.latency[query] = consumed + Simulation.clientTimeout
                     return .failure(TransportError("Operation timed out after \(Int(Simulation.clientTimeout * 1000)) milliseconds with 0 bytes received"))
                 }
                 state.latency[query] = consumed + seconds
-                evaluateAt = t + seconds
             }
             let expr: QueryExpr
             if let cached = state.parsed[query] {
@@ -103,7 +104,11 @@ public final class SimulatedPrometheus: PrometheusTransport {
                 hiddenLabels += models.compactMap { state.modelLabels[$0] }
                 hiddenMetrics.formUnion(metrics)
             }
-            let samples = state.tsdb.evaluate(expr, at: evaluateAt) { metric, labels in
+            var replica = state.tsdb  // copy on write: the stored samples are shared, not copied
+            for case .failover(let since) in active {
+                replica.horizon = (since, [Simulation.desiredMetric, "recommender_model_gateway_last_seen_timestamp_seconds"])
+            }
+            let samples = replica.evaluate(expr, at: evaluateAt) { metric, labels in
                 guard hiddenMetrics.contains(metric) else { return false }
                 return hiddenLabels.contains { model in
                     (labels["model_name"] == model.served && labels["namespace"] == model.namespace) || labels["target_model_name"] == model.requested

@@ -67,6 +67,10 @@ public struct SimulatedTSDB: Sendable {
     /// Per scrape target, the series of its last successful scrape (for staleness markers).
     private var lastScrape: [String: Set<Int>] = [:]
 
+    /// Samples older than `since` are invisible to evaluation, except those of `exempt` metrics
+    /// (a replica that started at `since` with empty storage); nil: everything is visible.
+    public var horizon: (since: Double, exempt: Set<String>)?
+
     /// An empty TSDB.
     public init(flavour: PrometheusFlavour = .v3) { self.flavour = flavour }
 
@@ -167,6 +171,16 @@ public struct SimulatedTSDB: Sendable {
                 labels[label] = value
                 return ResultSample(labels: labels, value: sample.value)
             }
+        case .greaterThan(let inner, let threshold):
+            return evaluate(inner, at: time, hidden: hidden).filter { $0.value > threshold }
+        case .and(let lhs, let rhs):
+            func identity(_ labels: [String: String]) -> [String: String] {
+                var labels = labels
+                labels["__name__"] = nil
+                return labels
+            }
+            let right = Set(evaluate(rhs, at: time, hidden: hidden).map { identity($0.labels) })
+            return evaluate(lhs, at: time, hidden: hidden).filter { right.contains(identity($0.labels)) }
         case .or(let lhs, let rhs):
             let left = evaluate(lhs, at: time, hidden: hidden)
             let seen = Set(left.map(\.labels))
@@ -188,6 +202,7 @@ public struct SimulatedTSDB: Sendable {
         while i >= 0, s.samples[i].time > time { i -= 1 }
         guard i >= 0 else { return nil }
         let sample = s.samples[i]
+        if let horizon, sample.time < horizon.since, !horizon.exempt.contains(s.metric) { return nil }
         let inside = flavour == .v3 ? sample.time > time - Self.lookback : sample.time >= time - Self.lookback
         return inside && !sample.stale ? sample.value : nil
     }
@@ -199,7 +214,10 @@ public struct SimulatedTSDB: Sendable {
         var start = end
         let startTime = time - range
         while start > 0, flavour == .v3 ? s.samples[start - 1].time > startTime : s.samples[start - 1].time >= startTime { start -= 1 }
-        let window = s.samples[start..<end]
+        var window = s.samples[start..<end]
+        if let horizon, !horizon.exempt.contains(s.metric) {
+            while let first = window.first, first.time < horizon.since { window = window.dropFirst() }
+        }
         guard window.contains(where: \.stale) else { return window }
         return ArraySlice(window.filter { !$0.stale })
     }
@@ -210,6 +228,7 @@ public struct SimulatedTSDB: Sendable {
         case .rate: extrapolatedRate(window, rangeStart: time - range, rangeEnd: time, range: range, isRate: true)
         case .lastOverTime: window.last?.value
         case .maxOverTime: window.isEmpty ? nil : window.reduce(-Double.infinity) { $1.value.isNaN ? $0 : max($0, $1.value) }
+        case .minOverTime: window.isEmpty ? nil : window.reduce(Double.infinity) { $1.value.isNaN ? $0 : min($0, $1.value) }
         case .countOverTime: window.isEmpty ? nil : Double(window.count)
         }
     }

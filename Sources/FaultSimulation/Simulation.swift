@@ -94,6 +94,8 @@ struct World {
     var recovered = false
     var upAt = Double.infinity
     var output: [(labels: [String: String], value: Double)] = []
+    /// `recommender_variant_name_conflicts` on the last page read.
+    var reportedConflicts: Double?
     var desired: [ModelKey: Int] = [:]
     var result = RunResult()
     var nextTick: Double
@@ -128,6 +130,9 @@ struct World {
             switch kind {
             case .refused, .unavailable, .slow, .unauthorized, .partial, .tsdbRestart, .harmlessAnnotations, .corruptRecovery:
                 spans.append(.init(kind: kind, start: start, end: end))
+            case .failover:
+                spans.append(.init(kind: kind, start: start, end: end))
+                ends.append(start)  // the evidence starts afresh on the replica: a disturbance
             default: break
             }
         }
@@ -149,9 +154,10 @@ struct World {
 
     mutating func startEngine(at t: Double) async {
         let engine = Engine(
-            options: EngineOptions(forgetAfterSeconds: schedule.forgetAfter, scaleDownStabilizationSeconds: 0),
+            options: EngineOptions(forgetAfterSeconds: schedule.forgetAfter, scaleDownStabilizationSeconds: schedule.scaleDownStabilization),
             logger: Simulation.logger)
         self.engine = engine
+        checker.engineStarted(at: t)
         await loadConfig(at: t)
         recovered = false
         upAt = .infinity
@@ -330,7 +336,7 @@ struct World {
             await engine.recover(recovery, now: Instant(seconds: SimulatedPrometheus.epoch + t))
             if case .success = recovery { recovered = true }
         }
-        let (signals, outcomes) = await collector.collect(retentions: await engine.retentionsInUse)
+        let (signals, outcomes) = await collector.collect(retentions: await engine.retentionsInUse, now: Instant(seconds: SimulatedPrometheus.epoch + t))
         let (elapsed, unsupported) = prometheus.endTick()
         if let first = unsupported.first {
             result.harnessError = first.description
@@ -342,11 +348,13 @@ struct World {
         await readOutput(at: now)
         let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= now && t < $0.end }
         let facts = self.facts(at: now)
+        if Simulation.trace { for (i, f) in facts.enumerated() { print("t=\(Simulation.format(now)) FACTS \(keys[i]) reporting \(f.reporting) counter \(f.counterPresent) finite \(f.finite)") } }
         if Simulation.trace {
-            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) signals:", signals.attributed(NameIndex()).signals(for: key, retention: ConfigDuration(seconds: 20))) } }
+            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) wake path \(d.wakePath.rawValue) (gateway seen at \(d.state.gatewaySeenAt.map { Simulation.format($0.seconds - SimulatedPrometheus.epoch) } ?? "never")) unattributed signals:", signals.attributed(NameIndex()).signals(for: key, retention: ConfigDuration(seconds: 20))) } }
         }
         let reported = checker.violations.count
         checker.tick(now: now, start: t, decided: recovered, blind: blind, output: desired, facts: facts, fleet: fleet)
+        checker.exposition(output.map(\.labels), reportedConflicts: reportedConflicts, at: now)
         if checker.violations.count > reported {
             var explanations: [String: String] = [:]
             for key in keys {
@@ -374,6 +382,7 @@ struct World {
         guard let engine else { return }
         let text = await engine.renderMetrics()
         output = OutputParser.desiredLines(text)
+        reportedConflicts = OutputParser.value(of: "recommender_variant_name_conflicts", in: text)
         let before = desired
         desired = [:]
         for line in output {
@@ -408,6 +417,9 @@ struct World {
         let aliases = checker.resolved.map(\.aliases)
         let pending = fleet.models.map(\.pendingSince)
         let flowControl = schedule.flowControl
+        // During a failover, what the answering replica holds: demand older than its data is invisible.
+        var horizon = -Double.infinity
+        for span in queryFaults where span.start <= t && t < span.end { if case .failover(let since) = span.kind { horizon = max(horizon, since) } }
         return prometheus.state.withLock { state in
             let tsdb = state.tsdb
             return models.enumerated().map { i, model in
@@ -415,7 +427,8 @@ struct World {
                 let labels = ["namespace": model.namespace, "model_name": model.servedName]
                 let running = tsdb.freshValues(Fleet.runningMetric, matching: labels, at: t)
                 let waiting = tsdb.freshValues(Fleet.waitingMetric, matching: labels, at: t)
-                let requests = tsdb.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i])
+                // The service reads the counter over R plus one scrape (its last step inside the window).
+                let requests = tsdb.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i] + schedule.scrapeInterval)
                 facts.reporting = !running.isEmpty
                 facts.counterPresent = !requests.isEmpty
                 var finite = (running + waiting + requests).allSatisfy(\.isFinite)
@@ -425,7 +438,17 @@ struct World {
                     let queue = tsdb.freshValues(Fleet.queueMetric, matching: gateway, at: t)
                     let counter = tsdb.freshValues(Fleet.gatewayCounterMetric, matching: gateway, at: t)
                     finite = finite && (queue + counter).allSatisfy(\.isFinite)
-                    if !queue.isEmpty || !counter.isEmpty { facts.gatewayFresh = true }
+                    // A source that keeps the model known (spec §5: seen in demand signals). The
+                    // series' namespace label attributes it first (spec §4): a gateway per
+                    // namespace labels each series with its model's namespace, so another
+                    // namespace's series of the same id is that model's demand, not this one's.
+                    if schedule.gatewayNamespaces == .perNamespace {
+                        let own = gateway.merging(["namespace": model.namespace]) { $1 }
+                        if !tsdb.freshValues(Fleet.queueMetric, matching: own, at: t).isEmpty
+                            || !tsdb.freshValues(Fleet.gatewayCounterMetric, matching: own, at: t).isEmpty { facts.gatewayFresh = true }
+                    } else if !queue.isEmpty || !counter.isEmpty {
+                        facts.gatewayFresh = true
+                    }
                     // A name several models of the schedule answer to proves a path only through a
                     // series labelled with this model's namespace (an unambiguous attribution).
                     let sharers = schedule.models.indices.filter { j in
@@ -442,12 +465,12 @@ struct World {
                     let gateway = ["target_model_name": model.requestedName]
                     if flowControl {
                         facts.demandVisible = tsdb.samples(Fleet.queueMetric, matching: gateway).contains { series in
-                            series.contains { $0.time >= since - 1e-9 && $0.time <= t && $0.value > 0 }
+                            series.contains { $0.time >= max(since - 1e-9, horizon) && $0.time <= t && $0.value > 0 }
                         }
                     } else {
                         facts.demandVisible = tsdb.samples(Fleet.gatewayCounterMetric, matching: gateway).contains { series in
                             zip(series, series.dropFirst()).contains { a, b in
-                                b.time >= since - 1e-9 && b.time <= t && b.value > a.value && a.time > t - retentions[i]
+                                b.time >= since - 1e-9 && b.time <= t && b.value > a.value && a.time > t - retentions[i] && a.time >= horizon
                             }
                         }
                     }
@@ -485,6 +508,13 @@ enum OutputParser {
             }
         }
         return lines
+    }
+
+    /// The value of an unlabelled sample `name value` on the page, nil when absent.
+    static func value(of name: String, in text: String) -> Double? {
+        guard let range = text.range(of: "\n" + name + " ") else { return nil }
+        let rest = text[range.upperBound...]
+        return Double(rest.prefix { $0 != "\n" }.trimmingCharacters(in: .whitespaces))
     }
 
     /// `a="1",b="x\"y"` → labels.

@@ -9,7 +9,9 @@ public enum ParsedEntry: Sendable, Hashable {
     case global(GlobalEntry)
     /// Rejected. `modelID`/`namespace` are what could still be read of it, so the model it names
     /// can be protected (treated as `enable_scale_to_zero: false`) when no good version exists.
-    case invalid(key: String, modelID: String?, namespace: String?)
+    /// `minReplicas`: the entry's `min_replicas` when it could still be read, honoured while the
+    /// entry protects its model (a broken entry is never less conservative than what it says).
+    case invalid(key: String, modelID: String?, namespace: String?, minReplicas: Int? = nil)
 }
 
 /// Where an entry's text came from, for error messages.
@@ -64,7 +66,7 @@ public enum EntryParser {
             let lastLine = max(1, breaks + 1 - (endsWithBreak ? 1 : 0))
             report.error(field: nil, line: line.map { min($0, lastLine) }, "invalid YAML: \(detail)")
             let salvaged = salvage(text)
-            return .invalid(key: key, modelID: salvaged.modelID, namespace: salvaged.namespace)
+            return .invalid(key: key, modelID: salvaged.modelID, namespace: salvaged.namespace, minReplicas: salvaged.minReplicas)
         }
         guard let root else {
             if key == globalKey { return .global(GlobalEntry()) }
@@ -232,7 +234,9 @@ public enum EntryParser {
         if let aliases = settings.aliases, let modelID, aliases.contains(modelID) {
             report.warning(field: "aliases", line: lines["aliases"], "`\(modelID)` is the model_id itself; an alias names another name")
         }
-        guard valid else { return .invalid(key: key, modelID: modelID, namespace: namespace) }
+        // The min_replicas it states is kept for the protection, unless it is the value rejected.
+        let statedMin = settings.minReplicas.flatMap { min in settings.maxReplicas.map { min <= $0 } ?? true ? min : nil }
+        guard valid else { return .invalid(key: key, modelID: modelID, namespace: namespace, minReplicas: statedMin) }
         return .model(ModelEntry(key: key, modelID: modelID, namespace: namespace, settings: settings))
     }
 
@@ -494,12 +498,13 @@ public enum EntryParser {
         return out
     }
 
-    /// Best-effort `model_id`/`namespace` of an entry that is not valid YAML: a line scan.
-    static func salvage(_ text: String) -> (modelID: String?, namespace: String?) {
-        func value(of field: String) -> String? {
+    /// Best-effort `model_id`/`namespace`/`min_replicas` of an entry that is not valid YAML: a line scan.
+    static func salvage(_ text: String) -> (modelID: String?, namespace: String?, minReplicas: Int?) {
+        // Bounds are read from top-level lines only (not a nested mapping or a block scalar's text).
+        func value(of field: String, topLevel: Bool = false) -> String? {
             for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline }) {  // \r\n too
                 let line = rawLine.trimmingCharacters(in: .whitespaces)
-                guard line.hasPrefix(field + ":") else { continue }
+                guard line.hasPrefix(field + ":"), !topLevel || rawLine.hasPrefix(field + ":") else { continue }
                 var value = line.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces)
                 if let hash = value.range(of: " #") { value = String(value[..<hash.lowerBound]) }
                 value = value.trimmingCharacters(in: CharacterSet(charactersIn: "\"' "))
@@ -507,7 +512,11 @@ public enum EntryParser {
             }
             return nil
         }
-        return (value(of: "model_id"), value(of: "namespace"))
+        func bound(_ field: String) -> Int? { value(of: field, topLevel: true).flatMap(Int.init).flatMap { $0 >= 0 ? $0 : nil } }
+        // A minimum only when it does not exceed the entry's own maximum.
+        var minReplicas = bound("min_replicas")
+        if let min = minReplicas, let max = bound("max_replicas"), min > max { minReplicas = nil }
+        return (value(of: "model_id"), value(of: "namespace"), minReplicas)
     }
 
     /// The known field closest to a misspelt one, for "did you mean" hints.

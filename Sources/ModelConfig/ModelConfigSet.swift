@@ -13,6 +13,9 @@ public struct ModelConfigSet: Sendable {
         public let modelID: String?
         /// The namespace it names, if any.
         public let namespace: String?
+        /// Its `min_replicas`, when it could still be read: honoured if higher than the floor resolved
+        /// without it.
+        public var minReplicas: Int? = nil
     }
 
     /// The `default` entry in force, if any.
@@ -53,7 +56,7 @@ public struct ModelConfigSet: Sendable {
         for raw in entries {
             locations[raw.key] = raw.location
             let parsed = EntryParser.parse(key: raw.key, text: raw.text, location: raw.location, problems: &problems)
-            guard case .invalid(let key, let modelID, let namespace) = parsed else {
+            guard case .invalid(let key, let modelID, let namespace, let minReplicas) = parsed else {
                 good[raw.key] = parsed
                 continue
             }
@@ -63,9 +66,9 @@ public struct ModelConfigSet: Sendable {
             } else if key == EntryParser.globalKey {
                 globalQuarantined = true
             } else if key == EntryParser.defaultKey {
-                quarantined.append(Quarantine(key: key, modelID: nil, namespace: nil))
+                quarantined.append(Quarantine(key: key, modelID: nil, namespace: nil, minReplicas: minReplicas))
             } else if let modelID {
-                quarantined.append(Quarantine(key: key, modelID: modelID, namespace: namespace))
+                quarantined.append(Quarantine(key: key, modelID: modelID, namespace: namespace, minReplicas: minReplicas))
             }
         }
 
@@ -116,10 +119,11 @@ public struct ModelConfigSet: Sendable {
         return (entries.filter { $0.namespace == namespace }, entries.filter { $0.namespace == nil })
     }
 
-    /// Whether `key` is quarantined (broken, never good) for the model.
-    func quarantine(for modelID: String, namespace: String) -> Quarantine? {
-        quarantined.first { q in
+    /// The broken entries (never good) that protect the model: its own first, then a broken `default`.
+    func quarantines(for modelID: String, namespace: String) -> [Quarantine] {
+        let matching = quarantined.filter { q in
             q.modelID == nil || (q.modelID == modelID && (q.namespace == nil || q.namespace == namespace))
         }
+        return matching.filter { $0.modelID != nil } + matching.filter { $0.modelID == nil }
     }
 }

@@ -188,8 +188,9 @@ public struct ResolvedModelConfig: Sendable, Hashable {
     }
 
     /// A copy with scale-to-zero and the sources replaced.
-    func replacing(enableScaleToZero: Bool, sources: FieldSources) -> ResolvedModelConfig {
-        ResolvedModelConfig(
+    func replacing(enableScaleToZero: Bool, minReplicas: Int? = nil, sources: FieldSources) -> ResolvedModelConfig {
+        let minReplicas = minReplicas ?? self.minReplicas
+        return ResolvedModelConfig(
             model: model, enableScaleToZero: enableScaleToZero, retention: retention, variantName: variantName,
             minReplicas: minReplicas, maxReplicas: maxReplicas, targetConcurrency: targetConcurrency, group: group,
             aliases: aliases, wakePath: wakePath, keepAlive: keepAlive, coldStartCost: coldStartCost,
@@ -260,10 +261,24 @@ public struct ConfigResolver: Sendable {
             }
             resolved = folded!
         }
-        if let quarantine = config.quarantine(for: model.modelID, namespace: model.namespace) {
+        let quarantines = config.quarantines(for: model.modelID, namespace: model.namespace)
+        if let first = quarantines.first {
             var sources = resolved.sources
-            sources[.enableScaleToZero] = .invalidEntry(key: quarantine.key)
-            resolved = resolved.replacing(enableScaleToZero: false, sources: sources)
+            sources[.enableScaleToZero] = .invalidEntry(key: first.key)
+            // The min_replicas a broken entry states, when higher: never a lower floor, never above
+            // the max_replicas in force, and a broken `default` only where no entry of the model's
+            // own sets min_replicas (field by field, most specific first, as always).
+            var minReplicas = resolved.minReplicas
+            for quarantine in quarantines {
+                guard var stated = quarantine.minReplicas else { continue }
+                if quarantine.modelID == nil, case .override = resolved.sources[.minReplicas] { continue }
+                if let ceiling = resolved.maxReplicas { stated = Swift.min(stated, ceiling) }
+                if stated > minReplicas {
+                    minReplicas = stated
+                    sources[.minReplicas] = .invalidEntry(key: quarantine.key)
+                }
+            }
+            resolved = resolved.replacing(enableScaleToZero: false, minReplicas: minReplicas, sources: sources)
         }
         return resolved
     }

@@ -309,6 +309,7 @@ struct ResponseDecoder {
             }
             return decoder.index - start
         }
+        let start = index
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard index < bytes.count else { throw Malformed() }
         if bytes[index] == UInt8(ascii: "0") {
@@ -324,6 +325,10 @@ struct ResponseDecoder {
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard digits(&self) > 0 else { throw Malformed() }
+            // A number beyond a Double's range is malformed, as standard JSON parsers have it.
+            guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)), value.isFinite else { throw Malformed() }
+        } else if index - start > 308 {
+            guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)), value.isFinite else { throw Malformed() }
         }
     }
 

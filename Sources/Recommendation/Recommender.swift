@@ -32,13 +32,21 @@ public struct Policy: Sendable, Hashable {
     /// Seconds a gateway wake path stays proven after its series were last seen (gateway restarts
     /// reset its counters; a model at zero may have no series until its next request).
     public var wakePathMemory: Double
+    /// Whether decisions carry their detail in words (``Decision/detail``). The service's always
+    /// do; a backtest, which reads only the count and the reason, turns them off: writing them is
+    /// most of the cost of a decision. The count, reason and state are the same either way.
+    public var details: Bool
 
     /// Creates a policy. The defaults are the service's.
-    public init(killSwitch: Bool = false, scaleDownStabilization: Double = 0, zeroRequiresWakePath: Bool = true, wakePathMemory: Double = 86_400) {
+    public init(
+        killSwitch: Bool = false, scaleDownStabilization: Double = 0, zeroRequiresWakePath: Bool = true, wakePathMemory: Double = 86_400,
+        details: Bool = true
+    ) {
         self.killSwitch = killSwitch
         self.scaleDownStabilization = scaleDownStabilization
         self.zeroRequiresWakePath = zeroRequiresWakePath
         self.wakePathMemory = wakePathMemory
+        self.details = details
     }
 }
 
@@ -127,7 +135,7 @@ public enum Recommender {
         var outcome: (desired: Int, reason: Reason, detail: String)
         var zeroAt: Instant?
         if e.ownWake || groupWake {
-            outcome = wake(e, groupWake: groupWake)
+            outcome = wake(e, groupWake: groupWake, details: policy.details)
         } else if let missing = e.unknown(needingZero: zeroAllowed) {
             outcome = hold(e, zeroAllowed: zeroAllowed, missing: missing)
         } else if zeroAllowed, let window = e.prewarm, previous == 0 || (e.idleForZero && groupIdle) {
@@ -137,13 +145,22 @@ public enum Recommender {
         } else if zeroAllowed && e.idleForZero && groupIdle {
             outcome = e.wakePath == .none && policy.zeroRequiresWakePath
                 ? noWakePath(e) : (0, .idle, "no request for the retention period (\(format(e.retention))s), observed throughout")
-        } else if let sizing = Sizer.size(config, e.input.signals, previous: previous) {
-            outcome = (sizing.replicas, .active, activeDetail(e, sizing: sizing, groupIdle: groupIdle, policy: policy, now: now))
+        } else if let sizing = Sizer.size(config, e.input.signals, previous: previous, explain: policy.details) {
+            outcome = (sizing.replicas, .active, policy.details ? activeDetail(e, sizing: sizing, groupIdle: groupIdle, policy: policy, now: now) : "")
             if zeroAllowed, e.quiet { zeroAt = e.zeroAt }
         } else {
             outcome = hold(e, zeroAllowed: zeroAllowed, missing: config.targetConcurrency == nil ? "saturation (ready, kv-cache, running, waiting)" : "in-flight")
         }
         if !zeroAllowed { outcome.desired = max(outcome.desired, config.activeFloor) }
+        if case .invalidEntry(let key) = config.sources[.enableScaleToZero], let previous, outcome.desired < previous {
+            // A broken entry with no good version: what it meant is unknown, so nothing moves down
+            // (up to the max_replicas in force).
+            let held = Swift.max(Swift.min(previous, config.maxReplicas ?? previous), outcome.desired)
+            if held > outcome.desired {
+                outcome.desired = held
+                outcome.detail += "; held at \(held): entry `\(key)` is invalid and has no good version"
+            }
+        }
 
         stabilize(
             &outcome, config: config, previous: e.input.state, ready: e.input.signals.ready, next: &next,
@@ -160,7 +177,7 @@ public enum Recommender {
     }
 
     /// The wake rule: at least the floor; sized to load when it is known.
-    static func wake(_ e: Evidence, groupWake: Bool) -> (Int, Reason, String) {
+    static func wake(_ e: Evidence, groupWake: Bool, details: Bool = true) -> (Int, Reason, String) {
         let config = e.input.config
         let previous = e.input.state.desired
         let desired = max(activeSize(config, e.input.signals, previous: previous) ?? previous ?? config.activeFloor, config.activeFloor)
@@ -168,7 +185,7 @@ public enum Recommender {
         // decided); a model already up that serves is active.
         let gatewayDemand = (e.input.signals.demand ?? 0) > 0 || e.gatewayIncrease
         let reason: Reason = previous == 0 || e.input.wakeRequested || (previous == nil && gatewayDemand) ? .wake : .active
-        return (desired, reason, wakeDetail(e, groupWake: groupWake))
+        return (desired, reason, details ? wakeDetail(e, groupWake: groupWake) : "")
     }
 
     /// The hold rule: keep the last recommendation. A model at ≥ 1 keeps at least its (possibly newly
@@ -202,7 +219,7 @@ public enum Recommender {
         if e.next.observedSince == nil { return "no replica reports metrics: no evidence of idleness yet" }
         if e.idleForZero && !groupIdle { return "idle, but group \(config.group ?? "") is not" }
         if !e.windowHoldsR, let held = e.input.signals.requestsWindowSeconds {
-            return "idle: Prometheus holds \(format(held.rounded()))s of the \(format(e.retention))s window (a fresh or restarted TSDB): no zero before it holds all of it"
+            return "idle: Prometheus holds \(format(held.rounded()))s of the \(format(e.retention))s window (a fresh or restarted TSDB, or a replica newer than the window): no zero before it holds all of it"
         }
         if let lastWake = e.next.lastWake, now.since(lastWake) < e.retention {
             return "woken \(format(now.since(lastWake)))s ago, held up for \(format(e.retention))s"
@@ -293,12 +310,10 @@ public enum Recommender {
 
     /// The active size (see `Sizer`), nil when a signal it needs is unknown.
     static func activeSize(_ config: ResolvedModelConfig, _ s: ModelSignals, previous: Int? = nil) -> Int? {
-        Sizer.size(config, s, previous: previous)?.replicas
+        Sizer.size(config, s, previous: previous, explain: false)?.replicas
     }
 
-    static func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.1f", value)
-    }
+    static func format(_ value: Double) -> String { DecimalText.format(value, decimals: 1) }
 }
 
 /// A group is scoped to its namespace: two teams' groups of the same name are unrelated.

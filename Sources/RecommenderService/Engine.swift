@@ -54,6 +54,9 @@ final class ModelRecord {
     var unseenSeconds: Double = 0
     /// Configured in its namespace or seen in vLLM series there (see `Engine.touch`).
     var evidenced = false
+    /// Adopted (in this process) from a gateway series' namespace label alone: a shared gateway's
+    /// own namespace, not a model's, once the id is known elsewhere.
+    var adoptedFromGateway = false
     var pendingWake = false
     var lastColdStartSeconds: Double?
     /// Recommendation and ready replicas over time, for the status page.
@@ -92,6 +95,13 @@ final class ModelRecord {
         state = new.state
         pendingWake = false
         if changed { renderLines() }
+    }
+
+    /// Drops the remembered gateway sighting (it may have been another model's series): the next
+    /// series that proves a path for this model alone records it again.
+    func forgetGatewaySighting() {
+        state.gatewaySeenAt = nil
+        exportedGatewaySeen = nil
     }
 
     private func renderLines() {
@@ -251,6 +261,7 @@ public actor Engine {
             record.unseenSeconds = 0
             if evidenced && !record.evidenced {
                 record.evidenced = true
+                record.adoptedFromGateway = false
                 namesStale = true
             }
             return
@@ -266,7 +277,12 @@ public actor Engine {
     /// configuration changed.
     private func nameIndex() -> NameIndex {
         if let names, !namesStale { return names }
-        let built = NameIndex(models: records.values.map { ($0.config, $0.evidenced) }, entries: config?.overrides ?? [])
+        let built = NameIndex(
+            models: records.values.map { ($0.config, $0.evidenced) }, entries: config?.overrides ?? [],
+            gatewayAdopted: Set(records.filter { $0.value.adoptedFromGateway }.keys))
+        // A sighting proves a path for the models known when it was made; a rival for the name
+        // (the same id discovered in another namespace, a new alias) makes it unproven again.
+        for key in built.modelsWithNewRivals(since: names) { records[key]?.forgetGatewaySighting() }
         names = built
         namesStale = false
         return built
@@ -342,13 +358,25 @@ public actor Engine {
         if namesStale { signals = fleet.attributed(nameIndex()) }
         let routed = Self.keys(signals.demand).union(Self.keys(signals.gatewayRequests))
         if !routed.isSubset(of: records.keys) {
+            for key in routed where records[key] == nil {
+                touch(key)
+                records[key]?.adoptedFromGateway = true
+            }
             for key in routed { touch(key) }
             namesStale = true
             signals = fleet.attributed(nameIndex())
         } else {
             for key in routed { touch(key) }
         }
-        let seen = served.union(routed)
+        // A series labelled with a model's namespace keeps that model known (spec §5: seen in
+        // demand signals) even when its demand goes to the same id evidenced elsewhere (a model
+        // recovered at ≥ 1 whose pods' scrapes fail) — unless this process adopted the model from
+        // such a label or a wake call alone (a shared gateway's own namespace, a mistaken call).
+        let named = signals.gatewayNamed.filter { key in
+            records[key].map { !$0.adoptedFromGateway && !wakeAdopted.contains(key) } ?? false
+        }
+        for key in named { touch(key) }
+        let seen = served.union(routed).union(named)
         // Forgetting counts only ticks that could see, and never forgets a zero: a zero is a
         // promise to bring the model back on demand.
         if fleet.complete {

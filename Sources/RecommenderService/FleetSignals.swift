@@ -2,6 +2,7 @@ import Foundation
 import ModelConfig
 import PrometheusClient
 import Recommendation
+import Synchronization
 
 /// One tick's answers from Prometheus for every model: per signal either the values by series
 /// identity or the error that made it unknown. A partial answer is an error (spec §4).
@@ -66,15 +67,19 @@ public struct FleetSignals: Sendable {
                 return out
             }
         }
-        // A gateway series proves a wake path only for the one model it is attributed to: a series
-        // without a namespace for an id known in two namespaces wakes both, proves neither.
+        // A gateway series proves a wake path only for the one model it can belong to (see
+        // `NameIndex.wakePathProven(by:)`): a series without a namespace for an id known in two
+        // namespaces wakes both, proves neither. A series labelled with a namespace also keeps the
+        // models of that name known there in the inventory, whoever its demand is attributed to.
         var proven = Set<ModelKey>()
+        var named = Set<ModelKey>()
         func gateway(_ result: Result<[GatewayKey: Double], PrometheusError>) -> Result<[ModelKey: Double], PrometheusError> {
             result.map { values in
                 var out: [ModelKey: Double] = [:]
                 for (key, value) in values {
                     let models = names.models(routedAs: key)
-                    if models.count == 1 { proven.insert(models[0]) }
+                    if let model = names.wakePathProven(by: key) { proven.insert(model) }
+                    named.formUnion(names.models(labelledAs: key))
                     for model in models { out[model, default: 0] += value }
                 }
                 return out
@@ -95,7 +100,7 @@ public struct FleetSignals: Sendable {
         return AttributedSignals(
             requests: requests.mapValues(models), running: models(running), waiting: models(waiting), ready: models(ready),
             kvCache: kv, demand: demandByModel, gatewayRequests: requestsByModel, gatewayProven: proven,
-            requestsWindowSamples: samples, scrapeInterval: scrapeInterval)
+            gatewayNamed: named, requestsWindowSamples: samples, scrapeInterval: scrapeInterval)
     }
 }
 
@@ -117,6 +122,9 @@ public struct AttributedSignals: Sendable {
     public var gatewayRequests: Result<[ModelKey: Double], PrometheusError>
     /// Models a gateway series was attributed to unambiguously (a wake path).
     public var gatewayProven: Set<ModelKey>
+    /// Known models a gateway series labelled with their namespace names (a source that keeps
+    /// them known, even when the series' demand is attributed to the same id elsewhere).
+    public var gatewayNamed: Set<ModelKey> = []
     /// Per retention period, samples the requests window holds per model.
     public var requestsWindowSamples: [ConfigDuration: [ModelKey: Double]] = [:]
     /// The vLLM pods' scrape interval in seconds (0: unknown).
@@ -171,13 +179,17 @@ public struct NameIndex: Sendable {
     private var scopedAliases: [ModelKey: String] = [:]
     /// Aliases of entries for every namespace: alias → model id.
     private var anyNamespaceAliases: [String: String] = [:]
+    /// Models adopted from a gateway series' namespace label alone (a shared gateway's own
+    /// namespace once the id is evidenced elsewhere): no candidate for a wake path, no rival.
+    private var gatewayAdopted: Set<ModelKey> = []
 
     /// An index knowing nothing: every name is its own model.
     public init() {}
 
     /// Builds the index from the known models' resolved configurations (and whether each is
     /// evidenced: configured in its namespace or seen in vLLM series) and the ConfigMap's entries.
-    public init(models: [(config: ResolvedModelConfig, evidenced: Bool)], entries: [ModelEntry]) {
+    public init(models: [(config: ResolvedModelConfig, evidenced: Bool)], entries: [ModelEntry], gatewayAdopted: Set<ModelKey> = []) {
+        self.gatewayAdopted = gatewayAdopted
         for (config, evidenced) in models {
             for name in Set([config.model.modelID] + config.aliases) {
                 if evidenced { known[name, default: []].append(config.model) } else { weak[name, default: []].append(config.model) }
@@ -228,6 +240,57 @@ public struct NameIndex: Sendable {
         if !unsure.isEmpty { return unsure }
         return [ModelKey(namespace: namespace, modelID: anyNamespaceAliases[key.name] ?? key.name)]
     }
+
+    /// Every known model (evidenced or not) answering to `name`.
+    func everyModel(named name: String) -> [ModelKey] { (known[name] ?? []) + (weak[name] ?? []) }
+
+    /// The models a series of `name` could belong to: every known one but those adopted from a
+    /// gateway's label alone.
+    func candidates(named name: String) -> [ModelKey] { everyModel(named: name).filter { !gatewayAdopted.contains($0) } }
+
+    /// The known models a labelled gateway series names in its own namespace (none without a label).
+    public func models(labelledAs key: GatewayKey) -> [ModelKey] {
+        guard let namespace = key.namespace else { return [] }
+        return everyModel(named: key.name).filter { $0.namespace == namespace }
+    }
+
+    /// The model a gateway series proves a wake path for (spec §5: the gateway has been seen
+    /// routing *the model*), nil when it could belong to more than one. The candidates are the
+    /// known models of that name (or alias), evidenced or not (but not adopted from a gateway's
+    /// label alone): with a namespace label, those known
+    /// in that namespace, or — when none is (a shared gateway's own namespace) — those known
+    /// anywhere; without a label, those known anywhere. The series proves a path only when there
+    /// is exactly one candidate and the series' demand is attributed to it alone. A label naming
+    /// a namespace where the id is known therefore never proves a path for the same id elsewhere,
+    /// even when its demand goes there (the model in the label's namespace may be known only
+    /// from a recovered recommendation while its pods' scrapes fail).
+    public func wakePathProven(by key: GatewayKey) -> ModelKey? {
+        let all = candidates(named: key.name)
+        let here = key.namespace.map { namespace in all.filter { $0.namespace == namespace } } ?? []
+        let candidates = here.isEmpty ? all : here
+        guard candidates.count == 1, models(routedAs: key) == candidates else { return nil }
+        return candidates[0]
+    }
+
+    /// Models whose remembered gateway sightings no longer prove anything: every model answering
+    /// to a name that another model started answering to since `old` (a model of the same id
+    /// discovered in another namespace, a new alias, a model now evidenced), when the name has
+    /// more than one model. A sighting was judged against the models known when it was made; a
+    /// series attributed to the only model of its name then may belong to a model discovered
+    /// later (its pods scraped after the gateway's first series, or recovered after a restart),
+    /// so the sighting is dropped and the current series prove again what they still prove.
+    /// `old == nil` (the first index of a process) drops the recovered sightings of shared names.
+    public func modelsWithNewRivals(since old: NameIndex?) -> Set<ModelKey> {
+        var rivalled = Set<ModelKey>()
+        for name in Set(known.keys).union(weak.keys) {
+            let now = Set(candidates(named: name))
+            guard now.count > 1 else { continue }
+            let before = Set(old?.candidates(named: name) ?? [])
+            let strongBefore = Set(old?.known[name] ?? [])
+            if !now.isSubset(of: before) || !Set(known[name] ?? []).isSubset(of: strongBefore) { rivalled.formUnion(now) }
+        }
+        return rivalled
+    }
 }
 
 /// Runs the signal queries of one tick concurrently: one per signal, plus one per distinct
@@ -237,6 +300,9 @@ public struct SignalCollector: Sendable {
     public let client: PrometheusClient
     /// The queries.
     public let queries: QueryBuilder
+    /// When each gateway target's request counter was last answered, for the catch-up read after
+    /// a blind stretch (see ``GatewaySightings``).
+    let sightings = GatewaySightings()
 
     /// Creates a collector.
     public init(client: PrometheusClient, queries: QueryBuilder) {
@@ -252,8 +318,9 @@ public struct SignalCollector: Sendable {
         public let error: PrometheusError?
     }
 
-    /// Collects every signal; `retentions` are the distinct retention periods in use.
-    public func collect(retentions: Set<ConfigDuration>) async -> (FleetSignals, [QueryOutcome]) {
+    /// Collects every signal; `retentions` are the distinct retention periods in use, `now` the
+    /// tick's time (the wall clock when nil), which dates the gateway sightings.
+    public func collect(retentions: Set<ConfigDuration>, now: Instant? = nil) async -> (FleetSignals, [QueryOutcome]) {
         async let running = byModel(.running)
         async let waiting = byModel(.waiting)
         async let ready = byModel(.ready)
@@ -277,9 +344,10 @@ public struct SignalCollector: Sendable {
             requests[retention] = values
             if !counts.isEmpty { samples[retention] = counts }
         }
+        let caughtUp = await catchUp(await gatewayRequests, now: now ?? Instant(seconds: Date().timeIntervalSince1970))
         var fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
-            kvCache: await kv, demand: await demand, gatewayRequests: await gatewayRequests)
+            kvCache: await kv, demand: await demand, gatewayRequests: caughtUp)
         fleet.requestsWindowSamples = samples
         fleet.scrapeInterval = queries.scrapeInterval.seconds
         var outcomes = requests.values.map { QueryOutcome(signal: .requests, error: $0.failure) }
@@ -355,9 +423,41 @@ public struct SignalCollector: Sendable {
         }
     }
 
-    func byTarget(_ signal: Signal) async -> Result<[GatewayKey: Double], PrometheusError> {
+    /// The gateway request counters after a blind stretch. The counter is read as an increase over
+    /// three scrapes, which needs two samples inside that window: when a gateway's scrapes fail
+    /// (or its series go missing) while a request for a model at zero is rejected, the first
+    /// samples after the gap no longer span the increment — the request is counted by nobody and
+    /// the wake waits for the client's retry. So a target that answers again after being absent
+    /// is read once more over the whole gap (from its last sighting, plus three scrapes, at most
+    /// ``GatewaySightings/longestCatchUp``), and the larger of the two reads stands. Only targets
+    /// that come back are re-read. A failed answer of the recommender's own counts as an absence of
+    /// every target (the gateway went on counting meanwhile), and a failed catch-up read is tried
+    /// again with the next answer.
+    func catchUp(_ plain: Result<[GatewayKey: Double], PrometheusError>, now: Instant) async -> Result<[GatewayKey: Double], PrometheusError> {
+        guard case .success(var values) = plain else {
+            sightings.missed()  // the gateway goes on counting while the recommender cannot see
+            return plain
+        }
+        let gaps = sightings.gaps(present: values.keys, at: now.seconds)
+        guard let longest = gaps.values.max() else {
+            sightings.record(present: values.keys, at: now.seconds)
+            return plain
+        }
+        let seconds = min(longest + 3 * max(queries.scrapeInterval.seconds, 1), GatewaySightings.longestCatchUp)
+        guard case .success(let wide) = await byTarget(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
+            sightings.missed()  // not recorded: the next answer tries the catch-up again
+            return plain
+        }
+        sightings.record(present: values.keys, at: now.seconds)
+        for key in gaps.keys {
+            if let value = wide[key], value > values[key] ?? 0 { values[key] = value }
+        }
+        return .success(values)
+    }
+
+    func byTarget(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<[GatewayKey: Double], PrometheusError> {
         do {
-            let samples = try await client.query(queries.query(signal))  // the counter's window is the builder's
+            let samples = try await client.query(queries.query(signal, range: range))  // the counter's window is the builder's unless given
             var values: [GatewayKey: Double] = [:]
             for sample in samples {
                 let target = sample.labels["target_model_name"].flatMap { $0.isEmpty ? nil : $0 } ?? sample.labels["model_name"]
@@ -381,5 +481,55 @@ extension Result {
     var isSuccess: Bool {
         if case .success = self { return true }
         return false
+    }
+}
+
+/// When each gateway target was last answered by the request-counter query, and which targets
+/// come back after an absence (with how long they were away): missing from the answers (the
+/// gateway's scrapes failed), or every target when the recommender's own queries failed (a
+/// Prometheus outage, a rejected token) while the gateway went on counting.
+final class GatewaySightings: Sendable {
+    /// The longest gap a catch-up read spans. The read must start before the gap to see its
+    /// increments, so a target away for longer is read over this hour only and what it counted
+    /// before the hour's start is missed; a longer read could count requests served before a
+    /// model went to zero as demand (a needless wake).
+    static let longestCatchUp: Double = 3600
+
+    private struct State {
+        var seen: [GatewayKey: Double] = [:]
+        var last: Double?
+        /// An answer failed since the last one recorded.
+        var missed = false
+    }
+
+    private let state = Mutex(State())
+
+    /// An answer failed (or was not read): every target is away until the next one recorded.
+    func missed() { state.withLock { $0.missed = true } }
+
+    /// The targets in `present` that were away — missing from the last recorded answer, or every
+    /// target when an answer failed since — with the seconds since they were last answered.
+    func gaps(present: some Collection<GatewayKey>, at now: Double) -> [GatewayKey: Double] {
+        state.withLock { state in
+            guard let previous = state.last else { return [:] }
+            var gaps: [GatewayKey: Double] = [:]
+            for key in present {
+                guard let seen = state.seen[key], seen < previous || state.missed, now > seen else { continue }
+                gaps[key] = now - seen
+            }
+            return gaps
+        }
+    }
+
+    /// Records the targets answered at `now`.
+    func record(present: some Collection<GatewayKey>, at now: Double) {
+        state.withLock { state in
+            for key in present { state.seen[key] = now }
+            state.last = now
+            state.missed = false
+            if state.seen.count > 2 * present.count + 64 {
+                state.seen = state.seen.filter { now - $0.value <= Self.longestCatchUp }
+            }
+        }
     }
 }

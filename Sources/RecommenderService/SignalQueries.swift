@@ -19,9 +19,15 @@ public struct QueryTemplates: Sendable {
     /// same answer, how many samples the window holds per model (series labelled
     /// `rr_window_samples`): a window that holds less than R of data (a fresh Prometheus, a
     /// replica of an HA pair that just started, a TSDB gap) is no evidence of R without requests.
+    /// The count is the largest over the window's series (the TSDB holds that much), but no more than
+    /// the smallest over the series that are current and have counted something: a new replica
+    /// whose counter is already above 0 at its first sample is evidence only once it has been
+    /// scraped for R (`increase` cannot see requests it served before its first scrape); a counter
+    /// still at 0 has never counted a request, whatever the window holds. (`and` binds tighter
+    /// than `or`.)
     /// A replaced template without the samples series is trusted as it is.
     public var requests =
-        "sum by (namespace, model_name) (increase(vllm:request_success_total{$SELECTOR}[$RANGE])) or label_replace(max by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE])), \"rr_window_samples\", \"true\", \"\", \"\")"
+        "sum by (namespace, model_name) (increase(vllm:request_success_total{$SELECTOR}[$RANGE])) or label_replace(min by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) and vllm:request_success_total{$SELECTOR} and min_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) > 0 or max by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]))), \"rr_window_samples\", \"true\", \"\", \"\")"
     /// The label that marks the window-samples series of the requests query.
     public static let windowSamplesLabel = "rr_window_samples"
     /// Requests being processed.
@@ -126,7 +132,7 @@ public struct QueryBuilder: Sendable {
         text = text.replacingOccurrences(of: "$RECOMMENDER_SELECTOR", with: recommenderSelector)
         text = text.replacingOccurrences(of: "$SELECTOR", with: selector)
         if signal == .gatewayRequests {
-            text = text.replacingOccurrences(of: "$RANGE", with: gatewayWindow.prometheusRange)
+            text = text.replacingOccurrences(of: "$RANGE", with: (range ?? gatewayWindow).prometheusRange)
         } else if var range {
             if signal == .requests { range = ConfigDuration(milliseconds: range.milliseconds + scrapeInterval.milliseconds) }
             text = text.replacingOccurrences(of: "$RANGE", with: range.prometheusRange)

@@ -37,7 +37,7 @@ public struct TickLoop: Service {
             await engine.recover(values, wakePaths: wakePaths, now: clock.now())
             if await engine.recovered { await engine.recoverLearned(await collector.recoverLearned(window: recoveryWindow)) }
         }
-        let (fleet, outcomes) = await collector.collect(retentions: await engine.retentionsInUse)
+        let (fleet, outcomes) = await collector.collect(retentions: await engine.retentionsInUse, now: clock.now())
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         await engine.tick(fleet, outcomes: outcomes, duration: seconds, now: clock.now())

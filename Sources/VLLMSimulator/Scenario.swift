@@ -19,6 +19,9 @@ public struct Scenario: Sendable {
         case periodic(rate: Double, every: Double, duration: Double, offset: Double)
         /// No requests at all.
         case silent
+        /// A rate that follows `points` (scenario seconds, requests per second), linear between
+        /// them and flat outside them; with `period`, the shape repeats every period (a day).
+        case profile(points: [ProfilePoint], period: Double?)
 
         /// The arrival rate at scenario time `t` (seconds).
         public func rate(at t: Double) -> Double {
@@ -32,6 +35,14 @@ public struct Scenario: Sendable {
                 guard t >= offset else { return 0 }
                 return (t - offset).truncatingRemainder(dividingBy: every) < duration ? rate : 0
             case .silent: return 0
+            case .profile(let points, let period):
+                guard let first = points.first, let last = points.last else { return 0 }
+                let at = period.map { t.truncatingRemainder(dividingBy: $0) } ?? t
+                if at <= first.at { return first.rate }
+                if at >= last.at { return last.rate }
+                let next = points.firstIndex { $0.at > at } ?? points.count - 1
+                let (a, b) = (points[next - 1], points[next])
+                return a.rate + (b.rate - a.rate) * (at - a.at) / (b.at - a.at)
             }
         }
 
@@ -39,6 +50,20 @@ public struct Scenario: Sendable {
         var isRandom: Bool {
             if case .constant = self { return false }
             return true
+        }
+    }
+
+    /// One point of a `profile`: the arrival rate at a scenario time.
+    public struct ProfilePoint: Sendable, Equatable {
+        /// Scenario seconds since the start (of the period, when the profile repeats).
+        public let at: Double
+        /// Requests per second at that time.
+        public let rate: Double
+
+        /// Creates a point.
+        public init(at: Double, rate: Double) {
+            self.at = at
+            self.rate = rate
         }
     }
 
@@ -86,6 +111,10 @@ public struct Scenario: Sendable {
     public let tokensPerRequest: Double
     /// See `tokensPerRequest`.
     public let kvCapacityTokens: Double
+    /// Scenario seconds a pod removed from its Deployment (scaled down, or replaced by a rolling
+    /// update) keeps serving and reporting metrics before it is gone: vLLM drains its requests
+    /// after SIGTERM, and Prometheus scrapes the pod until it exits. 0: gone at once.
+    public let terminationGrace: Double
     /// The models.
     public let models: [Model]
 
@@ -99,8 +128,9 @@ public struct Scenario: Sendable {
         timeScale: Double = 1, coldStart: Double = 60, serviceTime: Double = 2, replicaConcurrency: Int = 8,
         queueTimeout: Double = 600, queueCapacity: Int = 10_000, seed: UInt64 = 1, flowControl: Bool = true,
         retryAfter: Double = 30, retries: Int = 20, tokensPerRequest: Double = 1, kvCapacityTokens: Double? = nil,
-        models: [Model]
+        terminationGrace: Double = 0, models: [Model]
     ) {
+        self.terminationGrace = terminationGrace
         self.tokensPerRequest = tokensPerRequest
         self.kvCapacityTokens = kvCapacityTokens ?? Double(replicaConcurrency) * tokensPerRequest
         self.flowControl = flowControl
@@ -161,7 +191,7 @@ extension Scenario {
         }
         let known: Set<String> = [
             "time_scale", "cold_start", "service_time", "replica_concurrency", "queue_timeout", "queue_capacity", "seed", "models",
-            "flow_control", "retry_after", "retries", "tokens_per_request", "kv_capacity_tokens",
+            "flow_control", "retry_after", "retries", "tokens_per_request", "kv_capacity_tokens", "termination_grace",
         ]
         var flowControl = true
         if let value = root["flow_control"] {
@@ -200,14 +230,44 @@ extension Scenario {
                     duration: try duration(spec["for"], "\(at).traffic.for", 300),
                     offset: spec["offset"] == nil ? 0 : try duration(spec["offset"], "\(at).traffic.offset", 0))
             case "silent": traffic = .silent
+            case "profile": traffic = try profile(spec, at: "\(at).traffic")
             default:
-                throw ScenarioError(description: "\(file): \(at).traffic.kind: expected constant, poisson, bursts, diurnal, periodic or silent, found \(kind)")
+                throw ScenarioError(description: "\(file): \(at).traffic.kind: expected constant, poisson, bursts, diurnal, periodic, profile or silent, found \(kind)")
             }
             var model = Model(
                 id: id, namespace: entry["namespace"] as? String ?? "default", traffic: traffic,
                 initialReplicas: Int(try number(entry["initial_replicas"], "\(at).initial_replicas", 1)))
             if let rollout = entry["rollout_at"] { model.rolloutAt = try duration(rollout, "\(at).rollout_at", 0) }
             models.append(model)
+        }
+        func profile(_ spec: [String: Any], at: String) throws -> Traffic {
+            guard let list = spec["points"] as? [Any], !list.isEmpty else {
+                throw ScenarioError(description: "\(file): \(at).points: expected a non-empty list of {at: DURATION, rate: NUMBER}")
+            }
+            var points: [ProfilePoint] = []
+            for (index, item) in list.enumerated() {
+                let field = "\(at).points[\(index)]"
+                guard let point = item as? [String: Any] else {
+                    throw ScenarioError(description: "\(file): \(field): expected {at: DURATION, rate: NUMBER}, found \(item)")
+                }
+                for key in ["at", "rate"] where point[key] == nil {
+                    throw ScenarioError(description: "\(file): \(field).\(key): missing; expected {at: DURATION, rate: NUMBER}")
+                }
+                let text = "\(point["at"]!)"
+                guard let parsed = ConfigDuration.parse(text), parsed.seconds >= 0 else {
+                    throw ScenarioError(description: "\(file): \(field).at: expected a duration such as 0s, 90m or 6h, found \(text)")
+                }
+                let time = parsed.seconds
+                if let previous = points.last, time <= previous.at {
+                    throw ScenarioError(description: "\(file): \(field).at: expected a time after the previous point's, found \(text)")
+                }
+                points.append(ProfilePoint(at: time, rate: try number(point["rate"], "\(field).rate", 0)))
+            }
+            let period = spec["period"] == nil ? nil : try duration(spec["period"], "\(at).period", 86_400)
+            if let period, let last = points.last, last.at > period {
+                throw ScenarioError(description: "\(file): \(at).period: expected at least the last point's time, found \(spec["period"]!)")
+            }
+            return .profile(points: points, period: period)
         }
         return Scenario(
             timeScale: try number(root["time_scale"], "time_scale", 1), coldStart: try duration(root["cold_start"], "cold_start", 60),
@@ -219,6 +279,7 @@ extension Scenario {
             retryAfter: try duration(root["retry_after"], "retry_after", 30), retries: Int(try number(root["retries"], "retries", 20)),
             tokensPerRequest: try number(root["tokens_per_request"], "tokens_per_request", 1),
             kvCapacityTokens: root["kv_capacity_tokens"] == nil ? nil : try number(root["kv_capacity_tokens"], "kv_capacity_tokens", 8),
+            terminationGrace: root["termination_grace"] == nil ? 0 : try duration(root["termination_grace"], "termination_grace", 0),
             models: models)
     }
 }

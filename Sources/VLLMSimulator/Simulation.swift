@@ -12,6 +12,10 @@ public struct Simulation: Sendable {
         var surge = false
         /// Belongs to the template being replaced by a rolling update.
         var old = false
+        /// Removed from the Deployment: serves and reports until then (`terminationGrace`).
+        var terminatingUntil: Double? = nil
+        /// One of the Deployment's pods (not a surge pod, not terminating).
+        var regular: Bool { !surge && terminatingUntil == nil }
     }
 
     struct ModelState: Sendable {
@@ -21,6 +25,8 @@ public struct Simulation: Sendable {
         var gatewayHead = 0
         var inPods: [Double] = []  // arrival times of requests inside the pods (FIFO)
         var podsHead = 0
+        /// Requests of `inPods` before this index have started on a replica (their delay is recorded).
+        var startedUpTo = 0
         var arrivalCarry = 0.0
         var completionCarry = 0.0
         var nextPod = 0
@@ -35,8 +41,10 @@ public struct Simulation: Sendable {
         var rollingOut = false
 
         var gatewayCount: Int { gateway.count - gatewayHead }
-        /// The Deployment's replicas (a surge pod is on top of them).
-        var specReplicas: Int { replicas.count { !$0.surge } }
+        /// The Deployment's replicas (a surge pod is on top of them; terminating pods are not its).
+        var specReplicas: Int { replicas.count(where: \.regular) }
+        /// The Deployment's status replicas: its pods not terminating, surge pods included.
+        var statusReplicas: Int { replicas.count { $0.terminatingUntil == nil } }
         var podCount: Int { inPods.count - podsHead }
     }
 
@@ -64,18 +72,45 @@ public struct Simulation: Sendable {
     public mutating func setDesired(namespace: String, model: String, desired: Int) {
         guard let index = models.firstIndex(where: { $0.spec.id == model && $0.spec.namespace == namespace }) else { return }
         let current = models[index].specReplicas
+        if desired != current { models[index].report.scaleChanges += 1 }
         if desired > current {
             if current == 0 { models[index].report.coldStarts += 1 }
             for _ in current..<desired { addReplica(index, readyAt: now + scenario.coldStart) }
         } else if desired < current {
             // Scale-down removes replicas still starting first (a surge pod is not the
-            // Deployment's to remove).
-            let surge = models[index].replicas.filter(\.surge)
-            var regular = models[index].replicas.filter { !$0.surge }
+            // Deployment's to remove); a ready one terminates (see `terminationGrace`).
+            let others = models[index].replicas.filter { !$0.regular }
+            var regular = models[index].replicas.filter(\.regular)
             regular.sort { $0.readyAt < $1.readyAt }
+            let removed = regular.suffix(current - desired)
             regular.removeLast(current - desired)
-            models[index].replicas = regular + surge
+            models[index].replicas = regular + others + removed.compactMap(terminated)
         }
+    }
+
+    /// A pod removed from its Deployment: a ready one keeps serving for the grace period, one
+    /// still starting is gone at once.
+    private func terminated(_ replica: Replica) -> Replica? {
+        guard scenario.terminationGrace > 0, replica.readyAt <= now else { return nil }
+        var replica = replica
+        replica.terminatingUntil = now + scenario.terminationGrace
+        replica.old = false
+        replica.surge = false
+        return replica
+    }
+
+    /// Records a change of the recommendation the consumer acts on (for the report).
+    public mutating func recordRecommendationChange(namespace: String, model: String) {
+        guard let index = models.firstIndex(where: { $0.spec.id == model && $0.spec.namespace == namespace }) else { return }
+        models[index].report.recommendationChanges += 1
+    }
+
+    /// The Deployment's replicas (`spec.replicas`) and its pods not terminating, surge pods
+    /// included (`status.replicas`, what HPA's per-pod external metrics divide by); nil for a
+    /// model not simulated.
+    public func deployment(namespace: String, model: String) -> (spec: Int, status: Int)? {
+        guard let m = models.first(where: { $0.spec.id == model && $0.spec.namespace == namespace }) else { return nil }
+        return (m.specReplicas, m.statusReplicas)
     }
 
     private mutating func addReplica(_ index: Int, readyAt: Double, surge: Bool = false) {
@@ -90,7 +125,9 @@ public struct Simulation: Sendable {
         if !models[index].rollingOut, models[index].report.rollouts == 0, let at = models[index].spec.rolloutAt, now >= at {
             models[index].rollingOut = true
             models[index].report.rollouts += 1
-            for replica in models[index].replicas.indices { models[index].replicas[replica].old = true }
+            for replica in models[index].replicas.indices where models[index].replicas[replica].regular {
+                models[index].replicas[replica].old = true
+            }
         }
         guard models[index].rollingOut else { return }
         if let surge = models[index].replicas.firstIndex(where: \.surge) {
@@ -99,7 +136,8 @@ public struct Simulation: Sendable {
             if let old = models[index].replicas.indices.filter({ models[index].replicas[$0].old }).min(by: {
                 models[index].replicas[$0].readyAt < models[index].replicas[$1].readyAt
             }) {
-                models[index].replicas.remove(at: old)
+                let replica = models[index].replicas.remove(at: old)
+                if let terminating = terminated(replica) { models[index].replicas.append(terminating) }
             }
         }
         if models[index].replicas.contains(where: \.old) {
@@ -118,13 +156,18 @@ public struct Simulation: Sendable {
     }
 
     private mutating func step(_ index: Int, dt: Double) {
+        models[index].replicas.removeAll { ($0.terminatingUntil ?? .infinity) <= now }
         rollOut(index)
         var model = models[index]
         defer { models[index] = model }
         model.report.replicaSeconds += Double(model.replicas.count) * dt
         model.report.peakReplicas = max(model.report.peakReplicas, model.replicas.count)
         if model.replicas.isEmpty { model.report.zeroSeconds += dt }
+        // Terminating pods drain: they serve (and report) until they are gone.
         let ready = model.replicas.indices.filter { model.replicas[$0].readyAt <= now }
+        model.report.readySeconds += Double(ready.count) * dt
+        let podSeconds = Double(model.replicas.count) * dt
+        model.report.inHour(of: now) { $0.replicaSeconds += podSeconds }
 
         // Arrivals.
         let expected = model.spec.traffic.rate(at: now) * dt
@@ -147,7 +190,7 @@ public struct Simulation: Sendable {
             model.gatewayReceived += 1
             if !ready.isEmpty && model.gatewayCount == 0 {
                 if attempt.attempts > 0 { model.report.recordWait(now - attempt.arrival) }
-                model.inPods.append(now)
+                model.inPods.append(attempt.arrival)
             } else if !scenario.flowControl {
                 // No flow control: 503 at once; the client retries later, or gives up.
                 model.gatewayRejected += 1
@@ -170,6 +213,7 @@ public struct Simulation: Sendable {
                 model.gateway.append(model.inPods[model.podsHead])
                 model.podsHead += 1
             }
+            model.startedUpTo = model.podsHead
         } else {
             // The gateway forwards its queue to the ready replicas.
             while model.gatewayCount > 0 {
@@ -199,15 +243,25 @@ public struct Simulation: Sendable {
             model.roundRobin += 1
         }
         model.report.served += done
+        // Requests that now run on a replica have started: their delay since arrival is recorded.
+        model.startedUpTo = max(model.startedUpTo, model.podsHead)
+        let started = model.podsHead + min(model.podCount, capacity)
+        while model.startedUpTo < started {
+            model.report.recordStart(delay: now - model.inPods[model.startedUpTo], at: now)
+            model.startedUpTo += 1
+        }
         compact(&model.gateway, &model.gatewayHead)
-        compact(&model.inPods, &model.podsHead)
+        model.startedUpTo -= compact(&model.inPods, &model.podsHead)
     }
 
-    private func compact(_ queue: inout [Double], _ head: inout Int) {
-        if head > 1024 && head * 2 > queue.count {
-            queue.removeFirst(head)
-            head = 0
-        }
+    /// Drops the consumed head of a queue now and then; returns how many entries were dropped.
+    @discardableResult
+    private func compact(_ queue: inout [Double], _ head: inout Int) -> Int {
+        guard head > 1024 && head * 2 > queue.count else { return 0 }
+        let dropped = head
+        queue.removeFirst(head)
+        head = 0
+        return dropped
     }
 
     // MARK: - Views
@@ -297,6 +351,42 @@ public struct ModelReport: Sendable, Encodable {
     public var waited = 0
     /// Their waits, for percentiles.
     var waits: [Double] = []
+    /// Replica-seconds of ready pods (terminating ones draining included; starting ones not).
+    public var readySeconds = 0.0
+    /// Requests that started on a replica.
+    public var started = 0
+    /// Those that did not start at once: they waited at the gateway or in a pod's queue.
+    public var delayed = 0
+    /// Their delays from arrival to start, for percentiles.
+    var delays: [Double] = []
+    /// Times the Deployment's replicas were changed.
+    public var scaleChanges = 0
+    /// Times the recommendation the consumer acts on changed (as recorded by the follower).
+    public var recommendationChanges = 0
+    /// Per scenario hour: replica-seconds, delayed requests and their longest delay.
+    public var hours: [Hour] = []
+
+    /// One scenario hour of the report.
+    public struct Hour: Sendable, Encodable {
+        /// Replica-seconds (GPU cost) in the hour.
+        public var replicaSeconds = 0.0
+        /// Requests started in the hour.
+        public var started = 0
+        /// Of those, the delayed ones.
+        public var delayed = 0
+        /// The longest delay among them.
+        public var maxDelay = 0.0
+
+        enum CodingKeys: String, CodingKey {
+            case replicaSeconds = "replica_seconds", started, delayed, maxDelay = "delay_max_seconds"
+        }
+    }
+
+    mutating func inHour(of t: Double, _ change: (inout Hour) -> Void) {
+        let index = max(0, Int(t / 3600 - 1e-9))
+        while hours.count <= index { hours.append(Hour()) }
+        change(&hours[index])
+    }
 
     init(model: String, namespace: String) {
         self.model = model
@@ -308,12 +398,42 @@ public struct ModelReport: Sendable, Encodable {
         waits.append(seconds)
     }
 
-    /// The `p` quantile (0–1) of gateway waits, 0 when nobody waited.
-    public func waitPercentile(_ p: Double) -> Double {
-        guard !waits.isEmpty else { return 0 }
-        let sorted = waits.sorted()
+    mutating func recordStart(delay: Double, at t: Double) {
+        started += 1
+        inHour(of: t) { hour in
+            hour.started += 1
+            if delay > 0 {
+                hour.delayed += 1
+                hour.maxDelay = max(hour.maxDelay, delay)
+            }
+        }
+        guard delay > 0 else { return }
+        delayed += 1
+        delays.append(delay)
+    }
+
+    /// The `p` quantile (0–1) of the delays of delayed requests (arrival to start), 0 when none.
+    public func delayPercentile(_ p: Double) -> Double { Self.percentile(delays, p) }
+
+    /// The `p` quantile (0–1) of the delays of every started request (0 for those that started at once).
+    public func delayPercentileOfAll(_ p: Double) -> Double {
+        Self.percentile(delays + Array(repeating: 0, count: started - delayed), p)
+    }
+
+    /// The longest delay from arrival to start.
+    public var maxDelay: Double { delays.max() ?? 0 }
+
+    /// The mean delay over every started request.
+    public var meanDelay: Double { started == 0 ? 0 : delays.reduce(0, +) / Double(started) }
+
+    static func percentile(_ values: [Double], _ p: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
         return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded(.up)))]
     }
+
+    /// The `p` quantile (0–1) of gateway waits, 0 when nobody waited.
+    public func waitPercentile(_ p: Double) -> Double { Self.percentile(waits, p) }
 
     /// The longest gateway wait.
     public var maxWait: Double { waits.max() ?? 0 }
@@ -321,6 +441,9 @@ public struct ModelReport: Sendable, Encodable {
     enum CodingKeys: String, CodingKey {
         case model, namespace, replicaSeconds = "replica_seconds", zeroSeconds = "zero_seconds", coldStarts = "cold_starts", arrived, served, dropped, rejected, waited, rollouts, peakReplicas = "peak_replicas"
         case waitP50 = "wait_p50_seconds", waitP99 = "wait_p99_seconds", maxWait = "wait_max_seconds"
+        case readySeconds = "ready_seconds", started, delayed, delayP50 = "delay_p50_seconds", delayP99 = "delay_p99_seconds"
+        case delayMax = "delay_max_seconds", delayMean = "delay_mean_seconds", delayP99All = "delay_p99_all_seconds"
+        case scaleChanges = "scale_changes", recommendationChanges = "recommendation_changes", hours
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -340,39 +463,16 @@ public struct ModelReport: Sendable, Encodable {
         try c.encode(waitPercentile(0.5), forKey: .waitP50)
         try c.encode(waitPercentile(0.99), forKey: .waitP99)
         try c.encode(maxWait, forKey: .maxWait)
-    }
-}
-
-/// A small deterministic random generator (SplitMix64).
-struct SplitMix64: Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
-    /// A Poisson sample with mean `lambda` (Knuth for small means, normal approximation above 30).
-    mutating func poisson(_ lambda: Double) -> Int {
-        guard lambda > 0 else { return 0 }
-        if lambda > 30 {
-            let u1 = max(uniform(), 1e-12), u2 = uniform()
-            let normal = (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
-            return max(0, Int((lambda + normal * lambda.squareRoot()).rounded()))
-        }
-        let limit = exp(-lambda)
-        var k = 0
-        var p = 1.0
-        repeat {
-            k += 1
-            p *= uniform()
-        } while p > limit
-        return k - 1
+        try c.encode(readySeconds, forKey: .readySeconds)
+        try c.encode(started, forKey: .started)
+        try c.encode(delayed, forKey: .delayed)
+        try c.encode(delayPercentile(0.5), forKey: .delayP50)
+        try c.encode(delayPercentile(0.99), forKey: .delayP99)
+        try c.encode(maxDelay, forKey: .delayMax)
+        try c.encode(meanDelay, forKey: .delayMean)
+        try c.encode(delayPercentileOfAll(0.99), forKey: .delayP99All)
+        try c.encode(scaleChanges, forKey: .scaleChanges)
+        try c.encode(recommendationChanges, forKey: .recommendationChanges)
+        try c.encode(hours, forKey: .hours)
     }
 }

@@ -12,14 +12,14 @@ struct BacktestCommand: AsyncParsableCommand {
         commandName: "backtest",
         abstract: "Replay request history through the decision core and report GPU-hours, cold starts and waits.",
         discussion: """
-            Input: --trace FILE (CSV with a header: model,timestamp_s[,namespace]; .csv or .csv.gz; \
+            Input: --trace FILE (CSV with a header: model,timestamp_s[,namespace][,class]; .csv or .csv.gz; \
             seconds from the trace start, any order) or --prometheus-url URL --since 14d (arrivals \
             reconstructed from vllm:request_success_total every --step). At t = 0 every model is up with \
             one replica. Honours WVA_SCALE_TO_ZERO like the service.
             """
     )
 
-    @Option(help: "A CSV trace: model,timestamp_s[,namespace] (.csv or .csv.gz).") var trace: String?
+    @Option(help: "A CSV trace: model,timestamp_s[,namespace][,class] (.csv or .csv.gz).") var trace: String?
     @Option(help: "Read the history from this Prometheus instead of a trace.") var prometheusURL: String?
     @Option(help: "How much Prometheus history to replay (default 14d).") var since: String = "14d"
     @Option(help: "Resolution of the history read from Prometheus (default 1m): requests are counted per step.") var step: String = "1m"
@@ -38,6 +38,8 @@ struct BacktestCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Only the fleet table, no per-model lines.") var fleetOnly = false
     @Option(help: "Write every change of the recommendation (configured policy) as CSV: model,timestamp_s,desired_replicas.") var decisionsOut: String?
+    @Option(help: "Also write the report as one self-contained HTML page (inline SVG charts: GPU-hours against cold starts per policy, per traffic class).")
+    var html: String?
 
     func run() async throws {
         do {
@@ -110,6 +112,13 @@ struct BacktestCommand: AsyncParsableCommand {
         ]
         if let restartEvery { settings["restart every"] = restartEvery }
         let report = BacktestReport(runs: runs.map(\.1), seconds: runs[0].1.seconds, settings: settings)
+        if let path = html {
+            do {
+                try report.html(classes: trace.classes).write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw BacktestFailure(message: "\(path): cannot write the HTML report: \(error.localizedDescription)")
+            }
+        }
         print(json ? try report.json() : report.text(perModel: !fleetOnly))
     }
 

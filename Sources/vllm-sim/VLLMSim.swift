@@ -25,6 +25,19 @@ struct VLLMSim: AsyncParsableCommand {
     @Option(help: "Write the per-model report as JSON to this file at the end.") var report: String?
     @Option(help: "A recommender base URL: print a live table of its decisions and the simulated replicas.") var tableFrom: String?
     @Option(help: "Real seconds between table refreshes.") var tableInterval = 2.0
+    @Option(help: "Stop once this many scenario seconds have been simulated, and print the summary.") var until: Double?
+    @Flag(help: "Act like KEDA and the HPA it creates (tolerance, stabilization, rate limits, activation, cooldown) instead of replicas = recommendation.")
+    var hpa = false
+    @Option(help: ArgumentHelp(
+        "With --hpa, a metric as TARGET=PROMQL (repeatable): an AverageValue target and a query answering per (namespace, model_name); the HPA takes the largest proposal. Default: 1=max by (namespace, model_name) (inferno_desired_replicas).",
+        valueName: "target=promql"))
+    var metric: [String] = []
+    @Option(help: "With --hpa: the HPA's sync period, in scenario seconds (HPA default 15).") var hpaSyncPeriod = 15.0
+    @Option(help: "With --hpa: the HPA's tolerance (HPA default 0.1).") var hpaTolerance = 0.1
+    @Option(help: "With --hpa: the scale-down stabilization window, scenario seconds (HPA default 300).") var hpaScaleDownWindow = 300.0
+    @Option(help: "With --hpa: KEDA's cooldownPeriod, scenario seconds (KEDA default 300).") var kedaCooldown = 300.0
+    @Option(help: "With --hpa: KEDA's minReplicaCount (default 0).") var kedaMinReplicas = 0
+    @Option(help: "With --hpa: KEDA's maxReplicaCount.") var maxReplicas = 100
 
     func run() async throws {
         let scenario: Scenario
@@ -53,11 +66,50 @@ struct VLLMSim: AsyncParsableCommand {
         let app = Application(
             router: router, configuration: .init(address: .hostname(String(listen[..<colon]), port: port)), logger: logger)
 
+        let until = self.until ?? .infinity
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: app),
-            .init(service: Loop(every: step) { await host.advance(by: step * scenario.timeScale) }),
+            // Fixed steps on a real-time schedule: late steps catch up, so scenario time keeps pace
+            // with real time (the recommender's windows are real time) and arrivals stay reproducible.
+            .init(service: Loop(every: step, catchUp: true) { await host.advance(by: step * scenario.timeScale, until: until) }),
         ]
-        if let prometheusURL {
+        if self.until != nil {
+            services.append(.init(service: StopAtScenarioTime(host: host, until: until), successTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        if hpa, let prometheusURL {
+            var parsed: [(target: Double, query: String)] = []
+            for text in metric.isEmpty ? ["1=max by (namespace, model_name) (inferno_desired_replicas)"] : metric {
+                guard let equals = text.firstIndex(of: "="), let target = Double(text[..<equals]), target > 0 else {
+                    FileHandle.standardError.write(Data("error: --metric \(text): expected TARGET=PROMQL with a positive number as TARGET\n".utf8))
+                    throw ExitCode(2)
+                }
+                parsed.append((target, String(text[text.index(after: equals)...])))
+            }
+            let metrics = parsed
+            let client = PrometheusClient(
+                transport: CurlTransport(connection: PrometheusConnection(url: prometheusURL, timeoutSeconds: 2)),
+                retry: RetryPolicy(attempts: 1))
+            let settings = AutoscalerEmulation.Settings(
+                tolerance: hpaTolerance, scaleDownWindow: hpaScaleDownWindow, minReplicaCount: kedaMinReplicas, maxReplicas: maxReplicas,
+                cooldown: kedaCooldown)
+            let targets = metrics.map(\.target)
+            services.append(.init(service: Loop(every: hpaSyncPeriod / scenario.timeScale) {
+                var results: [[ModelKey: Double]?] = []
+                for metric in metrics {
+                    guard let samples = try? await client.query(metric.query) else {
+                        results.append(nil)
+                        continue
+                    }
+                    var byModel: [ModelKey: Double] = [:]
+                    for sample in samples where sample.value.isFinite {
+                        guard let namespace = sample.labels["namespace"], let model = sample.labels["model_name"] else { continue }
+                        byModel[ModelKey(namespace: namespace, model: model), default: 0] += sample.value
+                    }
+                    results.append(byModel)
+                }
+                await host.autoscale(results, settings: settings, targets: targets)
+            }))
+        } else if let prometheusURL {
             let client = PrometheusClient(
                 transport: CurlTransport(connection: PrometheusConnection(url: prometheusURL, timeoutSeconds: 2)),
                 retry: RetryPolicy(attempts: 1))
@@ -87,18 +139,37 @@ struct VLLMSim: AsyncParsableCommand {
     }
 }
 
-/// Runs `body` every `every` real seconds until shutdown.
+/// Runs `body` every `every` real seconds until shutdown, on a fixed schedule: with `catchUp`,
+/// runs that fell behind (a busy machine) are made up at once; without, they are skipped.
 struct Loop: Service {
     let every: Double
+    var catchUp = false
     let body: @Sendable () async -> Void
 
     func run() async throws {
+        let clock = ContinuousClock()
+        let period = Duration.milliseconds(Int(every * 1000))
         // Shutdown cancels the sleep; that is the normal way out, not an error.
         try? await cancelWhenGracefulShutdown {
+            var next = clock.now
             while !Task.isCancelled {
                 await body()
-                try await Task.sleep(for: .milliseconds(Int(every * 1000)))
+                next = next.advanced(by: period)
+                if !catchUp, next < clock.now { next = clock.now }
+                try await Task.sleep(until: next, clock: clock)
             }
+        }
+    }
+}
+
+/// Returns once the simulation has reached `until` scenario seconds, which shuts the group down.
+struct StopAtScenarioTime: Service {
+    let host: SimulatorHost
+    let until: Double
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while await host.now < until { try await Task.sleep(for: .milliseconds(50)) }
         }
     }
 }

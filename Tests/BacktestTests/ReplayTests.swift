@@ -1,4 +1,5 @@
 import Foundation
+import VLLMSimulator
 import ModelConfig
 import Recommendation
 import Testing
@@ -70,6 +71,34 @@ struct ReplayTests {
         let shards = Backtest.shard(trace: trace, configs: configs, count: 2)
         #expect(shards.count == 2)
         #expect(shards.contains { $0.contains(0) && $0.contains(1) })
+    }
+
+    @Test func decisionsWithoutDetailsAreTheSameDecisions() {
+        // The replay turns the words off; every count, reason and state must be the same with them.
+        var generator = FleetGenerator(duration: 86_400, seed: 12)
+        generator.counts = [.timer: 2, .bursty: 2, .busy: 1, .poisson: 1, .diurnal: 1, .mixed: 1]
+        let trace = generator.generate()
+        let configs = trace.models.enumerated().map { index, key in
+            ResolvedModelConfig(
+                model: key, enableScaleToZero: index != 0, maxReplicas: index == 3 ? 1 : nil, targetConcurrency: index == 4 ? 2 : nil,
+                group: index == 5 || index == 6 ? "pair" : nil, keepAlive: index % 2 == 0 ? .adaptive : .fixed, prewarm: index % 2 == 0)
+        }
+        var replay = Replay(trace: trace, configs: configs, options: ReplayOptions())
+        let verbose = Policy(scaleDownStabilization: 60), terse = Policy(scaleDownStabilization: 60, details: false)
+        var compared = 0, reasons = Set<Reason>()
+        while let tick = replay.nextTick() {
+            let now = Instant(seconds: tick.time)
+            let worded = Recommender.recommend(tick.inputs, policy: verbose, now: now)
+            let bare = Recommender.recommend(tick.inputs, policy: terse, now: now)
+            for (a, b) in zip(worded, bare) {
+                #expect(a.desired == b.desired && a.reason == b.reason && a.state == b.state && a.phase == b.phase)
+                reasons.insert(a.reason)
+            }
+            compared += worded.count
+            replay.apply(bare)
+        }
+        #expect(compared > 40_000)
+        #expect(reasons.isSuperset(of: [.active, .idle, .wake, .prewarm]))
     }
 
     @Test func aLongerFixedRetentionCostsMoreAndColdStartsLess() {

@@ -17,6 +17,13 @@ struct TraceTests {
         #expect(trace.hasNamespaces)
     }
 
+    @Test func aClassColumnNamesEachModelsTrafficClass() throws {
+        let trace = try Trace.parse("model,timestamp_s,class\nnightly,5,timer\nchat,1,\nnightly,86405,timer\n")
+        #expect(trace.models.map(\.modelID) == ["chat", "nightly"])
+        #expect(trace.classes == ["", "timer"])
+        #expect(try Trace.parse("model,timestamp_s\nm,1\n").classes == nil)
+    }
+
     @Test func withoutANamespaceColumnEveryModelIsInDefault() throws {
         let trace = try Trace.parse("model,timestamp_s\r\nm,1\r\nm,2e1\r\n")
         #expect(trace.models == [ModelKey(namespace: "default", modelID: "m")])
@@ -25,13 +32,14 @@ struct TraceTests {
     }
 
     @Test(arguments: [
-        ("model,time\nm,1\n", "t.csv:1: header: expected columns model and timestamp_s (and optionally namespace), found model,time"),
+        ("model,time\nm,1\n", "t.csv:1: header: expected columns model and timestamp_s (and optionally namespace, class), found model,time"),
         ("model,timestamp_s\nm,soon\n", "t.csv:2: timestamp_s: expected seconds from the trace start (a number ≥ 0), found \"soon\""),
         ("model,timestamp_s\nm,-3\n", "t.csv:2: timestamp_s: expected seconds from the trace start (a number ≥ 0), found \"-3\""),
         ("model,timestamp_s\nm,1\nm,2,3\n", "t.csv:3: expected 2 fields as in the header, found 3"),
         ("model,timestamp_s\n,1\n", "t.csv:2: model: expected a model id, found an empty field"),
-        ("", "t.csv: empty trace: expected a header line `model,timestamp_s[,namespace]`"),
+        ("", "t.csv: empty trace: expected a header line `model,timestamp_s[,namespace][,class]`"),
         ("model,timestamp_s\n\"m,1\n", "t.csv:2: a quoted field is not closed properly"),
+        ("model,class,timestamp_s\nm,timer,1\nn,rare,1\nm,rare,2\n", "t.csv:4: class: expected \"timer\" as on line 2 for model m (one class per model), found \"rare\""),
     ])
     func badTracesSayWhereAndWhatWasExpected(text: String, message: String) {
         #expect(throws: TraceError(description: message)) { try Trace.parse(text, file: "t.csv") }
@@ -47,6 +55,8 @@ struct TraceTests {
         try trace.write(path: path)
         let read = try Trace.read(path: path)
         #expect(read.models == trace.models)
+        #expect(read.classes == trace.classes)
+        #expect(read.classes?.first == "bursty")
         #expect(read.requestCount == trace.requestCount)
         for (a, b) in zip(read.arrivals, trace.arrivals) {
             #expect(a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 0.0005 })

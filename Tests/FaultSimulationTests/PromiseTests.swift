@@ -132,9 +132,84 @@ import Testing
         #expect(await Self.violations(s, profile: .spec, [.neverStranded]).isEmpty)
     }
 
+    @Test func aRequestRejectedWhileTheGatewayIsBlindWakesTheModelWhenItsScrapesResume() async {
+        // At zero from about 26 s; the gateway's own scrapes fail from 50 to 67 while it rejects a
+        // request at 64: the first samples after the gap no longer span the increment, so only the
+        // catch-up read over the gap sees it (schedule 18017865769623066294 of the campaign).
+        let s = Self.schedule(
+            [Self.model("chat", arrivals: [5, 64])], events: [.fault(.gatewayGap, start: 50, end: 67)], duration: 100, flowControl: false)
+        #expect(await Self.violations(s, profile: .spec, [.neverStranded]).isEmpty)
+    }
+
+    @Test func aBrokenEntryWithNoGoodVersionKeepsTheMinReplicasItStates() async {
+        // The recommender restarts (the last good version is gone), then the entry is broken: the model
+        // is protected at the floor the entry itself states, not at 1 (schedule 4138686975306770580).
+        var floor = EntrySpec(key: "chat", modelID: "org/chat", namespace: "team-a")
+        floor.minReplicas = 2
+        var broken = floor
+        broken.retention = 1
+        let s = Self.schedule(
+            [Self.model("chat", arrivals: [2])], retention: 10, entries: [.good(floor)],
+            events: [.restart(at: 35, down: 3), .setEntry(at: 38, .bad(.wrongType, intended: broken))], duration: 60)
+        #expect(await Self.violations(s, [.floor, .badEditAggressive]).isEmpty)
+    }
+
     @Test func noZeroWithoutAWakePath() async {
         let s = Self.schedule([Self.model("never-routed")], duration: 60)
         #expect(await Self.violations(s, profile: .spec, [.zeroWithoutWakePath]).isEmpty)
+    }
+
+    // MARK: - An id served in two namespaces: a wake path is proven per model (spec §4, §5)
+
+    @Test func aSeriesLabelledWithOneNamespaceProvesNoWakePathInAnotherDiscoveredLater() async {
+        // `org/shared-1` in team-a (never requested) and team-b (requested at once, before its pods
+        // are first scraped); the gateway labels each series with the model's namespace. Its team-b
+        // series first appears while only team-a's model is known (schedule 568359295929140912):
+        // the sighting must not stay a wake path for team-a once team-b's model is known.
+        let a = Self.model("shared-1", kind: .shared, service: 3, coldStart: 30)
+        let b = Self.model("shared-1", namespace: "team-b", kind: .shared, arrivals: [2.2, 3.6], service: 3, coldStart: 30)
+        let s = Self.schedule([a, b], duration: 60, gateway: .perNamespace, scrape: 5)
+        #expect(await Self.violations(s, profile: .spec, [.zeroWithoutWakePath, .liveness]).isEmpty)
+    }
+
+    @Test func anUnlabelledSeriesSeenBeforeTheIdWasKnownInASecondNamespaceStopsProvingAWakePath() async {
+        // No namespace label: the series of `org/shared-2` appears while only team-b's model is
+        // known, then team-a's pods are scraped and the name is ambiguous (schedule
+        // 4318844612912017171): team-b's sighting is no proof any more.
+        let a = Self.model("shared-2", kind: .shared, service: 2, coldStart: 3)
+        let b = Self.model("shared-2", namespace: "team-b", kind: .shared, arrivals: [1.6, 2.5, 2.7, 3.6, 4.7], service: 2, coldStart: 15)
+        let s = Self.schedule([a, b], duration: 60, gateway: .none, scrape: 5)
+        #expect(await Self.violations(s, profile: .spec, [.zeroWithoutWakePath]).isEmpty)
+    }
+
+    @Test func aModelWhosePodsCannotBeScrapedIsKeptByItsOwnGatewaySeriesAndProvesNothingForItsTwin() async {
+        // team-a's pods of `org/shared-3` stop being scraped; after a restart team-a's model is known
+        // only from the recovered output, team-b's from its vLLM series. The gateway's series
+        // labelled team-a neither proves a wake path for team-b nor lets team-a's model be
+        // forgotten (schedule 17558391952410386557).
+        let a = Self.model("shared-3", kind: .shared, arrivals: [40.6, 41.7, 42.6, 60.5, 61.8, 62.7], service: 1, coldStart: 3)
+        let b = Self.model("shared-3", namespace: "team-b", kind: .shared, arrivals: [122.9, 124.6, 124.8], service: 3, coldStart: 15)
+        let s = Self.schedule(
+            [a, b], retention: 30,
+            events: [.fault(.scrapeGap(model: a.ref), start: 21, end: 150), .restart(at: 68, down: 10)],
+            duration: 150, forgetAfter: 37, gateway: .perNamespace, scrape: 1, tick: 5)
+        #expect(await Self.violations(s, profile: .spec, [.zeroWithoutWakePath, .forgottenWhileBlind]).isEmpty)
+    }
+
+    @Test func anotherNamespacesGatewaySeriesDoesNotKeepAModelKnown() async {
+        // team-b's `org/shared-1` is never requested and its pods' scrapes fail from t = 28; the
+        // gateway per namespace has a series for the id labelled team-a only (schedule
+        // 7372008420612316840). That series is team-a's demand (spec §4), so team-b's model has
+        // left every source and is forgotten after --forget-after of ticks that could see.
+        let a = Self.model("shared-1", kind: .shared, arrivals: [0.1, 1.1, 2.7, 3.4, 52.4], service: 3, coldStart: 15)
+        let b = Self.model("shared-1", namespace: "team-b", kind: .shared, service: 1, coldStart: 3)
+        let s = Self.schedule(
+            [a, b], retention: 30, events: [.fault(.scrapeGap(model: b.ref), start: 28, end: 140)],
+            duration: 140, forgetAfter: 57, flowControl: false, gateway: .perNamespace, scrape: 2)
+        #expect(await Self.violations(s, profile: .spec, [.forgottenWhileBlind, .zeroLeftOutput]).isEmpty)
+        let result = await Simulation(schedule: s, profile: .spec).run()
+        let forgotten = result.changes.first { $0.model == b.ref && $0.to == nil && $0.from != nil }
+        #expect(forgotten.map { $0.time >= 28 + 57 } == true, "team-b's model forgotten at \(forgotten.map { Simulation.format($0.time) } ?? "never")")
     }
 
     // MARK: - Promises kept today

@@ -12,17 +12,7 @@ import Testing
     static let slice = Task { await Campaign(seed: seed, schedules: schedules, profile: .spec, parallelism: 2, shrink: false).run() }
 
     /// Invariants broken by the recommender as it is today (issue 10); remove one when its fix lands.
-    static let knownFailing: [Invariant: String] = [
-        .neverStranded: """
-            gateway without flow control whose own scrapes fail while a request is rejected: after the gap the \
-            counter's increase over three scrapes no longer spans the rejected request, so the wake waits for \
-            the client's retry (docs/fault-simulation.md, schedule 18017865769623066294)
-            """,
-        .zeroWithoutEvidence: """
-            2 of 300 schedules: an aliased model with slow answers (0.5 s) goes to zero about a second after a \
-            request routed under its alias (schedule 11842429195091155230); under investigation, see docs/fault-simulation.md
-            """,
-    ]
+    static let knownFailing: [Invariant: String] = [:]
 
     @Test func theSliceRunsEveryScheduleWithoutAHarnessError() async {
         let report = await Self.slice.value

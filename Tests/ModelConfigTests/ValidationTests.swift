@@ -117,9 +117,29 @@ struct LastGoodTests {
         #expect(resolver.resolve(ModelKey(namespace: "ns", modelID: "other")).enableScaleToZero == true)
     }
 
+    @Test(arguments: [
+        "model_id: m\nmin_replicas: 3\nenable_scale_to_zero: nope",  // valid YAML, one bad field
+        "model_id: m\nmin_replicas: 3\nenable_scale_to_zero: [true",  // not valid YAML: a line scan
+    ])
+    func brokenEntryWithoutGoodVersionKeepsTheMinReplicasItStates(_ text: String) {
+        let set = configSet(["default": "min_replicas: 1", "m": text])
+        let m = ConfigResolver(config: set, environmentScaleToZero: true).resolve(ModelKey(namespace: "ns", modelID: "m"))
+        #expect(m.enableScaleToZero == false)
+        #expect(m.minReplicas == 3)
+        #expect(m.activeFloor == 3)
+        #expect(m.sources[.minReplicas] == .invalidEntry(key: "m"))
+    }
+
+    @Test func aLowerMinReplicasInABrokenEntryLowersNothing() {
+        let set = configSet(["default": "min_replicas: 2", "m": "model_id: m\nmin_replicas: 0\nfoo: 1"])
+        let m = ConfigResolver(config: set, environmentScaleToZero: true).resolve(ModelKey(namespace: "ns", modelID: "m"))
+        #expect(m.minReplicas == 2)
+        #expect(m.sources[.minReplicas] == .defaults)
+    }
+
     @Test func modelOfAnEntryThatIsNotValidYAMLIsStillProtected() {
         let set = configSet(["default": "enable_scale_to_zero: true", "m": "model_id: org/m  # comment\nenable_scale_to_zero: [true"])
-        #expect(set.quarantined == [ModelConfigSet.Quarantine(key: "m", modelID: "org/m", namespace: nil)])
+        #expect(set.quarantined == [ModelConfigSet.Quarantine(key: "m", modelID: "org/m", namespace: nil, minReplicas: nil)])
         let m = ConfigResolver(config: set, environmentScaleToZero: nil).resolve(ModelKey(namespace: "ns", modelID: "org/m"))
         #expect(m.enableScaleToZero == false)
     }

@@ -62,6 +62,8 @@ struct DecodingTests {
         ("a signed hex escape", #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\u+041"},"value":[1,"1"]}]}}"#),
         ("a lone high surrogate", #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"\ud800ace":"a"},"value":[1,"1"]}]}}"#),
         ("a lone low surrogate", #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\udc00"},"value":[1,"1"]}]}}"#),
+        ("a timestamp beyond a Double's range (found by the fuzzer)", #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"namespace":"a","model_name":"m"},"value":[1700000000.11e30823,"4"]}]}}"#),
+        ("a skipped number beyond a Double's range", #"{"status":"success","x":-1e400,"data":{"resultType":"vector","result":[]}}"#),
         ("a leading-zero number", #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[01,"1"]}]}}"#),
         ("a bad literal", #"{"status":"success","partial":tru,"data":{"resultType":"vector","result":[]}}"#),
         ("a scalar shaped as an empty vector", #"{"status":"success","data":{"resultType":"scalar","result":[]}}"#),

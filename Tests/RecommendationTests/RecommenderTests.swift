@@ -300,6 +300,24 @@ struct StabilizationTests {
     }
 }
 
+struct BrokenEntryTests {
+    /// A model whose entry is broken and never had a good version (after a restart, say): its
+    /// bounds are unknown, so its recommendation moves up but never down until the entry is fixed.
+    @Test func aModelWhoseEntryIsBrokenWithoutGoodVersionIsHeldNotSizedDown() {
+        let set = ModelConfigSet.build(entries: [RawEntry(key: "m", text: "model_id: m\nretention_period: soon", location: EntryLocation(file: "t"))], previous: nil)
+        let config = ConfigResolver(config: set, environmentScaleToZero: true).resolve(ModelKey(namespace: "ns", modelID: "m"))
+        #expect(config.sources[.enableScaleToZero] == .invalidEntry(key: "m"))
+        let state = ModelState(desired: 4, observedSince: t0, gatewaySeenAt: t0)
+        let held = Recommender.decide(DecisionInput(config: config, signals: .idleReplica, state: state), policy: Policy(), now: at(600))
+        #expect(held.desired == 4)
+        #expect(held.detail.contains("entry `m` is invalid"))
+        let busy = signals(running: 40, waiting: 30, ready: 4)
+        #expect(Recommender.decide(DecisionInput(config: config, signals: busy, state: state), policy: Policy(), now: at(600)).desired > 4)
+        // The same model with a good entry comes down.
+        #expect(Recommender.decide(DecisionInput(config: model(enable: false), signals: .idleReplica, state: state), policy: Policy(), now: at(600)).desired < 4)
+    }
+}
+
 struct GroupTests {
     func input(_ id: String, _ signals: ModelSignals, _ state: ModelState, namespace: String = "ns") -> DecisionInput {
         DecisionInput(config: model(id, namespace: namespace, retention: 60, group: "org"), signals: signals, state: state)
@@ -332,5 +350,22 @@ struct GroupTests {
         #expect(notYet[0].detail == "idle, but group org is not")
         let both = Recommender.recommend([input("a", .idleReplica, idleLong), input("b", .idleReplica, idleShort)], policy: Policy(), now: at(110))
         #expect(both.map(\.desired) == [0, 0])
+    }
+}
+
+/// Review of the hold of a model whose entry is broken (commit 3262278).
+struct BrokenEntryHoldReviewTests {
+    /// `max_replicas` applies at once (the ordinary hold clamps to it); the broken-entry hold keeps a
+    /// previous size above the `max_replicas` in force (here from `default`).
+    @Test func theBrokenEntryHoldStillRespectsMaxReplicas() {
+        let set = ModelConfigSet.build(entries: [
+            RawEntry(key: "default", text: "max_replicas: 4", location: EntryLocation(file: "t")),
+            RawEntry(key: "m", text: "model_id: m\nretention_period: soon", location: EntryLocation(file: "t")),
+        ], previous: nil)
+        let config = ConfigResolver(config: set, environmentScaleToZero: true).resolve(ModelKey(namespace: "ns", modelID: "m"))
+        #expect(config.maxReplicas == 4)
+        let state = ModelState(desired: 8, observedSince: t0, gatewaySeenAt: t0)
+        let d = Recommender.decide(DecisionInput(config: config, signals: .idleReplica, state: state), policy: Policy(), now: at(600))
+        #expect(d.desired <= 4, "desired \(d.desired) above max_replicas 4: \(d.detail)")
     }
 }

@@ -89,4 +89,84 @@ struct AttributionAttackTests {
         #expect(decision?.wakePath != .gateway)
         #expect(decision?.desired != 0, "team-b at zero with wake path \(decision?.wakePath.rawValue ?? "nil")")
     }
+
+    /// Two namespaces serve `org/m`; the gateway labels each series with the model's namespace.
+    /// team-b's series appears before team-b's pods are first scraped, while only team-a's model
+    /// is known: attributed to team-a then (demand wakes the only model known), it must not remain
+    /// a wake path for team-a once team-b's model is known — team-a's own callers were never seen
+    /// at the gateway.
+    @Test func aSightingOfAnotherNamespacesSeriesIsNoWakePathOnceThatNamespacesModelIsKnown() async {
+        let a = ModelKey(namespace: "team-a", modelID: "org/m"), b = ModelKey(namespace: "team-b", modelID: "org/m")
+        let retention = ConfigDuration(seconds: 10)
+        let engine = await decidedEngine(models: [], config: ["default": "enable_scale_to_zero: true\nretention_period: 10s"])
+        let series = [GatewayKey(namespace: "team-b", name: "org/m"): 0.0]
+        for second in stride(from: 2.0, through: 4, by: 1) {
+            await engine.tick(completeFleet(ready: [a: 1], retentions: [retention], gatewayRequests: series), outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        for second in stride(from: 5.0, through: 40, by: 1) {
+            await engine.tick(completeFleet(ready: [a: 1, b: 1], retentions: [retention], gatewayRequests: series), outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        let decisionA = await engine.decision(for: a), decisionB = await engine.decision(for: b)
+        #expect(decisionA?.wakePath == WakePathStatus.none)
+        #expect(decisionA?.reason == .noWakePath && decisionA?.desired == 1, "\(decisionA?.reason.rawValue ?? "nil"): \(decisionA?.detail ?? "")")
+        #expect(decisionB?.wakePath == .gateway)
+        #expect(decisionB?.desired == 0, "\(decisionB?.reason.rawValue ?? "nil"): \(decisionB?.detail ?? "")")
+    }
+
+    /// After a restart team-a's model of `org/m` is known only from its recovered recommendation
+    /// (its pods' scrapes fail) and team-b's from its vLLM series. The gateway's series labelled
+    /// team-a goes (as demand) to the evidenced team-b model, but it proves no wake path for
+    /// team-b, and it keeps team-a's model known: it names that model in its own namespace.
+    @Test func aSeriesLabelledWithANamespaceWhereTheIdIsKnownProvesNothingElsewhereAndKeepsItKnown() async {
+        let a = ModelKey(namespace: "team-a", modelID: "org/m"), b = ModelKey(namespace: "team-b", modelID: "org/m")
+        let retention = ConfigDuration(seconds: 10)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let engine = Engine(options: EngineOptions(forgetAfterSeconds: 20), logger: logger)
+        await engine.loadConfig([RawEntry(key: "default", text: "enable_scale_to_zero: true\nretention_period: 10s", location: EntryLocation(file: "default"))], now: Instant(seconds: 0))
+        await engine.recover(.success([a: 1, b: 1]), now: Instant(seconds: 0))
+        let series = [GatewayKey(namespace: "team-a", name: "org/m"): 0.0]
+        for second in stride(from: 1.0, through: 60, by: 1) {
+            await engine.tick(completeFleet(ready: [b: 1], retentions: [retention], gatewayRequests: series), outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        let decisionB = await engine.decision(for: b)
+        #expect(decisionB?.wakePath == WakePathStatus.none)
+        #expect((decisionB?.desired ?? 0) >= 1, "\(decisionB?.reason.rawValue ?? "nil"): \(decisionB?.detail ?? "")")
+        #expect(await engine.decision(for: a) != nil, "team-a's model was forgotten while its gateway series was present")
+        #expect(await engine.renderMetrics().contains("namespace=\"team-a\""))
+    }
+
+    /// The rule itself: a remembered sighting is dropped for every model of a name that gains
+    /// another model; an unlabelled series proves a path only for the one model of its name.
+    @Test func aNameThatGainsASecondModelDropsItsModelsSightings() {
+        func config(_ key: ModelKey) -> ResolvedModelConfig { ConfigResolver(config: .empty, environmentScaleToZero: nil).resolve(key) }
+        let a = ModelKey(namespace: "team-a", modelID: "org/m"), b = ModelKey(namespace: "team-b", modelID: "org/m")
+        let other = ModelKey(namespace: "team-a", modelID: "org/other")
+        let one = NameIndex(models: [(config(b), true), (config(other), true)], entries: [])
+        let two = NameIndex(models: [(config(a), true), (config(b), true), (config(other), true)], entries: [])
+        #expect(one.wakePathProven(by: GatewayKey(namespace: nil, name: "org/m")) == b)
+        #expect(two.wakePathProven(by: GatewayKey(namespace: nil, name: "org/m")) == nil)
+        #expect(two.wakePathProven(by: GatewayKey(namespace: "team-a", name: "org/m")) == a)
+        #expect(two.wakePathProven(by: GatewayKey(namespace: "gateway-system", name: "org/m")) == nil)
+        #expect(two.modelsWithNewRivals(since: one) == [a, b])
+        #expect(two.modelsWithNewRivals(since: two).isEmpty)
+        #expect(one.modelsWithNewRivals(since: nil).isEmpty)
+    }
+
+    /// The shared gateway's series of `org/m` appears before the model's pods report: it adopts a
+    /// record in the gateway's own namespace. That record, known only from the label, is no rival
+    /// for the wake path of the model its pods then show in team-a: idle, it reaches zero.
+    @Test func aRecordAdoptedFromASharedGatewaysLabelDoesNotBlockTheServedModelsWakePath() async {
+        let served = ModelKey(namespace: "team-a", modelID: "org/m")
+        let engine = await decidedEngine(models: [], config: ["default": "enable_scale_to_zero: true\nretention_period: 10s"])
+        let gateway = [GatewayKey(namespace: Self.gatewayNamespace, name: "org/m"): 0.0]
+        let retention = ConfigDuration(seconds: 10)
+        await engine.tick(completeFleet(retentions: [retention], gatewayRequests: gateway), outcomes: [], duration: 0, now: Instant(seconds: 2))
+        for second in stride(from: 3.0, through: 40, by: 1) {
+            await engine.tick(completeFleet(ready: [served: 1], retentions: [retention], gatewayRequests: gateway), outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        let decision = await engine.decision(for: served)
+        #expect(decision?.wakePath == .gateway)
+        #expect(decision?.desired == 0, "\(decision?.reason.rawValue ?? "nil"): \(decision?.detail ?? "")")
+    }
 }

@@ -29,6 +29,13 @@ struct BacktestHistoryTests {
                 lines.append("vllm:request_success_total{namespace=\"history\",model_name=\"\(model)\"} \(count) \(Int(start + t))")
             }
         }
+        // The recommender's measured cold starts of the hourly batch: 10 s, then 20 s, then 200 s
+        // (a third of the day each): their median is 20 s.
+        lines.append("# TYPE recommender_model_last_cold_start_seconds gauge")
+        for t in stride(from: 0.0, through: 86_400, by: 60) {
+            let seconds = t < 28_800 ? 10 : t < 57_600 ? 20 : 200
+            lines.append("recommender_model_last_cold_start_seconds{namespace=\"history\",model_name=\"hourly-batch\"} \(seconds) \(Int(start + t))")
+        }
         return (lines + ["# EOF"]).joined(separator: "\n") + "\n"
     }
 
@@ -49,15 +56,25 @@ struct BacktestHistoryTests {
             }
             #expect(abs(rebuilt.count - times.count) <= 1, "\(model): \(times.count) requests, \(rebuilt.count) rebuilt")
         }
+        // Each model's cold start is the median of those the recommender measured, where it measured any.
+        #expect(history.coldStarts == [ModelKey(namespace: "history", modelID: "hourly-batch"): 20])
+
         // The hourly batch stays an hourly batch: a replay pre-warms it.
         let configs = history.trace.models.map {
             ResolvedModelConfig(model: $0, enableScaleToZero: true, retention: ConfigDuration(seconds: 3600), keepAlive: .adaptive, prewarm: true)
         }
         var options = ReplayOptions()
         options.end = history.duration
+        options.coldStarts = history.coldStarts
         let run = Backtest.run(trace: history.trace, configs: configs, options: options, name: "history")
         let batch = try #require(run.result.models.first { $0.model.modelID == "hourly-batch" })
         #expect(batch.prewarms >= 10)
+        // A cold start the replay charged the batch model lasted its measured 20 s (plus at most a
+        // tick and a scrape before the wake), not the default 90 s.
+        let fixed = configs.map { ResolvedModelConfig(model: $0.model, enableScaleToZero: true, retention: ConfigDuration(seconds: 300)) }
+        let cold = try #require(Backtest.run(trace: history.trace, configs: fixed, options: options, name: "fixed").result.models.first { $0.model.modelID == "hourly-batch" })
+        #expect(cold.coldStarts > 0)
+        #expect(cold.wait(1) >= 20 && cold.wait(1) < 20 + options.interval + options.scrapeInterval + 1, "\(cold.wait(1))")
 
         // The command line reads the same history and replays it.
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("replica-recommender").path
@@ -80,5 +97,7 @@ struct BacktestHistoryTests {
         let fleet = try #require(runs[0]["fleet"] as? [String: Any])
         let total = Self.arrivals.values.reduce(0) { $0 + $1.count }
         #expect(abs((fleet["requests"] as? Int ?? 0) - total) <= 3)
+        let settings = try #require(report["settings"] as? [String: String])
+        #expect(settings["cold start"] == "90s, measured for 1 model(s)")
     }
 }

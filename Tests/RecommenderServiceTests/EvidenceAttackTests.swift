@@ -103,4 +103,50 @@ struct EvidenceAttackTests {
         await engine.tick(completeFleet(retentions: [ConfigDuration(seconds: 10)]), outcomes: [], duration: 0, now: Instant(seconds: 3))
         #expect(await engine.decision(for: key)?.desired == 0)
     }
+
+    /// A new replica joins an idle model's old one (a surge pod of a rollout, a scale-up). It served
+    /// requests before its first scrape, so its counter's first sample is already above 0 — which
+    /// `increase` cannot see — while the old pod's samples fill the window and make the model look
+    /// observed and quiet. The window's sample count is the smallest over the current series: no
+    /// zero before the new pod has been scraped for R. (Were the old pod removed, its shrinking
+    /// sample count would hold the zero off as well.)
+    @Test func aNewReplicaIsNoEvidenceBeforeItHasBeenScrapedForR() async throws {
+        let prometheus = try await SharedPrometheus.instance.get()
+        let exporter = try await TestExporter(prometheus: prometheus, name: "rollout-pods")
+        defer { exporter.stop() }
+        let model = "org/rollout", retention = 10.0
+        let key = ModelKey(namespace: "rollout", modelID: model)
+        exporter.vllmPod(namespace: "rollout", model: model, pod: "old", requests: 5, gateway: false)
+        try await waitForSeries(prometheus, "count_over_time(vllm:request_success_total{model_name=\"\(model)\"}[10s]) >= 8")
+
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let engine = Engine(options: EngineOptions(), logger: logger)
+        await engine.loadConfig([RawEntry(
+            key: "m", text: "model_id: \(model)\nnamespace: rollout\nenable_scale_to_zero: true\nretention_period: 10s\nwake_path: api\n",
+            location: EntryLocation(file: "m"))], now: Instant(seconds: Date().timeIntervalSince1970))
+        await engine.recover(.success([:]), now: Instant(seconds: Date().timeIntervalSince1970))
+        let collector = collector(prometheus)
+        // Half of R observed on the old pod, quiet: without the rule the zero would come R/2 after the swap.
+        let observing = Date()
+        while Date().timeIntervalSince(observing) < retention / 2 {
+            await tick(engine, collector)
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(await engine.decision(for: key)?.desired == 1)
+
+        // A second pod appears having served 3 requests before its first scrape.
+        exporter.vllmPod(namespace: "rollout", model: model, pod: "new", requests: 3, gateway: false)
+        try await waitForSeries(prometheus, "vllm:request_success_total{model_name=\"\(model)\",pod=\"new\"}")
+        let appeared = Date()
+        var firstZero: Double?
+        while Date().timeIntervalSince(appeared) < retention + 4 {
+            await tick(engine, collector)
+            if firstZero == nil, await engine.decision(for: key)?.desired == 0 { firstZero = Date().timeIntervalSince(appeared) }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        // Requests the new pod served came at most one scrape before its first sample.
+        #expect(firstZero.map { $0 >= retention - 1.5 } ?? false,
+                "zero \(firstZero.map { String($0) } ?? "never")s after the new replica's first sample, R = \(retention)s")
+    }
 }

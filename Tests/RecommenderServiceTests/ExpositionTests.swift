@@ -215,7 +215,7 @@ struct QueryBuilderTests {
     @Test func selectorsAndRangesAreSubstitutedIntoEveryTemplate() {
         let builder = QueryBuilder(selector: #"job="vllm""#, gatewaySelector: #"job="epp""#, recommenderSelector: #"job="rr""#)
         #expect(builder.query(.requests, range: ConfigDuration(seconds: 90))
-            == #"sum by (namespace, model_name) (increase(vllm:request_success_total{job="vllm"}[1m30s])) or label_replace(max by (namespace, model_name) (count_over_time(vllm:request_success_total{job="vllm"}[1m30s])), "rr_window_samples", "true", "", "")"#)
+            == #"sum by (namespace, model_name) (increase(vllm:request_success_total{job="vllm"}[1m30s])) or label_replace(min by (namespace, model_name) (count_over_time(vllm:request_success_total{job="vllm"}[1m30s]) and vllm:request_success_total{job="vllm"} and min_over_time(vllm:request_success_total{job="vllm"}[1m30s]) > 0 or max by (namespace, model_name) (count_over_time(vllm:request_success_total{job="vllm"}[1m30s]))), "rr_window_samples", "true", "", "")"#)
         #expect(builder.query(.ready) == #"count by (namespace, model_name) (group by (namespace, model_name, pod, instance) (vllm:num_requests_running{job="vllm"}))"#)
         #expect(builder.query(.demand)
             == #"sum by (namespace, target_model_name) (llm_d_epp_flow_control_queue_size{job="epp"}) or sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size{job="epp"})"#)

@@ -1,0 +1,104 @@
+import ModelConfig
+import PrometheusClient
+import Recommendation
+import RecommenderService
+import Testing
+@testable import FaultSimulation
+
+/// Review of the gateway catch-up read (commit 3262278), through the real client and collector against
+/// the simulated TSDB: scrapes every second (window of three scrapes), ticks at chosen times.
+@Suite struct CatchUpReviewTests {
+    static let metric = "inference_objective_request_total"
+    static let key = GatewayKey(namespace: nil, name: "org/chat")
+
+    /// One gateway pod's counter for `org/chat`: `value(t)` at each scrape from 0.5 s to `until`,
+    /// failed scrapes (staleness) inside `gap`.
+    static func scrapes(
+        _ tsdb: inout SimulatedTSDB, pod: String, from: Double = 0.5, until: Double, gap: Range<Double>? = nil, value: (Double) -> Double
+    ) {
+        var t = from
+        while t <= until {
+            if let gap, gap.contains(t) {
+                tsdb.scrapeFailed(target: pod, at: t)
+            } else {
+                tsdb.scrape(target: pod, at: t, [.init(metric, ["target_model_name": "org/chat", "job": "gw", "pod": pod], value(t))])
+            }
+            t += 1
+        }
+    }
+
+    /// Runs ticks at `ticks` (queries failing with 503 at those in `failing`); the gateway requests
+    /// counted for `org/chat` at each tick, nil when unknown or absent.
+    static func run(_ tsdb: SimulatedTSDB, ticks: [Double], failing: Set<Double> = []) async -> [Double: Double] {
+        let prometheus = SimulatedPrometheus(tsdb: tsdb)
+        let collector = SignalCollector(
+            client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)),
+            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1)))
+        var seen: [Double: Double] = [:]
+        for t in ticks {
+            prometheus.beginTick(at: t, faults: failing.contains(t) ? [.init(kind: .unavailable, start: t - 0.5, end: t + 0.5)] : [])
+            let fleet = await collector.collect(retentions: [ConfigDuration(seconds: 60)], now: Instant(seconds: SimulatedPrometheus.epoch + t)).0
+            _ = prometheus.endTick()
+            if let value = try? fleet.gatewayRequests.get()[key] { seen[t] = value }
+        }
+        return seen
+    }
+
+    /// Control (passes): the case the change fixes — the gateway's scrapes fail from 50 to 66 while
+    /// it counts a rejected request at 64; the first ticks after the gap count it.
+    @Test func controlARequestCountedDuringTheGatewaysOwnScrapeGapIsCaughtUp() async {
+        var tsdb = SimulatedTSDB()
+        Self.scrapes(&tsdb, pod: "gw-0", until: 80, gap: 50..<66) { $0 >= 64 ? 1 : 0 }
+        let seen = await Self.run(tsdb, ticks: Array(stride(from: 10.0, through: 75, by: 1)))
+        #expect(seen.filter { $0.key >= 66 }.values.contains { $0 > 0 }, "\(seen.sorted { $0.key < $1.key }.filter { $0.key >= 60 })")
+    }
+
+    /// The recommender's own queries fail (503) from 20 to 95 while Prometheus scrapes the gateway
+    /// throughout; the gateway counts a rejected request at 60. Failed answers do not advance the
+    /// sightings' `last`, so the target is never "absent from the previous answer": no catch-up, and
+    /// the plain three-scrape increase at 100 no longer spans the increment.
+    @Test func aRequestCountedWhileTheRecommendersQueriesFailIsCaughtUp() async {
+        var tsdb = SimulatedTSDB()
+        Self.scrapes(&tsdb, pod: "gw-0", until: 110) { $0 >= 60 ? 1 : 0 }
+        let ticks = Array(stride(from: 10.0, through: 105, by: 5))
+        let seen = await Self.run(tsdb, ticks: ticks, failing: Set(ticks.filter { $0 >= 20 && $0 <= 95 }))
+        #expect(seen.filter { $0.key >= 100 }.values.contains { $0 > 0 }, "\(seen.sorted { $0.key < $1.key })")
+    }
+
+    /// Two gateway pods route `org/chat`; only gw-1's scrapes fail (50 to 66) while it counts a
+    /// rejected request at 64. The target key stays present through gw-0, so no catch-up runs.
+    @Test func aRequestCountedDuringOneOfTwoGatewaysScrapeGapIsCaughtUp() async {
+        var tsdb = SimulatedTSDB()
+        Self.scrapes(&tsdb, pod: "gw-0", until: 80) { _ in 5 }
+        Self.scrapes(&tsdb, pod: "gw-1", until: 80, gap: 50..<66) { $0 >= 64 ? 1 : 0 }
+        let seen = await Self.run(tsdb, ticks: Array(stride(from: 10.0, through: 75, by: 1)))
+        withKnownIssue("sightings are kept per target, not per gateway pod: another pod keeps the target present (open)") {
+            #expect(seen.filter { $0.key >= 66 }.values.contains { $0 > 0 }, "\(seen.sorted { $0.key < $1.key }.filter { $0.key >= 60 })")
+        }
+    }
+
+    /// A gap longer than the one-hour cap: the capped read holds no sample from before the gap, so
+    /// it cannot see the jump (the cap loses wakes, not only needless ones).
+    @Test func aRequestCountedAtTheEndOfAGapLongerThanAnHourIsCaughtUp() async {
+        var tsdb = SimulatedTSDB()
+        Self.scrapes(&tsdb, pod: "gw-0", until: 3720, gap: 50..<3700) { $0 >= 3690 ? 1 : 0 }
+        let seen = await Self.run(tsdb, ticks: [10, 20, 30, 40, 60, 3000] + Array(stride(from: 3700.0, through: 3715, by: 1)))
+        withKnownIssue("the catch-up read spans at most an hour (GatewaySightings.longestCatchUp; open)") {
+            #expect(seen.filter { $0.key >= 3700 }.values.contains { $0 > 0 }, "\(seen.sorted { $0.key < $1.key }.filter { $0.key >= 3000 })")
+        }
+    }
+
+    /// The gateway pod is replaced during the gap (a new `pod` label, its counter created by the
+    /// rejected request itself, first scraped at 1): `increase` never counts a series' first value,
+    /// and the catch-up reads only that (pre-existing limitation, not a regression).
+    @Test func aRequestThatCreatesTheCounterOfAReplacedGatewayPodIsCounted() async {
+        var tsdb = SimulatedTSDB()
+        Self.scrapes(&tsdb, pod: "gw-0", until: 49) { _ in 7 }
+        tsdb.scrapeFailed(target: "gw-0", at: 50)
+        Self.scrapes(&tsdb, pod: "gw-1", from: 66.5, until: 80) { _ in 1 }
+        let seen = await Self.run(tsdb, ticks: Array(stride(from: 10.0, through: 75, by: 1)))
+        withKnownIssue("increase() never counts a new series' first value (open: count a series born inside the window from 0)") {
+            #expect(seen.filter { $0.key >= 66 }.values.contains { $0 > 0 }, "\(seen.sorted { $0.key < $1.key }.filter { $0.key >= 60 })")
+        }
+    }
+}
