@@ -40,6 +40,7 @@ public struct Simulation: Sendable {
     public static let clientTimeout = 2.0
     /// The recommender's output metric.
     public static let desiredMetric = "inferno_desired_replicas"
+    static let lastSeenMetric = "recommender_model_gateway_last_seen_timestamp_seconds"
     /// How far restart recovery looks back.
     static let recoveryWindow = ConfigDuration(seconds: 3600)
 
@@ -94,6 +95,8 @@ struct World {
     var recovered = false
     var upAt = Double.infinity
     var output: [(labels: [String: String], value: Double)] = []
+    /// The recommender's exported gateway sightings (read back by restart recovery).
+    var lastSeenOutput: [(labels: [String: String], value: Double)] = []
     /// `recommender_variant_name_conflicts` on the last page read.
     var reportedConflicts: Double?
     var desired: [ModelKey: Int] = [:]
@@ -217,6 +220,7 @@ struct World {
         case .restart(_, let down):
             engine = nil
             output = []
+            lastSeenOutput = []
             upAt = t + down
             checker.restarted(at: t)
         case .containerRestart(_, let ref):
@@ -279,6 +283,7 @@ struct World {
         if target == "recommender" {
             guard engine != nil else { return nil }
             return output.map { .init(Simulation.desiredMetric, $0.labels, $0.value) }
+                + lastSeenOutput.map { .init(Simulation.lastSeenMetric, $0.labels, $0.value) }
         }
         if target.hasPrefix("gateway") {
             if faults.contains(.gatewayGap) { return nil }
@@ -332,9 +337,10 @@ struct World {
         guard let engine else { return }
         prometheus.beginTick(at: t, faults: queryFaults)
         if !recovered {
-            let recovery = await collector.recover(window: Simulation.recoveryWindow)
-            await engine.recover(recovery, now: Instant(seconds: SimulatedPrometheus.epoch + t))
-            if case .success = recovery { recovered = true }
+            // As the service's loop recovers (adaptive keep-alive, whose learned values it also
+            // reads back, is not simulated).
+            await engine.recoverIfDue(from: collector, window: Simulation.recoveryWindow, now: Instant(seconds: SimulatedPrometheus.epoch + t), learned: false)
+            recovered = await engine.recovered
         }
         let (signals, outcomes) = await collector.collect(retentions: await engine.retentionsInUse, now: Instant(seconds: SimulatedPrometheus.epoch + t))
         let (elapsed, unsupported) = prometheus.endTick()
@@ -382,6 +388,7 @@ struct World {
         guard let engine else { return }
         let text = await engine.renderMetrics()
         output = OutputParser.desiredLines(text)
+        lastSeenOutput = OutputParser.lines(of: Simulation.lastSeenMetric, in: text)
         reportedConflicts = OutputParser.value(of: "recommender_variant_name_conflicts", in: text)
         let before = desired
         desired = [:]
@@ -430,7 +437,9 @@ struct World {
                 // The service reads the counter over R plus one scrape (its last step inside the window).
                 let requests = tsdb.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i] + schedule.scrapeInterval)
                 facts.reporting = !running.isEmpty
-                facts.counterPresent = !requests.isEmpty
+                // The counter is exported now, not only still inside the window: a replica whose
+                // counter stopped being exported reports without it (spec §5: unknown, not 0).
+                facts.counterPresent = !requests.isEmpty && !tsdb.freshValues(Fleet.requestsMetric, matching: labels, at: t).isEmpty
                 var finite = (running + waiting + requests).allSatisfy(\.isFinite)
                 let names = Set([model.id, model.requestedName] + aliases[i])
                 for name in names {
@@ -484,8 +493,13 @@ struct World {
 /// Reads `inferno_desired_replicas` lines of a `/metrics` page.
 enum OutputParser {
     static func desiredLines(_ text: String) -> [(labels: [String: String], value: Double)] {
+        lines(of: Simulation.desiredMetric, in: text)
+    }
+
+    /// The labelled samples of one metric family on the page.
+    static func lines(of metric: String, in text: String) -> [(labels: [String: String], value: Double)] {
         var lines: [(labels: [String: String], value: Double)] = []
-        let prefix = Array((Simulation.desiredMetric + "{").utf8)
+        let prefix = Array((metric + "{").utf8)
         var text = text
         text.withUTF8 { bytes in
             var start = 0

@@ -161,7 +161,7 @@ public actor Engine {
     var records: [ModelKey: ModelRecord] = [:]
     private var sortedRecords: [ModelRecord] = []
     private var inventoryChanged = false
-    private(set) var recovered = false
+    public private(set) var recovered = false
     private(set) var lastTickAt: Instant?
     private(set) var lastConfigError: String?
     /// Signals whose last query failed: failures and recoveries are logged once, not every tick.
@@ -296,8 +296,13 @@ public actor Engine {
         _ result: Result<[ModelKey: Double], PrometheusError>,
         wakePaths: Result<[ModelKey: Double], PrometheusError> = .success([:]), now: Instant
     ) {
-        switch result {
-        case .success(let values):
+        // The wake paths are part of the recovery: without them every idle model would be held at
+        // `no_wake_path` until the gateway routed it again. Either read failing: retried next tick.
+        let both: Result<([ModelKey: Double], [ModelKey: Double]), PrometheusError> = result.flatMap { values in
+            wakePaths.map { (values, $0) }
+        }
+        switch both {
+        case .success(let (values, seen)):
             var restored = 0
             for (key, value) in values {
                 touch(key)
@@ -312,10 +317,8 @@ public actor Engine {
                 if value == 0 { records[key]!.evidenced = true }
                 restored += 1
             }
-            if case .success(let seen) = wakePaths {
-                for (key, seconds) in seen where seconds.isFinite && seconds > 0 && seconds <= now.seconds {
-                    records[key]?.state.gatewaySeenAt = Instant(seconds: seconds)
-                }
+            for (key, seconds) in seen where seconds.isFinite && seconds > 0 && seconds <= now.seconds {
+                records[key]?.state.gatewaySeenAt = Instant(seconds: seconds)
             }
             recovered = true
             metrics.recoveredModels = restored

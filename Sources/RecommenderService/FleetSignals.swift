@@ -326,7 +326,7 @@ public struct SignalCollector: Sendable {
         async let ready = byModel(.ready)
         async let kv = byModel(.kvCache)
         async let demand = byTarget(.demand)
-        async let gatewayRequests = byTarget(.gatewayRequests)
+        async let gatewayRequests = targets(.gatewayRequests)
         let answers = await withTaskGroup(of: (ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double]).self) { group in
             for retention in retentions {
                 group.addTask {
@@ -433,39 +433,55 @@ public struct SignalCollector: Sendable {
     /// that come back are re-read. A failed answer of the recommender's own counts as an absence of
     /// every target (the gateway went on counting meanwhile), and a failed catch-up read is tried
     /// again with the next answer.
-    func catchUp(_ plain: Result<[GatewayKey: Double], PrometheusError>, now: Instant) async -> Result<[GatewayKey: Double], PrometheusError> {
-        guard case .success(var values) = plain else {
+    func catchUp(_ answer: Result<(values: [GatewayKey: Double], present: Set<GatewayKey>), PrometheusError>, now: Instant) async -> Result<[GatewayKey: Double], PrometheusError> {
+        guard case .success(let plainAnswer) = answer else {
             sightings.missed()  // the gateway goes on counting while the recommender cannot see
-            return plain
+            return answer.map(\.values)
         }
-        let gaps = sightings.gaps(present: values.keys, at: now.seconds)
-        guard let longest = gaps.values.max() else {
-            sightings.record(present: values.keys, at: now.seconds)
-            return plain
+        var values = plainAnswer.values
+        let present = plainAnswer.present.union(values.keys)
+        let (gaps, blind) = sightings.gaps(present: present, at: now.seconds)
+        guard let longest = (gaps.values.max()).map({ max($0, blind ?? 0) }) ?? blind else {
+            sightings.record(present: present, at: now.seconds)
+            return .success(values)
         }
         let seconds = min(longest + 3 * max(queries.scrapeInterval.seconds, 1), GatewaySightings.longestCatchUp)
         guard case .success(let wide) = await byTarget(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
             sightings.missed()  // not recorded: the next answer tries the catch-up again
-            return plain
+            return .success(values)
         }
-        sightings.record(present: values.keys, at: now.seconds)
-        for key in gaps.keys {
-            if let value = wide[key], value > values[key] ?? 0 { values[key] = value }
+        sightings.record(present: present, at: now.seconds)
+        // After the recommender's own blind stretch every target counts, those absent now too (a
+        // gateway whose scrapes fail since: what it counted before is in the TSDB).
+        for (key, value) in wide where blind != nil || gaps[key] != nil {
+            if value > values[key] ?? 0 { values[key] = value }
         }
         return .success(values)
     }
 
     func byTarget(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<[GatewayKey: Double], PrometheusError> {
+        await targets(signal, range: range).map(\.values)
+    }
+
+    /// One gateway query's answer per target: the values, and the targets named by its presence
+    /// series (``QueryTemplates/presentLabel``), which carry no value.
+    func targets(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<(values: [GatewayKey: Double], present: Set<GatewayKey>), PrometheusError> {
         do {
             let samples = try await client.query(queries.query(signal, range: range))  // the counter's window is the builder's unless given
             var values: [GatewayKey: Double] = [:]
+            var present: Set<GatewayKey> = []
             for sample in samples {
                 let target = sample.labels["target_model_name"].flatMap { $0.isEmpty ? nil : $0 } ?? sample.labels["model_name"]
                 guard let target, !target.isEmpty else { continue }
                 let namespace = sample.labels["namespace"].flatMap { $0.isEmpty ? nil : $0 }
-                values[GatewayKey(namespace: namespace, name: target), default: 0] += sample.value
+                let key = GatewayKey(namespace: namespace, name: target)
+                if sample.labels[QueryTemplates.presentLabel] != nil {
+                    present.insert(key)
+                } else {
+                    values[key, default: 0] += sample.value
+                }
             }
-            return .success(values)
+            return .success((values, present))
         } catch {
             return .failure(error)
         }
@@ -508,16 +524,18 @@ final class GatewaySightings: Sendable {
     func missed() { state.withLock { $0.missed = true } }
 
     /// The targets in `present` that were away — missing from the last recorded answer, or every
-    /// target when an answer failed since — with the seconds since they were last answered.
-    func gaps(present: some Collection<GatewayKey>, at now: Double) -> [GatewayKey: Double] {
+    /// target when an answer failed since — with the seconds since they were last answered; and
+    /// `blind`, the seconds since the last recorded answer when an answer failed since (every
+    /// target, present or not, may have counted unseen meanwhile).
+    func gaps(present: some Collection<GatewayKey>, at now: Double) -> (gaps: [GatewayKey: Double], blind: Double?) {
         state.withLock { state in
-            guard let previous = state.last else { return [:] }
+            guard let previous = state.last else { return ([:], nil) }
             var gaps: [GatewayKey: Double] = [:]
             for key in present {
                 guard let seen = state.seen[key], seen < previous || state.missed, now > seen else { continue }
                 gaps[key] = now - seen
             }
-            return gaps
+            return (gaps, state.missed && now > previous ? now - previous : nil)
         }
     }
 

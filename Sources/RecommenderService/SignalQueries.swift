@@ -47,8 +47,14 @@ public struct QueryTemplates: Sendable {
     /// replica, and its series prove the gateway routes the model (a wake path). The newer metric
     /// name first, then the name of gateway-api-inference-extension before v1.0. `increase`
     /// rides out a gateway restart (counter reset) and a missed scrape of one gateway.
+    /// The answer also names every target with a current series (`rr_present`, value 1): a target
+    /// whose scrapes resume shows there from its first sample, when `increase` needs two, so the
+    /// catch-up read over the gap (``SignalCollector``) runs one scrape earlier. A replaced
+    /// template without those series is caught up once `increase` answers again.
     public var gatewayRequests =
-        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE]))"
+        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])) or label_replace(group by (namespace, model_name, target_model_name) (inference_objective_request_total{$GATEWAY_SELECTOR} or inference_model_request_total{$GATEWAY_SELECTOR}), \"rr_present\", \"true\", \"\", \"\")"
+    /// The label that marks the presence series of the gateway request-counter query.
+    public static let presentLabel = "rr_present"
     /// Restart recovery, first: the value each model has now (series of a running replica of this
     /// service; a restarted pod's old series are stale and absent), so the latest wins over an
     /// older pod's higher value.

@@ -31,17 +31,25 @@ public struct TickLoop: Service {
     /// One tick: recovery if still due, signals, decisions.
     public func tickOnce() async {
         let started = ContinuousClock.now
-        if await !engine.recovered {
-            let values = await collector.recover(window: recoveryWindow)
-            let wakePaths = await collector.recoverWakePaths(window: recoveryWindow)
-            await engine.recover(values, wakePaths: wakePaths, now: clock.now())
-            if await engine.recovered { await engine.recoverLearned(await collector.recoverLearned(window: recoveryWindow)) }
-        }
+        await engine.recoverIfDue(from: collector, window: recoveryWindow, now: clock.now())
         let (fleet, outcomes) = await collector.collect(retentions: await engine.retentionsInUse, now: clock.now())
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         await engine.tick(fleet, outcomes: outcomes, duration: seconds, now: clock.now())
         releaseFreedMemory()
+    }
+}
+
+extension Engine {
+    /// Restart recovery, until it succeeds, as every loop runs it (the service's and the fault
+    /// simulation's): the last recommendations and the proven wake paths together, then the
+    /// learned keep-alive values (best effort) when `learned`.
+    public func recoverIfDue(from collector: SignalCollector, window: ConfigDuration, now: Instant, learned: Bool = true) async {
+        guard !recovered else { return }
+        let values = await collector.recover(window: window)
+        let wakePaths = await collector.recoverWakePaths(window: window)
+        recover(values, wakePaths: wakePaths, now: now)
+        if learned, recovered { recoverLearned(await collector.recoverLearned(window: window)) }
     }
 }
 

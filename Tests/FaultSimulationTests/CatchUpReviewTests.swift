@@ -65,6 +65,28 @@ import Testing
         #expect(seen.filter { $0.key >= 100 }.values.contains { $0 > 0 }, "\(seen.sorted { $0.key < $1.key })")
     }
 
+    /// The recommender's own queries fail from 25 to 60; the gateway counts a rejected request at
+    /// 30 and its scrapes fail from 40 on (they are still failing when the recommender sees again).
+    /// The first answer after the blind stretch reads what the gateway counted before its own gap,
+    /// though the target is absent now (campaign schedule 8724748962338025690).
+    @Test func aRequestCountedWhileTheRecommenderWasBlindIsCaughtUpThoughTheGatewayIsGoneSince() async {
+        var tsdb = SimulatedTSDB()
+        Self.scrapes(&tsdb, pod: "gw-0", until: 120, gap: 40..<200) { $0 >= 30 ? 1 : 0 }
+        let ticks = Array(stride(from: 10.0, through: 75, by: 5))
+        let seen = await Self.run(tsdb, ticks: ticks, failing: Set(ticks.filter { $0 >= 25 && $0 <= 60 }))
+        #expect((seen[65] ?? 0) > 0, "\(seen.sorted { $0.key < $1.key })")
+    }
+
+    /// The gateway's scrapes fail from 50 to 66 while it counts a rejected request at 60: the
+    /// tick right after the first sample of the resumed scrapes (66.5) counts it, though
+    /// `increase` over three scrapes needs a second sample (campaign schedule 12340230713465087609).
+    @Test func aResumedTargetIsCaughtUpFromItsFirstSample() async {
+        var tsdb = SimulatedTSDB()
+        Self.scrapes(&tsdb, pod: "gw-0", until: 80, gap: 50..<66) { $0 >= 60 ? 1 : 0 }
+        let seen = await Self.run(tsdb, ticks: Array(stride(from: 10.0, through: 70, by: 1)))
+        #expect((seen[67] ?? 0) > 0, "\(seen.sorted { $0.key < $1.key }.filter { $0.key >= 60 })")
+    }
+
     /// Two gateway pods route `org/chat`; only gw-1's scrapes fail (50 to 66) while it counts a
     /// rejected request at 64. The target key stays present through gw-0, so no catch-up runs.
     @Test func aRequestCountedDuringOneOfTwoGatewaysScrapeGapIsCaughtUp() async {

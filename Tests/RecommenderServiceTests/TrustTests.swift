@@ -191,6 +191,23 @@ struct InventoryTests {
         #expect(await engine.modelCount == 1)
     }
 
+    /// A recovery whose wake-path read fails is no recovery: retried, the sightings come back with
+    /// the recommendations (else every idle model would be held at `no_wake_path`).
+    @Test func aRecoveryWithoutItsWakePathsIsRetried() async {
+        let key = ModelKey(namespace: "ns", modelID: "org/sleeper")
+        let engine = Engine(options: EngineOptions(environmentScaleToZero: true), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        await engine.loadConfig([], now: Instant(seconds: 99))
+        await engine.recover(.success([key: 0]), wakePaths: .failure(.unreachable("connection refused")), now: Instant(seconds: 100))
+        #expect(await !engine.recovered)
+        await engine.recover(.success([key: 0]), wakePaths: .success([key: 40]), now: Instant(seconds: 105))
+        #expect(await engine.recovered)
+        await engine.tick(completeFleet(), outcomes: [], duration: 0, now: Instant(seconds: 110))
+        let decision = await engine.decision(for: key)
+        #expect(decision?.state.gatewaySeenAt == Instant(seconds: 40))
+        #expect(decision?.wakePath == .gateway)
+        #expect(decision?.desired == 0)
+    }
+
     @Test func gatewayDemandWithANamespaceLabelAdoptsTheModelThere() async {
         let engine = await decidedEngine(models: [])
         await engine.tick(completeFleet(demand: [GatewayKey(namespace: "models", name: "org/new"): 4]), outcomes: [], duration: 0, now: Instant(seconds: 5))
