@@ -40,7 +40,8 @@ public struct Simulation: Sendable {
     public static let clientTimeout = 2.0
     /// The recommender's output metric.
     public static let desiredMetric = "inferno_desired_replicas"
-    static let lastSeenMetric = "recommender_model_gateway_last_seen_timestamp_seconds"
+    /// The recommender's own series restart recovery reads back, besides `desiredMetric`.
+    static let recoveryMetrics = ["recommender_model_gateway_last_seen_timestamp_seconds", "recommender_model_adopted_from_gateway_label"]
     /// How far restart recovery looks back.
     static let recoveryWindow = ConfigDuration(seconds: 3600)
 
@@ -95,8 +96,8 @@ struct World {
     var recovered = false
     var upAt = Double.infinity
     var output: [(labels: [String: String], value: Double)] = []
-    /// The recommender's exported gateway sightings (read back by restart recovery).
-    var lastSeenOutput: [(labels: [String: String], value: Double)] = []
+    /// The recommender's other exported series that restart recovery reads back.
+    var recoveryOutput: [SimulatedTSDB.Scraped] = []
     /// `recommender_variant_name_conflicts` on the last page read.
     var reportedConflicts: Double?
     var desired: [ModelKey: Int] = [:]
@@ -220,7 +221,7 @@ struct World {
         case .restart(_, let down):
             engine = nil
             output = []
-            lastSeenOutput = []
+            recoveryOutput = []
             upAt = t + down
             checker.restarted(at: t)
         case .containerRestart(_, let ref):
@@ -283,7 +284,7 @@ struct World {
         if target == "recommender" {
             guard engine != nil else { return nil }
             return output.map { .init(Simulation.desiredMetric, $0.labels, $0.value) }
-                + lastSeenOutput.map { .init(Simulation.lastSeenMetric, $0.labels, $0.value) }
+                + recoveryOutput
         }
         if target.hasPrefix("gateway") {
             if faults.contains(.gatewayGap) { return nil }
@@ -356,7 +357,8 @@ struct World {
         let facts = self.facts(at: now)
         if Simulation.trace { for (i, f) in facts.enumerated() { print("t=\(Simulation.format(now)) FACTS \(keys[i]) reporting \(f.reporting) counter \(f.counterPresent) finite \(f.finite)") } }
         if Simulation.trace {
-            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) wake path \(d.wakePath.rawValue) (gateway seen at \(d.state.gatewaySeenAt.map { Simulation.format($0.seconds - SimulatedPrometheus.epoch) } ?? "never")) unattributed signals:", signals.attributed(NameIndex()).signals(for: key, retention: ConfigDuration(seconds: 20))) } }
+            print("t=\(Simulation.format(now)) GATEWAY requests \(signals.gatewayRequests) demand \(signals.demand)")
+            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) wake path \(d.wakePath.rawValue) (gateway seen at \(d.state.gatewaySeenAt.map { Simulation.format($0.seconds - SimulatedPrometheus.epoch) } ?? "never"))") } }
         }
         let reported = checker.violations.count
         checker.tick(now: now, start: t, decided: recovered, blind: blind, output: desired, facts: facts, fleet: fleet)
@@ -388,7 +390,9 @@ struct World {
         guard let engine else { return }
         let text = await engine.renderMetrics()
         output = OutputParser.desiredLines(text)
-        lastSeenOutput = OutputParser.lines(of: Simulation.lastSeenMetric, in: text)
+        recoveryOutput = Simulation.recoveryMetrics.flatMap { metric in
+            OutputParser.lines(of: metric, in: text).map { SimulatedTSDB.Scraped(metric, $0.labels, $0.value) }
+        }
         reportedConflicts = OutputParser.value(of: "recommender_variant_name_conflicts", in: text)
         let before = desired
         desired = [:]
@@ -437,9 +441,8 @@ struct World {
                 // The service reads the counter over R plus one scrape (its last step inside the window).
                 let requests = tsdb.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i] + schedule.scrapeInterval)
                 facts.reporting = !running.isEmpty
-                // The counter is exported now, not only still inside the window: a replica whose
-                // counter stopped being exported reports without it (spec §5: unknown, not 0).
-                facts.counterPresent = !requests.isEmpty && !tsdb.freshValues(Fleet.requestsMetric, matching: labels, at: t).isEmpty
+                facts.counterPresent = !requests.isEmpty
+                facts.counterExported = facts.counterPresent && !tsdb.freshValues(Fleet.requestsMetric, matching: labels, at: t).isEmpty
                 var finite = (running + waiting + requests).allSatisfy(\.isFinite)
                 let names = Set([model.id, model.requestedName] + aliases[i])
                 for name in names {

@@ -56,7 +56,11 @@ final class ModelRecord {
     var evidenced = false
     /// Adopted (in this process) from a gateway series' namespace label alone: a shared gateway's
     /// own namespace, not a model's, once the id is known elsewhere.
-    var adoptedFromGateway = false
+    var adoptedFromGateway = false {
+        didSet { if adoptedFromGateway { everAdoptedFromGateway = true } }
+    }
+    /// Adopted so once (exported as 1 or 0, for restart recovery).
+    var everAdoptedFromGateway = false
     var pendingWake = false
     var lastColdStartSeconds: Double?
     /// Recommendation and ready replicas over time, for the status page.
@@ -291,15 +295,16 @@ public actor Engine {
     /// full retention of fresh evidence.
     public func recover(
         _ result: Result<[ModelKey: Double], PrometheusError>,
-        wakePaths: Result<[ModelKey: Double], PrometheusError> = .success([:]), now: Instant
+        wakePaths: Result<[ModelKey: Double], PrometheusError> = .success([:]),
+        adopted: Result<[ModelKey: Double], PrometheusError> = .success([:]), now: Instant
     ) {
         // The wake paths are part of the recovery: without them every idle model would be held at
         // `no_wake_path` until the gateway routed it again. Either read failing: retried next tick.
-        let both: Result<([ModelKey: Double], [ModelKey: Double]), PrometheusError> = result.flatMap { values in
-            wakePaths.map { (values, $0) }
+        let all: Result<([ModelKey: Double], [ModelKey: Double], [ModelKey: Double]), PrometheusError> = result.flatMap { values in
+            wakePaths.flatMap { seen in adopted.map { (values, seen, $0) } }
         }
-        switch both {
-        case .success(let (values, seen)):
+        switch all {
+        case .success(let (values, seen, adoptedFromLabel)):
             var restored = 0
             for (key, value) in values {
                 touch(key)
@@ -316,6 +321,11 @@ public actor Engine {
             }
             for (key, seconds) in seen where seconds.isFinite && seconds > 0 && seconds <= now.seconds {
                 records[key]?.state.gatewaySeenAt = Instant(seconds: seconds)
+            }
+            // Still adopted from a gateway's label alone when the last process exported it: no
+            // candidate for a wake path (a shared gateway's own namespace), until evidenced.
+            for (key, flag) in adoptedFromLabel where flag == 1 {
+                if let record = records[key], !record.evidenced { record.adoptedFromGateway = true }
             }
             recovered = true
             metrics.recoveredModels = restored

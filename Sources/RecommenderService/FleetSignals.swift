@@ -239,8 +239,8 @@ public struct NameIndex: Sendable {
 
     /// The models a gateway series counts for, most certain first: evidenced in the series'
     /// namespace; a scoped alias there; evidenced anywhere (a shared gateway in its own
-    /// namespace); known without evidence in the namespace, then anywhere; else, with a namespace
-    /// label, the model adopted there. A series with no namespace for a name known nowhere: none.
+    /// namespace); known without evidence in the namespace, then anywhere (records adopted from a
+    /// gateway's label alone last); else, with a namespace label, the model adopted there. A series with no namespace for a name known nowhere: none.
     public func models(routedAs key: GatewayKey) -> [ModelKey] {
         let strong = known[key.name] ?? [], unsure = weak[key.name] ?? []
         guard let namespace = key.namespace else { return strong.isEmpty ? unsure : strong }
@@ -250,9 +250,15 @@ public struct NameIndex: Sendable {
             return [ModelKey(namespace: namespace, modelID: modelID)]
         }
         if !strong.isEmpty { return strong }
-        let unsureHere = unsure.filter { $0.namespace == namespace }
-        if !unsureHere.isEmpty { return unsureHere }
-        if !unsure.isEmpty { return unsure }
+        // A record adopted from such a label alone stands for "routed, place unknown": any other
+        // record of the name (recovered, woken) is likelier the model's.
+        let adopted = unsure.filter { gatewayAdopted.contains($0) }, other = unsure.filter { !gatewayAdopted.contains($0) }
+        let otherHere = other.filter { $0.namespace == namespace }
+        if !otherHere.isEmpty { return otherHere }
+        if !other.isEmpty { return other }
+        let adoptedHere = adopted.filter { $0.namespace == namespace }
+        if !adoptedHere.isEmpty { return adoptedHere }
+        if !adopted.isEmpty { return adopted }
         return [ModelKey(namespace: namespace, modelID: anyNamespaceAliases[key.name] ?? key.name)]
     }
 
@@ -418,6 +424,12 @@ public struct SignalCollector: Sendable {
         await byModel(.recoveryWakePath, range: window)
     }
 
+    /// Reads back which records were adopted from a gateway's namespace label alone (1) or have
+    /// been evidenced since (0), over `window`.
+    public func recoverAdopted(window: ConfigDuration) async -> Result<[ModelKey: Double], PrometheusError> {
+        await byModel(.recoveryAdopted, range: window)
+    }
+
     func byModel(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<[ModelKey: Double], PrometheusError> {
         await byModel(query: queries.query(signal, range: range))
     }
@@ -446,16 +458,24 @@ public struct SignalCollector: Sendable {
     /// is read once more over the whole gap (from its last sighting, plus three scrapes, at most
     /// ``GatewaySightings/longestCatchUp``), and the larger of the two reads stands. Only targets
     /// that come back are re-read. A failed answer of the recommender's own counts as an absence of
-    /// every target (the gateway went on counting meanwhile), and a failed catch-up read is tried
-    /// again with the next answer.
-    func catchUp(_ answer: Result<(values: [GatewayKey: Double], present: Set<GatewayKey>), PrometheusError>, now: Instant) async -> Result<[GatewayKey: Double], PrometheusError> {
+    /// every target (the gateway went on counting meanwhile, targets absent now included), and a
+    /// failed catch-up read is tried again with the next answer. A target the read finds with no
+    /// increase was still seen routed (a wake path).
+    ///
+    /// A target this process has never seen, appearing after its first answer, is a new series:
+    /// the gateway creates a target's counter with the first request for it, and `increase` never
+    /// counts a series' first value, so that value (the present series' counter) is its count.
+    func catchUp(_ answer: Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError>, now: Instant) async -> Result<[GatewayKey: Double], PrometheusError> {
         guard case .success(let plainAnswer) = answer else {
             sightings.missed()  // the gateway goes on counting while the recommender cannot see
             return answer.map(\.values)
         }
         var values = plainAnswer.values
-        let present = plainAnswer.present.union(values.keys)
-        let (gaps, blind) = sightings.gaps(present: present, at: now.seconds)
+        let present = Set(plainAnswer.present.keys).union(values.keys)
+        let (gaps, blind, born) = sightings.gaps(present: present, at: now.seconds)
+        for key in born {
+            if let first = plainAnswer.present[key], first.isFinite, first > values[key] ?? 0 { values[key] = first }
+        }
         guard let longest = (gaps.values.max()).map({ max($0, blind ?? 0) }) ?? blind else {
             sightings.record(present: present, at: now.seconds)
             return .success(values)
@@ -469,7 +489,7 @@ public struct SignalCollector: Sendable {
         // After the recommender's own blind stretch every target counts, those absent now too (a
         // gateway whose scrapes fail since: what it counted before is in the TSDB).
         for (key, value) in wide where blind != nil || gaps[key] != nil {
-            if value > values[key] ?? 0 { values[key] = value }
+            if value.isFinite { values[key] = max(value, values[key] ?? 0) }
         }
         return .success(values)
     }
@@ -479,19 +499,19 @@ public struct SignalCollector: Sendable {
     }
 
     /// One gateway query's answer per target: the values, and the targets named by its presence
-    /// series (``QueryTemplates/presentLabel``), which carry no value.
-    func targets(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<(values: [GatewayKey: Double], present: Set<GatewayKey>), PrometheusError> {
+    /// series (``QueryTemplates/presentLabel``) with their value (the largest current counter).
+    func targets(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError> {
         do {
             let samples = try await client.query(queries.query(signal, range: range))  // the counter's window is the builder's unless given
             var values: [GatewayKey: Double] = [:]
-            var present: Set<GatewayKey> = []
+            var present: [GatewayKey: Double] = [:]
             for sample in samples {
                 let target = sample.labels["target_model_name"].flatMap { $0.isEmpty ? nil : $0 } ?? sample.labels["model_name"]
                 guard let target, !target.isEmpty else { continue }
                 let namespace = sample.labels["namespace"].flatMap { $0.isEmpty ? nil : $0 }
                 let key = GatewayKey(namespace: namespace, name: target)
                 if sample.labels[QueryTemplates.presentLabel] != nil {
-                    present.insert(key)
+                    present[key] = max(present[key] ?? 0, sample.value)
                 } else {
                     values[key, default: 0] += sample.value
                 }
@@ -542,15 +562,22 @@ final class GatewaySightings: Sendable {
     /// target when an answer failed since — with the seconds since they were last answered; and
     /// `blind`, the seconds since the last recorded answer when an answer failed since (every
     /// target, present or not, may have counted unseen meanwhile).
-    func gaps(present: some Collection<GatewayKey>, at now: Double) -> (gaps: [GatewayKey: Double], blind: Double?) {
+    /// `born`: the targets in `present` never answered before, once an answer has been recorded
+    /// (at the first, every target is new to the process, not to the gateway).
+    func gaps(present: some Collection<GatewayKey>, at now: Double) -> (gaps: [GatewayKey: Double], blind: Double?, born: [GatewayKey]) {
         state.withLock { state in
-            guard let previous = state.last else { return ([:], nil) }
+            guard let previous = state.last else { return ([:], nil, []) }
             var gaps: [GatewayKey: Double] = [:]
+            var born: [GatewayKey] = []
             for key in present {
-                guard let seen = state.seen[key], seen < previous || state.missed, now > seen else { continue }
+                guard let seen = state.seen[key] else {
+                    born.append(key)
+                    continue
+                }
+                guard seen < previous || state.missed, now > seen else { continue }
                 gaps[key] = now - seen
             }
-            return (gaps, state.missed && now > previous ? now - previous : nil)
+            return (gaps, state.missed && now > previous ? now - previous : nil, born)
         }
     }
 

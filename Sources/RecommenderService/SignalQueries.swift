@@ -6,6 +6,7 @@ import PrometheusClient
 public enum Signal: String, Sendable, CaseIterable {
     case requests, running, waiting, ready, kvCache = "kv_cache", demand, gatewayRequests = "gateway_requests", recovery
     case recoveryWakePath = "recovery_wake_path"
+    case recoveryAdopted = "recovery_adopted"
     case recoveryLearned = "recovery_learned"
 }
 
@@ -47,12 +48,14 @@ public struct QueryTemplates: Sendable {
     /// replica, and its series prove the gateway routes the model (a wake path). The newer metric
     /// name first, then the name of gateway-api-inference-extension before v1.0. `increase`
     /// rides out a gateway restart (counter reset) and a missed scrape of one gateway.
-    /// The answer also names every target with a current series (`rr_present`, value 1): a target
-    /// whose scrapes resume shows there from its first sample, when `increase` needs two, so the
-    /// catch-up read over the gap (``SignalCollector``) runs one scrape earlier. A replaced
-    /// template without those series is caught up once `increase` answers again.
+    /// The answer also names every target with a current series (`rr_present`, the largest
+    /// counter): a target whose scrapes resume shows there from its first sample, when `increase`
+    /// needs two, so the catch-up read over the gap (``SignalCollector``) runs one scrape earlier;
+    /// and a target's first series, created by the first request for it, counts that request,
+    /// which `increase` never does. A replaced template without those series is caught up once
+    /// `increase` answers again.
     public var gatewayRequests =
-        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])) or label_replace(group by (namespace, model_name, target_model_name) (inference_objective_request_total{$GATEWAY_SELECTOR} or inference_model_request_total{$GATEWAY_SELECTOR}), \"rr_present\", \"true\", \"\", \"\")"
+        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])) or label_replace(max by (namespace, model_name, target_model_name) (inference_objective_request_total{$GATEWAY_SELECTOR} or inference_model_request_total{$GATEWAY_SELECTOR}), \"rr_present\", \"true\", \"\", \"\")"
     /// The label that marks the presence series of the gateway request-counter query.
     public static let presentLabel = "rr_present"
     /// Restart recovery, first: the value each model has now (series of a running replica of this
@@ -66,6 +69,11 @@ public struct QueryTemplates: Sendable {
     /// Restart recovery of proven wake paths: when the gateway was last seen routing each model.
     public var recoveryWakePath =
         "max by (namespace, model_name) (max_over_time(recommender_model_gateway_last_seen_timestamp_seconds{$RECOMMENDER_SELECTOR}[$RANGE]))"
+
+    /// Restart recovery of the records adopted from a gateway series' namespace label alone (1;
+    /// 0 once evidenced): they stay no candidate for a wake path after a restart.
+    public var recoveryAdopted =
+        "max by (namespace, model_name) (last_over_time(recommender_model_adopted_from_gateway_label{$RECOMMENDER_SELECTOR}[$RANGE]))"
 
     /// Restart recovery of adaptive keep-alive's learned values: `$METRIC` is each learned gauge,
     /// `$LABEL` the label that tells its samples apart (`, quantile`), if any.
@@ -87,6 +95,7 @@ public struct QueryTemplates: Sendable {
         case .gatewayRequests: gatewayRequests
         case .recovery: recovery
         case .recoveryWakePath: recoveryWakePath
+        case .recoveryAdopted: recoveryAdopted
         case .recoveryLearned: recoveryLearned
         }
     }
