@@ -162,6 +162,18 @@ struct Checker {
         for i in disturbed.indices { disturbed[i] = max(disturbed[i], t) }
     }
 
+    /// The recommender crashed at `t`; Prometheus last scraped it at `lastScrape`, reading
+    /// `scraped`. A change made since never left the process (spec: a crash within one scrape
+    /// loses it): the world's last view of each model is what was scraped, and a wake call
+    /// accepted since was lost — its caller calls again (docs/integration.md).
+    mutating func crashed(at t: Double, lastScrape: Double, scraped: [ModelKey: Int]) {
+        for (i, model) in schedule.models.enumerated() {
+            let key = ModelKey(namespace: model.namespace, modelID: model.id)
+            if lastOutput[key] != scraped[key] { lastOutput[key] = scraped[key] }
+            if let wake = lastWakeCall[i], wake > lastScrape { lastWakeCall[i] = nil }
+        }
+    }
+
     mutating func restarted(at t: Double) {
         for i in streakStart.indices { streakStart[i] = nil; exportedStreakStart[i] = nil }
         lastDecided = nil

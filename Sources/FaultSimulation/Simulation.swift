@@ -98,6 +98,9 @@ struct World {
     var output: [(labels: [String: String], value: Double)] = []
     /// The recommender's other exported series that restart recovery reads back.
     var recoveryOutput: [SimulatedTSDB.Scraped] = []
+    /// What Prometheus last scraped of the recommender's recommendations, and when.
+    var scrapedDesired: [ModelKey: Int] = [:]
+    var lastRecommenderScrape = -Double.infinity
     /// `recommender_variant_name_conflicts` on the last page read.
     var reportedConflicts: Double?
     var desired: [ModelKey: Int] = [:]
@@ -219,6 +222,10 @@ struct World {
             checker.configChanged(at: t) { $0.remove(key) }
             await loadConfig(at: t)
         case .restart(_, let down):
+            // A crash (the worst case: a rolling update's SIGTERM is drained until a scrape has
+            // read the last change, ShutdownDrainTests): what changed since the last scrape never
+            // reached Prometheus, and so no consumer.
+            checker.crashed(at: t, lastScrape: lastRecommenderScrape, scraped: scrapedDesired)
             engine = nil
             output = []
             recoveryOutput = []
@@ -273,6 +280,10 @@ struct World {
             scrapeDue[name] = nextSlot(name, after: t)
             guard !tsdbDown else { continue }
             let samples = exported(name, at: t, faults: faults)
+            if name == "recommender", samples != nil {
+                scrapedDesired = desired
+                lastRecommenderScrape = t
+            }
             prometheus.state.withLock { state in
                 if let samples { state.tsdb.scrape(target: name, at: t, samples) } else { state.tsdb.scrapeFailed(target: name, at: t) }
             }
@@ -353,7 +364,9 @@ struct World {
         await engine.tick(signals, outcomes: outcomes, duration: elapsed, now: Instant(seconds: SimulatedPrometheus.epoch + now))
         result.ticks += 1
         await readOutput(at: now)
-        let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= now && t < $0.end }
+        // What the tick's answers could hold: the faults in force when Prometheus received its
+        // queries (at the tick's start; a slow answer is late, not newer).
+        let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= t && t < $0.end }
         let facts = self.facts(at: now)
         if Simulation.trace { for (i, f) in facts.enumerated() { print("t=\(Simulation.format(now)) FACTS \(keys[i]) reporting \(f.reporting) counter \(f.counterPresent) finite \(f.finite)") } }
         if Simulation.trace {
@@ -445,6 +458,7 @@ struct World {
                 facts.counterExported = facts.counterPresent && !tsdb.freshValues(Fleet.requestsMetric, matching: labels, at: t).isEmpty
                 var finite = (running + waiting + requests).allSatisfy(\.isFinite)
                 let names = Set([model.id, model.requestedName] + aliases[i])
+                let configuredNames = Set([model.id] + aliases[i])
                 for name in names {
                     let gateway = ["target_model_name": name]
                     let queue = tsdb.freshValues(Fleet.queueMetric, matching: gateway, at: t)
@@ -454,7 +468,12 @@ struct World {
                     // series' namespace label attributes it first (spec §4): a gateway per
                     // namespace labels each series with its model's namespace, so another
                     // namespace's series of the same id is that model's demand, not this one's.
-                    if schedule.gatewayNamespaces == .perNamespace {
+                    // ... and only under a name the configuration in force ties to it (its id or
+                    // an alias): the gateway's series of a requested name no entry maps is another
+                    // model's, as far as the recommender can tell.
+                    if !configuredNames.contains(name) {
+                        // not a source
+                    } else if schedule.gatewayNamespaces == .perNamespace {
                         let own = gateway.merging(["namespace": model.namespace]) { $1 }
                         if !tsdb.freshValues(Fleet.queueMetric, matching: own, at: t).isEmpty
                             || !tsdb.freshValues(Fleet.gatewayCounterMetric, matching: own, at: t).isEmpty { facts.gatewayFresh = true }
@@ -473,7 +492,9 @@ struct World {
                     }
                 }
                 facts.finite = finite
-                if let since = pending[i], !model.viaAPI {
+                // Demand under a requested name no entry maps to the model is not its demand as
+                // far as the recommender can tell (an alias removed from the configuration).
+                if let since = pending[i], !model.viaAPI, configuredNames.contains(model.requestedName) {
                     let gateway = ["target_model_name": model.requestedName]
                     if flowControl {
                         facts.demandVisible = tsdb.samples(Fleet.queueMetric, matching: gateway).contains { series in

@@ -166,6 +166,10 @@ public actor Engine {
     private var sortedRecords: [ModelRecord] = []
     private var inventoryChanged = false
     public private(set) var recovered = false
+    /// Changes of the exported recommendations (a value changed, a model left), and the last
+    /// change a `/metrics` scrape has read (see ``ExportDrain``).
+    private var exportGeneration = 0
+    private var scrapedGeneration = 0
     private(set) var lastTickAt: Instant?
     private(set) var lastConfigError: String?
     /// Signals whose last query failed: failures and recoveries are logged once, not every tick.
@@ -395,6 +399,7 @@ public actor Engine {
                 record.unseenSeconds += elapsed
                 guard record.unseenSeconds > options.forgetAfterSeconds, record.state.desired != 0, record.decision?.desired != 0 else { continue }
                 records[key] = nil
+                exportGeneration += 1
                 inventoryChanged = true
                 logger.info("model forgotten", metadata: ["model": "\(key.modelID)", "namespace": "\(key.namespace)"])
             }
@@ -464,6 +469,7 @@ public actor Engine {
         let previous = record.decision
         let previousDesired = previous?.desired ?? record.state.desired  // a recovered value counts
         record.record(decision)
+        if previous?.desired != decision.desired { exportGeneration += 1 }
         if let seconds = decision.coldStartSeconds {
             record.lastColdStartSeconds = seconds
             metrics.coldStarts.observe(seconds)
@@ -553,6 +559,16 @@ public actor Engine {
         if blocked > 0 { detail.append("wake path: \(blocked) idle model(s) held at ≥ 1 with no wake path (see /api/v1/recommendations)") }
         return (ready, detail)
     }
+
+    /// `/metrics` as a scrape reads it: the page, and the scrape marked as having read every
+    /// change so far.
+    func renderMetricsForScrape() -> ExpositionWriter {
+        scrapedGeneration = exportGeneration
+        return renderMetricsBytes()
+    }
+
+    /// Whether a scrape has read the last change of the exported recommendations.
+    public var lastChangeScraped: Bool { scrapedGeneration >= exportGeneration }
 
     /// The current decision of one model, if any.
     public func decision(for key: ModelKey) -> Decision? { records[key]?.decision }
