@@ -169,7 +169,8 @@ struct Checker {
     mutating func crashed(at t: Double, lastScrape: Double, scraped: [ModelKey: Int]) {
         for (i, model) in schedule.models.enumerated() {
             let key = ModelKey(namespace: model.namespace, modelID: model.id)
-            if lastOutput[key] != scraped[key] { lastOutput[key] = scraped[key] }
+            // (A model absent from that scrape keeps its last value: recovery reads it back.)
+            if let value = scraped[key], lastOutput[key] != value { lastOutput[key] = value }
             if let wake = lastWakeCall[i], wake > lastScrape { lastWakeCall[i] = nil }
         }
     }

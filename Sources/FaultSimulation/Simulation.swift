@@ -101,6 +101,8 @@ struct World {
     /// What Prometheus last scraped of the recommender's recommendations, and when.
     var scrapedDesired: [ModelKey: Int] = [:]
     var lastRecommenderScrape = -Double.infinity
+    /// When each target was last scraped successfully.
+    var lastScraped: [String: Double] = [:]
     /// `recommender_variant_name_conflicts` on the last page read.
     var reportedConflicts: Double?
     var desired: [ModelKey: Int] = [:]
@@ -125,7 +127,8 @@ struct World {
         // client's backoff sleeps in real time (even a zero backoff costs a timer round trip).
         let client = PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1))
         collector = SignalCollector(client: client, queries: QueryBuilder(
-            templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(milliseconds: Int64((schedule.scrapeInterval * 1000).rounded()))))
+            templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(milliseconds: Int64((schedule.scrapeInterval * 1000).rounded())),
+            tickInterval: ConfigDuration(milliseconds: Int64((schedule.tickInterval * 1000).rounded()))))
         fleet = Fleet(schedule: schedule)
         checker = Checker(schedule: schedule, profile: profile)
         nextTick = schedule.tickInterval / 2
@@ -233,9 +236,12 @@ struct World {
             checker.restarted(at: t)
         case .containerRestart(_, let ref):
             guard let index = schedule.models.firstIndex(where: { $0.ref == ref }) else { return }
-            fleet.restartContainer(index, at: t)
+            let podTarget = fleet.models[index].pods.first?.target ?? ""
+            fleet.restartContainer(index, at: t, lastScraped: lastScraped[podTarget] ?? -Double.infinity)
             discoverTargets(at: t)
-            checker.disturb(index, at: t)
+            // The reset shows at the first scrape once the container is ready again; the window is
+            // evidence again R after that (resets inside it: spec §5, a counter's lost increments).
+            checker.disturb(index, at: (fleet.models[index].pods.first?.readyAt ?? t) + schedule.scrapeInterval)
         }
     }
 
@@ -280,6 +286,7 @@ struct World {
             scrapeDue[name] = nextSlot(name, after: t)
             guard !tsdbDown else { continue }
             let samples = exported(name, at: t, faults: faults)
+            if samples != nil { lastScraped[name] = t }
             if name == "recommender", samples != nil {
                 scrapedDesired = desired
                 lastRecommenderScrape = t
@@ -441,6 +448,8 @@ struct World {
         let aliases = checker.resolved.map(\.aliases)
         let pending = fleet.models.map(\.pendingSince)
         let flowControl = schedule.flowControl
+        // The models the recommender exports (knows) now: a name's rivals are among them.
+        let known = Set(desired.keys)
         // During a failover, what the answering replica holds: demand older than its data is invisible.
         var horizon = -Double.infinity
         for span in queryFaults where span.start <= t && t < span.end { if case .failover(let since) = span.kind { horizon = max(horizon, since) } }
@@ -480,10 +489,12 @@ struct World {
                     } else if !queue.isEmpty || !counter.isEmpty {
                         facts.gatewayFresh = true
                     }
-                    // A name several models of the schedule answer to proves a path only through a
-                    // series labelled with this model's namespace (an unambiguous attribution).
+                    // A name several models answer to proves a path only through a series labelled
+                    // with this model's namespace (an unambiguous attribution) — several models the
+                    // recommender knows: one it forgot (no source for --forget-after) is no rival.
                     let sharers = schedule.models.indices.filter { j in
-                        Set([schedule.models[j].id, schedule.models[j].requestedName] + aliases[j]).contains(name)
+                        (j == i || known.contains(ModelKey(namespace: schedule.models[j].namespace, modelID: schedule.models[j].id)))
+                            && Set([schedule.models[j].id, schedule.models[j].requestedName] + aliases[j]).contains(name)
                     }.count
                     var proof = gateway
                     if sharers > 1 { proof["namespace"] = model.namespace }

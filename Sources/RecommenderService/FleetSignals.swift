@@ -39,6 +39,9 @@ public struct FleetSignals: Sendable {
     /// Per retention period, how many samples the requests window holds per model (when the
     /// requests query answers them, see `QueryTemplates.requests`).
     public var requestsWindowSamples: [ConfigDuration: [ModelKey: Double]] = [:]
+    /// Per retention period, the request counters reset inside the window per model (a container
+    /// restarted), when the requests query answers them.
+    public var requestsWindowResets: [ConfigDuration: [ModelKey: Double]] = [:]
     /// The vLLM pods' scrape interval in seconds (0: unknown, the window's coverage is not checked).
     public var scrapeInterval: Double = 0
 
@@ -112,10 +115,17 @@ public struct FleetSignals: Sendable {
             for (key, value) in values { out[names.model(reportedAs: key)] = max(out[names.model(reportedAs: key)] ?? 0, value) }
             return out
         }
-        return AttributedSignals(
+        let resets = requestsWindowResets.mapValues { values in
+            var out: [ModelKey: Double] = [:]
+            for (key, value) in values { out[names.model(reportedAs: key), default: 0] += value }
+            return out
+        }
+        var attributed = AttributedSignals(
             requests: requests.mapValues(models), running: models(running), waiting: models(waiting), ready: models(ready),
             kvCache: kv, demand: demandByModel, gatewayRequests: requestsByModel, gatewayProven: proven,
             gatewayNamed: named, requestsWindowSamples: samples, scrapeInterval: scrapeInterval)
+        attributed.requestsWindowResets = resets
+        return attributed
     }
 }
 
@@ -142,6 +152,8 @@ public struct AttributedSignals: Sendable {
     public var gatewayNamed: Set<ModelKey> = []
     /// Per retention period, samples the requests window holds per model.
     public var requestsWindowSamples: [ConfigDuration: [ModelKey: Double]] = [:]
+    /// Per retention period, request-counter resets inside the window per model.
+    public var requestsWindowResets: [ConfigDuration: [ModelKey: Double]] = [:]
     /// The vLLM pods' scrape interval in seconds (0: unknown).
     public var scrapeInterval: Double = 0
 
@@ -165,6 +177,7 @@ public struct AttributedSignals: Sendable {
             requests: requestsValue, running: value(running), waiting: value(waiting), ready: ready,
             kvCacheUsage: value(kvCache), demand: value(demand), gatewayRequests: value(gatewayRequests), gatewaySeen: seen)
         signals.requestsWindowSeconds = windowSeconds
+        signals.requestsWindowReset = (requestsWindowResets[retention]?[key] ?? 0) > 0
         return signals
     }
 
@@ -348,28 +361,30 @@ public struct SignalCollector: Sendable {
         async let kv = byModel(.kvCache)
         async let demand = byTarget(.demand)
         async let gatewayRequests = targets(.gatewayRequests)
-        let answers = await withTaskGroup(of: (ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double]).self) { group in
+        let answers = await withTaskGroup(of: (ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double], [ModelKey: Double]).self) { group in
             for retention in retentions {
                 group.addTask {
-                    let (values, samples) = await self.requestsWindow(retention)
-                    return (retention, values, samples)
+                    let (values, samples, resets) = await self.requestsWindow(retention)
+                    return (retention, values, samples, resets)
                 }
             }
-            var results: [(ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double])] = []
+            var results: [(ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double], [ModelKey: Double])] = []
             for await answer in group { results.append(answer) }
             return results
         }
         var requests: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:]
-        var samples: [ConfigDuration: [ModelKey: Double]] = [:]
-        for (retention, values, counts) in answers {
+        var samples: [ConfigDuration: [ModelKey: Double]] = [:], resets: [ConfigDuration: [ModelKey: Double]] = [:]
+        for (retention, values, counts, resetCounts) in answers {
             requests[retention] = values
             if !counts.isEmpty { samples[retention] = counts }
+            if !resetCounts.isEmpty { resets[retention] = resetCounts }
         }
         let caughtUp = await catchUp(await gatewayRequests, now: now ?? Instant(seconds: Date().timeIntervalSince1970))
         var fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
             kvCache: await kv, demand: await demand, gatewayRequests: caughtUp)
         fleet.requestsWindowSamples = samples
+        fleet.requestsWindowResets = resets
         fleet.scrapeInterval = queries.scrapeInterval.seconds
         var outcomes = requests.values.map { QueryOutcome(signal: .requests, error: $0.failure) }
         outcomes += [
@@ -400,22 +415,24 @@ public struct SignalCollector: Sendable {
 
     /// One requests query: the completed requests per model and, when the template answers them,
     /// the samples its window holds per model.
-    func requestsWindow(_ retention: ConfigDuration) async -> (Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double]) {
+    func requestsWindow(_ retention: ConfigDuration) async -> (Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double], [ModelKey: Double]) {
         do {
             let answer = try await client.query(queries.query(.requests, range: retention))
-            var values: [ModelKey: Double] = [:], samples: [ModelKey: Double] = [:]
+            var values: [ModelKey: Double] = [:], samples: [ModelKey: Double] = [:], resets: [ModelKey: Double] = [:]
             for sample in answer {
                 guard let model = sample.labels["model_name"] else { continue }
                 let key = ModelKey(namespace: sample.labels["namespace"] ?? "", modelID: model)
                 if sample.labels[QueryTemplates.windowSamplesLabel] != nil {
                     samples[key] = max(samples[key] ?? 0, sample.value)
+                } else if sample.labels[QueryTemplates.windowResetsLabel] != nil {
+                    resets[key, default: 0] += sample.value.isFinite ? sample.value : 1
                 } else {
                     values[key, default: 0] += sample.value
                 }
             }
-            return (.success(values), samples)
+            return (.success(values), samples, resets)
         } catch {
-            return (.failure(error), [:])
+            return (.failure(error), [:], [:])
         }
     }
 
@@ -481,16 +498,20 @@ public struct SignalCollector: Sendable {
             return .success(values)
         }
         let seconds = min(longest + 3 * max(queries.scrapeInterval.seconds, 1), GatewaySightings.longestCatchUp)
-        guard case .success(let wide) = await byTarget(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
+        guard case .success(let wide) = await targets(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
             sightings.missed()  // not recorded: the next answer tries the catch-up again
             return .success(values)
         }
-        sightings.record(present: present, at: now.seconds)
         // After the recommender's own blind stretch every target counts, those absent now too (a
-        // gateway whose scrapes fail since: what it counted before is in the TSDB).
-        for (key, value) in wide where blind != nil || gaps[key] != nil {
-            if value.isFinite { values[key] = max(value, values[key] ?? 0) }
+        // gateway whose scrapes fail since: what it counted before is in the TSDB). A target with a
+        // series in the gap but no increase was still seen routed; one never seen before was born
+        // in the gap (its last value counts, as above).
+        let (_, _, bornInGap) = blind != nil ? sightings.gaps(present: wide.present.keys, at: now.seconds) : ([:], nil, [])
+        for (key, last) in wide.present where blind != nil || gaps[key] != nil {
+            let born = bornInGap.contains(key) && last.isFinite ? last : 0
+            values[key] = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, born)
         }
+        sightings.record(present: present.union(blind != nil ? Set(wide.present.keys) : []), at: now.seconds)
         return .success(values)
     }
 

@@ -125,7 +125,8 @@ struct Serve: AsyncParsableCommand {
             templates: templates, selector: s.string("selector", selector, ""),
             gatewaySelector: s.string("gateway-selector", gatewaySelector, ""),
             recommenderSelector: s.string("recommender-selector", recommenderSelector, ""),
-            scrapeInterval: try s.duration("scrape-interval", scrapeInterval, "30s"))
+            scrapeInterval: try s.duration("scrape-interval", scrapeInterval, "30s"),
+            tickInterval: try s.duration("interval", interval, "15s"))
         c.recoveryWindow = try s.duration("recovery-window", recoveryWindow, "24h")
         c.shutdownDrain = .milliseconds(try s.duration("shutdown-drain", shutdownDrain, "25s").milliseconds)
         c.engine = EngineOptions(
