@@ -9,6 +9,25 @@ import Foundation
 /// `--failing-seeds-out FILE` writes the seed of every failing schedule, one a line, and
 /// `--skip-seeds FILE` leaves such schedules out (a mutation is caught by schedules that pass without it).
 func runFaultsCommand(_ arguments: [String]) async -> Int32 {
+    if arguments.contains("--help") || arguments.contains("-h") {
+        print("""
+            usage: rr-bench faults [--schedules N] [--seed S] [--profile spec|core] [--jobs J] [--no-shrink]
+                                   [--first-failure] [--trace-schedules] [--crashers]
+                                   [--skip-seeds FILE] [--failing-seeds-out FILE]
+                   rr-bench faults --replay SCHEDULE_SEED [--profile spec|core]   (FAULTSIM_TRACE=1: every decision)
+            The fault simulation (docs/fault-simulation.md): random schedules against the whole loop,
+            every invariant checked at every tick; exit status 1 when a promise broke.
+            """)
+        return 0
+    }
+    let known: Set<String> = [
+        "--schedules", "--seed", "--profile", "--jobs", "--no-shrink", "--first-failure", "--trace-schedules",
+        "--crashers", "--skip-seeds", "--failing-seeds-out", "--replay",
+    ]
+    if let unknown = arguments.first(where: { $0.hasPrefix("-") && !known.contains($0) }) {
+        print("rr-bench faults: unknown option \(unknown) (rr-bench faults --help lists them)")
+        return 2
+    }
     func value(_ name: String) -> String? {
         guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
         return arguments[index + 1]

@@ -50,7 +50,7 @@ struct Fleet {
         /// Activity intervals (arrival, completion or ∞ while pending/in flight), for the checker.
         var lastCompletion = -Double.infinity
         /// Recently completed requests (arrival, completion), newest last.
-        var recent: [(arrival: Double, completion: Double)] = []
+        var recent: [(arrival: Double, completion: Double, pod: String)] = []
         /// Since when requests have waited without a replica (nil when none waits).
         var pendingSince: Double?
         /// Desired replicas the autoscaler last applied.
@@ -105,7 +105,7 @@ struct Fleet {
                     return true
                 }
                 completed = !done.isEmpty
-                for request in done { models[index].recent.append((request.arrival, request.completes)) }
+                for request in done { models[index].recent.append((request.arrival, request.completes, pod.name)) }
                 if models[index].recent.count > 64 { models[index].recent.removeFirst(models[index].recent.count - 64) }
                 while pod.running.count < Self.slots, !pod.waiting.isEmpty {
                     var request = pod.waiting.removeFirst()
@@ -221,9 +221,16 @@ struct Fleet {
     }
 
     /// A container restart of the model's first pod: counter back to 0, not ready for a cold start.
-    mutating func restartContainer(_ index: Int, at t: Double) {
+    /// Restarts the first pod's container at `t`; `lastScraped` is when Prometheus last read its
+    /// metrics. A request it completed since is erased with its counter: no scrape ever shows it
+    /// (it was seen at most in flight, at that scrape).
+    mutating func restartContainer(_ index: Int, at t: Double, lastScraped: Double) {
         guard !models[index].pods.isEmpty else { return }
         var pod = models[index].pods[0]
+        models[index].recent = models[index].recent.compactMap { entry in
+            guard entry.pod == pod.name, entry.completion > lastScraped else { return entry }
+            return entry.arrival <= lastScraped ? (entry.arrival, lastScraped, entry.pod) : nil
+        }
         for var request in pod.running + pod.waiting {
             request.completes = .infinity
             if models[index].spec.viaAPI { models[index].apiWaiting.append(request) } else if flowControl { models[index].queued.append(request) } else { models[index].retrying.append((request, t + Self.retryAfter)) }

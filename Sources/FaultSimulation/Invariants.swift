@@ -55,6 +55,11 @@ struct ModelFacts {
     var reporting = false
     /// `increase(request counter[R])` has a series for the model.
     var counterPresent = false
+    /// ... and the counter is exported now, not only still inside the window. Liveness needs it: a
+    /// replica whose counter stopped being exported reports without it (spec §5: unknown, not 0),
+    /// while a zero may rest on the window alone (requests served during a short absence show as
+    /// the counter's rise across it).
+    var counterExported = false
     /// Every activity series of the model is finite.
     var finite = true
     /// The gateway has a series (queue or request counter) for the model or an alias.
@@ -82,8 +87,15 @@ struct Checker {
     private var lastOutput: [ModelKey: Int] = [:]
     /// Start of each model's current run of observed ticks.
     private var streakStart: [Double?]
+    /// The same streak with the request counter exported at every tick (liveness).
+    private var exportedStreakStart: [Double?]
     /// Demand-visible ticks in the current pending episode.
     private var visibleTicks: [Int]
+    /// Whether the recommender could have learnt the model's namespace (spec §4: gateway demand
+    /// goes to "the known namespaces of that model id; never a namespace nobody configured or
+    /// saw"): its pods reported, an entry names its namespace, the gateway labels its series with
+    /// it, or the recommender exported it (recovered after a restart).
+    private var knowable: [Bool]
     private var strandedReported: [Bool]
     /// The last disturbance of each model (fault end, edit, restart, wake call, container restart).
     private var disturbed: [Double]
@@ -104,7 +116,9 @@ struct Checker {
         resolved = schedule.models.map { [expected] in expected.resolve($0) }
         let n = schedule.models.count
         streakStart = Array(repeating: nil, count: n)
+        exportedStreakStart = Array(repeating: nil, count: n)
         visibleTicks = Array(repeating: 0, count: n)
+        knowable = Array(repeating: false, count: n)
         strandedReported = Array(repeating: false, count: n)
         disturbed = Array(repeating: 0, count: n)
         livenessReported = Array(repeating: nil, count: n)
@@ -148,8 +162,21 @@ struct Checker {
         for i in disturbed.indices { disturbed[i] = max(disturbed[i], t) }
     }
 
+    /// The recommender crashed at `t`; Prometheus last scraped it at `lastScrape`, reading
+    /// `scraped`. A change made since never left the process (spec: a crash within one scrape
+    /// loses it): the world's last view of each model is what was scraped, and a wake call
+    /// accepted since was lost — its caller calls again (docs/integration.md).
+    mutating func crashed(at t: Double, lastScrape: Double, scraped: [ModelKey: Int]) {
+        for (i, model) in schedule.models.enumerated() {
+            let key = ModelKey(namespace: model.namespace, modelID: model.id)
+            // (A model absent from that scrape keeps its last value: recovery reads it back.)
+            if let value = scraped[key], lastOutput[key] != value { lastOutput[key] = value }
+            if let wake = lastWakeCall[i], wake > lastScrape { lastWakeCall[i] = nil }
+        }
+    }
+
     mutating func restarted(at t: Double) {
-        for i in streakStart.indices { streakStart[i] = nil }
+        for i in streakStart.indices { streakStart[i] = nil; exportedStreakStart[i] = nil }
         lastDecided = nil
         for i in disturbed.indices { disturbed[i] = max(disturbed[i], t) }
     }
@@ -206,7 +233,7 @@ struct Checker {
     ) {
         let explain = { (_: ModelKey) in Checker.placeholder }
         guard decided else {
-            for i in streakStart.indices { streakStart[i] = nil }
+            for i in streakStart.indices { streakStart[i] = nil; exportedStreakStart[i] = nil }
             return
         }
         let models = schedule.models
@@ -218,6 +245,8 @@ struct Checker {
             let key = ModelKey(namespace: model.namespace, modelID: model.id)
             let observed = !blind && facts[i].finite && ((facts[i].reporting && facts[i].counterPresent) || lastOutput[key] == 0)
             streakStart[i] = observed ? (streakStart[i] ?? now) : nil
+            let exported = observed && (facts[i].counterExported || lastOutput[key] == 0 || !facts[i].reporting)
+            exportedStreakStart[i] = exported ? (exportedStreakStart[i] ?? now) : nil
         }
 
         for (i, model) in models.enumerated() {
@@ -269,6 +298,7 @@ struct Checker {
             }
 
             // Never stranded.
+            if facts[i].reporting || r.namedScoped || schedule.gatewayNamespaces == .perNamespace || value != nil { knowable[i] = true }
             let runtime = fleet.models[i]
             if let pending = runtime.pendingSince {
                 if model.viaAPI {
@@ -277,7 +307,7 @@ struct Checker {
                         report(.neverStranded, now, model.ref, "requests wait since t=\(Simulation.format(pending)), a wake call at t=\(Simulation.format(wake)), desired \(value.map(String.init) ?? "absent"); \(explain(key))")
                     }
                 } else {
-                    if !blind && facts[i].demandVisible { visibleTicks[i] += 1 }
+                    if !blind && facts[i].demandVisible && knowable[i] { visibleTicks[i] += 1 }
                     if visibleTicks[i] >= 2, (value ?? 0) < 1, !strandedReported[i] {
                         strandedReported[i] = true
                         report(.neverStranded, now, model.ref, "requests wait at the gateway since t=\(Simulation.format(pending)) (visible to \(visibleTicks[i]) ticks), desired \(value.map(String.init) ?? "absent") in \(model.namespace); \(explain(key))")
@@ -348,7 +378,7 @@ struct Checker {
             let r = resolved[j]
             let runtime = fleet.models[j]
             guard r.enable, !expected.killSwitch, !r.badInForce, runtime.pendingSince == nil, runtime.inFlight == 0,
-                let streak = streakStart[j] else { return nil }
+                let streak = exportedStreakStart[j] else { return nil }
             if profile.wakePathRule && !facts[j].wakePathSeen && !r.wakePathAPI { return nil }
             calm = max(calm, streak, disturbed[j], runtime.lastCompletion)
             retention = max(retention, r.retention)

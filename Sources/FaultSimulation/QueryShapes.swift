@@ -102,6 +102,8 @@ public enum RangeFunction: String, Sendable, Hashable {
     case minOverTime = "min_over_time"
     /// The number of samples in the range.
     case countOverTime = "count_over_time"
+    /// The number of counter resets (a sample below the one before) in the range.
+    case resets
 }
 
 /// Aggregation operators.
@@ -135,7 +137,7 @@ public struct UnsupportedQuery: Error, Sendable, CustomStringConvertible {
 public enum QueryParser {
     /// Range functions by name: add one line here to support another.
     public static let rangeFunctions: [String: RangeFunction] = [
-        "increase": .increase, "rate": .rate, "last_over_time": .lastOverTime, "max_over_time": .maxOverTime, "min_over_time": .minOverTime,
+        "increase": .increase, "rate": .rate, "last_over_time": .lastOverTime, "max_over_time": .maxOverTime, "min_over_time": .minOverTime, "resets": .resets,
         "count_over_time": .countOverTime,
     ]
     /// Aggregations by name: add one line here to support another.

@@ -106,7 +106,7 @@ public final class SimulatedPrometheus: PrometheusTransport {
             }
             var replica = state.tsdb  // copy on write: the stored samples are shared, not copied
             for case .failover(let since) in active {
-                replica.horizon = (since, [Simulation.desiredMetric, Simulation.lastSeenMetric])
+                replica.horizon = (since, Set([Simulation.desiredMetric] + Simulation.recoveryMetrics))
             }
             let samples = replica.evaluate(expr, at: evaluateAt) { metric, labels in
                 guard hiddenMetrics.contains(metric) else { return false }

@@ -230,6 +230,7 @@ public struct SimulatedTSDB: Sendable {
         case .maxOverTime: window.isEmpty ? nil : window.reduce(-Double.infinity) { $1.value.isNaN ? $0 : max($0, $1.value) }
         case .minOverTime: window.isEmpty ? nil : window.reduce(Double.infinity) { $1.value.isNaN ? $0 : min($0, $1.value) }
         case .countOverTime: window.isEmpty ? nil : Double(window.count)
+        case .resets: window.isEmpty ? nil : Double(zip(window, window.dropFirst()).filter { $1.value < $0.value }.count)
         }
     }
 

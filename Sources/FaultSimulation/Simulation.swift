@@ -40,7 +40,8 @@ public struct Simulation: Sendable {
     public static let clientTimeout = 2.0
     /// The recommender's output metric.
     public static let desiredMetric = "inferno_desired_replicas"
-    static let lastSeenMetric = "recommender_model_gateway_last_seen_timestamp_seconds"
+    /// The recommender's own series restart recovery reads back, besides `desiredMetric`.
+    static let recoveryMetrics = ["recommender_model_gateway_last_seen_timestamp_seconds", "recommender_model_adopted_from_gateway_label"]
     /// How far restart recovery looks back.
     static let recoveryWindow = ConfigDuration(seconds: 3600)
 
@@ -95,8 +96,13 @@ struct World {
     var recovered = false
     var upAt = Double.infinity
     var output: [(labels: [String: String], value: Double)] = []
-    /// The recommender's exported gateway sightings (read back by restart recovery).
-    var lastSeenOutput: [(labels: [String: String], value: Double)] = []
+    /// The recommender's other exported series that restart recovery reads back.
+    var recoveryOutput: [SimulatedTSDB.Scraped] = []
+    /// What Prometheus last scraped of the recommender's recommendations, and when.
+    var scrapedDesired: [ModelKey: Int] = [:]
+    var lastRecommenderScrape = -Double.infinity
+    /// When each target was last scraped successfully.
+    var lastScraped: [String: Double] = [:]
     /// `recommender_variant_name_conflicts` on the last page read.
     var reportedConflicts: Double?
     var desired: [ModelKey: Int] = [:]
@@ -121,7 +127,8 @@ struct World {
         // client's backoff sleeps in real time (even a zero backoff costs a timer round trip).
         let client = PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1))
         collector = SignalCollector(client: client, queries: QueryBuilder(
-            templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(milliseconds: Int64((schedule.scrapeInterval * 1000).rounded()))))
+            templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(milliseconds: Int64((schedule.scrapeInterval * 1000).rounded())),
+            tickInterval: ConfigDuration(milliseconds: Int64((schedule.tickInterval * 1000).rounded()))))
         fleet = Fleet(schedule: schedule)
         checker = Checker(schedule: schedule, profile: profile)
         nextTick = schedule.tickInterval / 2
@@ -218,16 +225,23 @@ struct World {
             checker.configChanged(at: t) { $0.remove(key) }
             await loadConfig(at: t)
         case .restart(_, let down):
+            // A crash (the worst case: a rolling update's SIGTERM is drained until a scrape has
+            // read the last change, ShutdownDrainTests): what changed since the last scrape never
+            // reached Prometheus, and so no consumer.
+            checker.crashed(at: t, lastScrape: lastRecommenderScrape, scraped: scrapedDesired)
             engine = nil
             output = []
-            lastSeenOutput = []
+            recoveryOutput = []
             upAt = t + down
             checker.restarted(at: t)
         case .containerRestart(_, let ref):
             guard let index = schedule.models.firstIndex(where: { $0.ref == ref }) else { return }
-            fleet.restartContainer(index, at: t)
+            let podTarget = fleet.models[index].pods.first?.target ?? ""
+            fleet.restartContainer(index, at: t, lastScraped: lastScraped[podTarget] ?? -Double.infinity)
             discoverTargets(at: t)
-            checker.disturb(index, at: t)
+            // The reset shows at the first scrape once the container is ready again; the window is
+            // evidence again R after that (resets inside it: spec §5, a counter's lost increments).
+            checker.disturb(index, at: (fleet.models[index].pods.first?.readyAt ?? t) + schedule.scrapeInterval)
         }
     }
 
@@ -272,6 +286,11 @@ struct World {
             scrapeDue[name] = nextSlot(name, after: t)
             guard !tsdbDown else { continue }
             let samples = exported(name, at: t, faults: faults)
+            if samples != nil { lastScraped[name] = t }
+            if name == "recommender", samples != nil {
+                scrapedDesired = desired
+                lastRecommenderScrape = t
+            }
             prometheus.state.withLock { state in
                 if let samples { state.tsdb.scrape(target: name, at: t, samples) } else { state.tsdb.scrapeFailed(target: name, at: t) }
             }
@@ -283,7 +302,7 @@ struct World {
         if target == "recommender" {
             guard engine != nil else { return nil }
             return output.map { .init(Simulation.desiredMetric, $0.labels, $0.value) }
-                + lastSeenOutput.map { .init(Simulation.lastSeenMetric, $0.labels, $0.value) }
+                + recoveryOutput
         }
         if target.hasPrefix("gateway") {
             if faults.contains(.gatewayGap) { return nil }
@@ -352,11 +371,14 @@ struct World {
         await engine.tick(signals, outcomes: outcomes, duration: elapsed, now: Instant(seconds: SimulatedPrometheus.epoch + now))
         result.ticks += 1
         await readOutput(at: now)
-        let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= now && t < $0.end }
+        // What the tick's answers could hold: the faults in force when Prometheus received its
+        // queries (at the tick's start; a slow answer is late, not newer).
+        let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= t && t < $0.end }
         let facts = self.facts(at: now)
         if Simulation.trace { for (i, f) in facts.enumerated() { print("t=\(Simulation.format(now)) FACTS \(keys[i]) reporting \(f.reporting) counter \(f.counterPresent) finite \(f.finite)") } }
         if Simulation.trace {
-            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) wake path \(d.wakePath.rawValue) (gateway seen at \(d.state.gatewaySeenAt.map { Simulation.format($0.seconds - SimulatedPrometheus.epoch) } ?? "never")) unattributed signals:", signals.attributed(NameIndex()).signals(for: key, retention: ConfigDuration(seconds: 20))) } }
+            print("t=\(Simulation.format(now)) GATEWAY requests \(signals.gatewayRequests) demand \(signals.demand)")
+            for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) wake path \(d.wakePath.rawValue) (gateway seen at \(d.state.gatewaySeenAt.map { Simulation.format($0.seconds - SimulatedPrometheus.epoch) } ?? "never"))") } }
         }
         let reported = checker.violations.count
         checker.tick(now: now, start: t, decided: recovered, blind: blind, output: desired, facts: facts, fleet: fleet)
@@ -388,7 +410,9 @@ struct World {
         guard let engine else { return }
         let text = await engine.renderMetrics()
         output = OutputParser.desiredLines(text)
-        lastSeenOutput = OutputParser.lines(of: Simulation.lastSeenMetric, in: text)
+        recoveryOutput = Simulation.recoveryMetrics.flatMap { metric in
+            OutputParser.lines(of: metric, in: text).map { SimulatedTSDB.Scraped(metric, $0.labels, $0.value) }
+        }
         reportedConflicts = OutputParser.value(of: "recommender_variant_name_conflicts", in: text)
         let before = desired
         desired = [:]
@@ -424,6 +448,8 @@ struct World {
         let aliases = checker.resolved.map(\.aliases)
         let pending = fleet.models.map(\.pendingSince)
         let flowControl = schedule.flowControl
+        // The models the recommender exports (knows) now: a name's rivals are among them.
+        let known = Set(desired.keys)
         // During a failover, what the answering replica holds: demand older than its data is invisible.
         var horizon = -Double.infinity
         for span in queryFaults where span.start <= t && t < span.end { if case .failover(let since) = span.kind { horizon = max(horizon, since) } }
@@ -437,11 +463,11 @@ struct World {
                 // The service reads the counter over R plus one scrape (its last step inside the window).
                 let requests = tsdb.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i] + schedule.scrapeInterval)
                 facts.reporting = !running.isEmpty
-                // The counter is exported now, not only still inside the window: a replica whose
-                // counter stopped being exported reports without it (spec §5: unknown, not 0).
-                facts.counterPresent = !requests.isEmpty && !tsdb.freshValues(Fleet.requestsMetric, matching: labels, at: t).isEmpty
+                facts.counterPresent = !requests.isEmpty
+                facts.counterExported = facts.counterPresent && !tsdb.freshValues(Fleet.requestsMetric, matching: labels, at: t).isEmpty
                 var finite = (running + waiting + requests).allSatisfy(\.isFinite)
                 let names = Set([model.id, model.requestedName] + aliases[i])
+                let configuredNames = Set([model.id] + aliases[i])
                 for name in names {
                     let gateway = ["target_model_name": name]
                     let queue = tsdb.freshValues(Fleet.queueMetric, matching: gateway, at: t)
@@ -451,17 +477,24 @@ struct World {
                     // series' namespace label attributes it first (spec §4): a gateway per
                     // namespace labels each series with its model's namespace, so another
                     // namespace's series of the same id is that model's demand, not this one's.
-                    if schedule.gatewayNamespaces == .perNamespace {
+                    // ... and only under a name the configuration in force ties to it (its id or
+                    // an alias): the gateway's series of a requested name no entry maps is another
+                    // model's, as far as the recommender can tell.
+                    if !configuredNames.contains(name) {
+                        // not a source
+                    } else if schedule.gatewayNamespaces == .perNamespace {
                         let own = gateway.merging(["namespace": model.namespace]) { $1 }
                         if !tsdb.freshValues(Fleet.queueMetric, matching: own, at: t).isEmpty
                             || !tsdb.freshValues(Fleet.gatewayCounterMetric, matching: own, at: t).isEmpty { facts.gatewayFresh = true }
                     } else if !queue.isEmpty || !counter.isEmpty {
                         facts.gatewayFresh = true
                     }
-                    // A name several models of the schedule answer to proves a path only through a
-                    // series labelled with this model's namespace (an unambiguous attribution).
+                    // A name several models answer to proves a path only through a series labelled
+                    // with this model's namespace (an unambiguous attribution) — several models the
+                    // recommender knows: one it forgot (no source for --forget-after) is no rival.
                     let sharers = schedule.models.indices.filter { j in
-                        Set([schedule.models[j].id, schedule.models[j].requestedName] + aliases[j]).contains(name)
+                        (j == i || known.contains(ModelKey(namespace: schedule.models[j].namespace, modelID: schedule.models[j].id)))
+                            && Set([schedule.models[j].id, schedule.models[j].requestedName] + aliases[j]).contains(name)
                     }.count
                     var proof = gateway
                     if sharers > 1 { proof["namespace"] = model.namespace }
@@ -470,7 +503,9 @@ struct World {
                     }
                 }
                 facts.finite = finite
-                if let since = pending[i], !model.viaAPI {
+                // Demand under a requested name no entry maps to the model is not its demand as
+                // far as the recommender can tell (an alias removed from the configuration).
+                if let since = pending[i], !model.viaAPI, configuredNames.contains(model.requestedName) {
                     let gateway = ["target_model_name": model.requestedName]
                     if flowControl {
                         facts.demandVisible = tsdb.samples(Fleet.queueMetric, matching: gateway).contains { series in

@@ -27,6 +27,10 @@ public struct ModelSignals: Sendable, Hashable {
     /// known: a window holding less than R (a fresh or restarted TSDB) is no evidence of R without
     /// requests, though what it holds is complete.
     public var requestsWindowSeconds: Double?
+    /// A request counter of the model was reset inside the window (a container restarted): what
+    /// it counted between its last scrape and the reset is lost, so the window is no evidence of
+    /// R without requests until the reset has left it.
+    public var requestsWindowReset = false
 
     /// Creates signals; every one unknown unless given.
     public init(

@@ -56,7 +56,11 @@ final class ModelRecord {
     var evidenced = false
     /// Adopted (in this process) from a gateway series' namespace label alone: a shared gateway's
     /// own namespace, not a model's, once the id is known elsewhere.
-    var adoptedFromGateway = false
+    var adoptedFromGateway = false {
+        didSet { if adoptedFromGateway { everAdoptedFromGateway = true } }
+    }
+    /// Adopted so once (exported as 1 or 0, for restart recovery).
+    var everAdoptedFromGateway = false
     var pendingWake = false
     var lastColdStartSeconds: Double?
     /// Recommendation and ready replicas over time, for the status page.
@@ -162,6 +166,10 @@ public actor Engine {
     private var sortedRecords: [ModelRecord] = []
     private var inventoryChanged = false
     public private(set) var recovered = false
+    /// Changes of the exported recommendations (a value changed, a model left), and the last
+    /// change a `/metrics` scrape has read (see ``ExportDrain``).
+    private var exportGeneration = 0
+    private var scrapedGeneration = 0
     private(set) var lastTickAt: Instant?
     private(set) var lastConfigError: String?
     /// Signals whose last query failed: failures and recoveries are logged once, not every tick.
@@ -294,15 +302,16 @@ public actor Engine {
     /// full retention of fresh evidence.
     public func recover(
         _ result: Result<[ModelKey: Double], PrometheusError>,
-        wakePaths: Result<[ModelKey: Double], PrometheusError> = .success([:]), now: Instant
+        wakePaths: Result<[ModelKey: Double], PrometheusError> = .success([:]),
+        adopted: Result<[ModelKey: Double], PrometheusError> = .success([:]), now: Instant
     ) {
         // The wake paths are part of the recovery: without them every idle model would be held at
         // `no_wake_path` until the gateway routed it again. Either read failing: retried next tick.
-        let both: Result<([ModelKey: Double], [ModelKey: Double]), PrometheusError> = result.flatMap { values in
-            wakePaths.map { (values, $0) }
+        let all: Result<([ModelKey: Double], [ModelKey: Double], [ModelKey: Double]), PrometheusError> = result.flatMap { values in
+            wakePaths.flatMap { seen in adopted.map { (values, seen, $0) } }
         }
-        switch both {
-        case .success(let (values, seen)):
+        switch all {
+        case .success(let (values, seen, adoptedFromLabel)):
             var restored = 0
             for (key, value) in values {
                 touch(key)
@@ -319,6 +328,11 @@ public actor Engine {
             }
             for (key, seconds) in seen where seconds.isFinite && seconds > 0 && seconds <= now.seconds {
                 records[key]?.state.gatewaySeenAt = Instant(seconds: seconds)
+            }
+            // Still adopted from a gateway's label alone when the last process exported it: no
+            // candidate for a wake path (a shared gateway's own namespace), until evidenced.
+            for (key, flag) in adoptedFromLabel where flag == 1 {
+                if let record = records[key], !record.evidenced { record.adoptedFromGateway = true }
             }
             recovered = true
             metrics.recoveredModels = restored
@@ -388,6 +402,7 @@ public actor Engine {
                 record.unseenSeconds += elapsed
                 guard record.unseenSeconds > options.forgetAfterSeconds, record.state.desired != 0, record.decision?.desired != 0 else { continue }
                 records[key] = nil
+                exportGeneration += 1
                 inventoryChanged = true
                 logger.info("model forgotten", metadata: ["model": "\(key.modelID)", "namespace": "\(key.namespace)"])
             }
@@ -457,6 +472,7 @@ public actor Engine {
         let previous = record.decision
         let previousDesired = previous?.desired ?? record.state.desired  // a recovered value counts
         record.record(decision)
+        if previous?.desired != decision.desired { exportGeneration += 1 }
         if previous?.desired != decision.desired, let streams = subscribers[record.config.model] {
             for stream in streams.values { stream.yield(decision.desired) }
         }
@@ -619,6 +635,16 @@ public actor Engine {
 
     /// Whether the model is known (configured, seen, adopted or recovered).
     public func knows(_ key: ModelKey) -> Bool { records[key] != nil }
+
+    /// `/metrics` as a scrape reads it: the page, and the scrape marked as having read every
+    /// change so far.
+    func renderMetricsForScrape() -> ExpositionWriter {
+        scrapedGeneration = exportGeneration
+        return renderMetricsBytes()
+    }
+
+    /// Whether a scrape has read the last change of the exported recommendations.
+    public var lastChangeScraped: Bool { scrapedGeneration >= exportGeneration }
 
     /// The current decision of one model, if any.
     public func decision(for key: ModelKey) -> Decision? { records[key]?.decision }

@@ -24,6 +24,9 @@ public struct FleetSignals: Sendable {
     /// Per retention period, how many samples the requests window holds per model (when the
     /// requests query answers them, see `QueryTemplates.requests`).
     public var requestsWindowSamples: [ConfigDuration: [ModelKey: Double]] = [:]
+    /// Per retention period, the request counters reset inside the window per model (a container
+    /// restarted), when the requests query answers them.
+    public var requestsWindowResets: [ConfigDuration: [ModelKey: Double]] = [:]
     /// The vLLM pods' scrape interval in seconds (0: unknown, the window's coverage is not checked).
     public var scrapeInterval: Double = 0
 
@@ -97,10 +100,17 @@ public struct FleetSignals: Sendable {
             for (key, value) in values { out[names.model(reportedAs: key)] = max(out[names.model(reportedAs: key)] ?? 0, value) }
             return out
         }
-        return AttributedSignals(
+        let resets = requestsWindowResets.mapValues { values in
+            var out: [ModelKey: Double] = [:]
+            for (key, value) in values { out[names.model(reportedAs: key), default: 0] += value }
+            return out
+        }
+        var attributed = AttributedSignals(
             requests: requests.mapValues(models), running: models(running), waiting: models(waiting), ready: models(ready),
             kvCache: kv, demand: demandByModel, gatewayRequests: requestsByModel, gatewayProven: proven,
             gatewayNamed: named, requestsWindowSamples: samples, scrapeInterval: scrapeInterval)
+        attributed.requestsWindowResets = resets
+        return attributed
     }
 }
 
@@ -127,6 +137,8 @@ public struct AttributedSignals: Sendable {
     public var gatewayNamed: Set<ModelKey> = []
     /// Per retention period, samples the requests window holds per model.
     public var requestsWindowSamples: [ConfigDuration: [ModelKey: Double]] = [:]
+    /// Per retention period, request-counter resets inside the window per model.
+    public var requestsWindowResets: [ConfigDuration: [ModelKey: Double]] = [:]
     /// The vLLM pods' scrape interval in seconds (0: unknown).
     public var scrapeInterval: Double = 0
 
@@ -150,6 +162,7 @@ public struct AttributedSignals: Sendable {
             requests: requestsValue, running: value(running), waiting: value(waiting), ready: ready,
             kvCacheUsage: value(kvCache), demand: value(demand), gatewayRequests: value(gatewayRequests), gatewaySeen: seen)
         signals.requestsWindowSeconds = windowSeconds
+        signals.requestsWindowReset = (requestsWindowResets[retention]?[key] ?? 0) > 0
         return signals
     }
 
@@ -224,8 +237,8 @@ public struct NameIndex: Sendable {
 
     /// The models a gateway series counts for, most certain first: evidenced in the series'
     /// namespace; a scoped alias there; evidenced anywhere (a shared gateway in its own
-    /// namespace); known without evidence in the namespace, then anywhere; else, with a namespace
-    /// label, the model adopted there. A series with no namespace for a name known nowhere: none.
+    /// namespace); known without evidence in the namespace, then anywhere (records adopted from a
+    /// gateway's label alone last); else, with a namespace label, the model adopted there. A series with no namespace for a name known nowhere: none.
     public func models(routedAs key: GatewayKey) -> [ModelKey] {
         let strong = known[key.name] ?? [], unsure = weak[key.name] ?? []
         guard let namespace = key.namespace else { return strong.isEmpty ? unsure : strong }
@@ -235,9 +248,15 @@ public struct NameIndex: Sendable {
             return [ModelKey(namespace: namespace, modelID: modelID)]
         }
         if !strong.isEmpty { return strong }
-        let unsureHere = unsure.filter { $0.namespace == namespace }
-        if !unsureHere.isEmpty { return unsureHere }
-        if !unsure.isEmpty { return unsure }
+        // A record adopted from such a label alone stands for "routed, place unknown": any other
+        // record of the name (recovered, woken) is likelier the model's.
+        let adopted = unsure.filter { gatewayAdopted.contains($0) }, other = unsure.filter { !gatewayAdopted.contains($0) }
+        let otherHere = other.filter { $0.namespace == namespace }
+        if !otherHere.isEmpty { return otherHere }
+        if !other.isEmpty { return other }
+        let adoptedHere = adopted.filter { $0.namespace == namespace }
+        if !adoptedHere.isEmpty { return adoptedHere }
+        if !adopted.isEmpty { return adopted }
         return [ModelKey(namespace: namespace, modelID: anyNamespaceAliases[key.name] ?? key.name)]
     }
 
@@ -327,28 +346,30 @@ public struct SignalCollector: Sendable {
         async let kv = byModel(.kvCache)
         async let demand = byTarget(.demand)
         async let gatewayRequests = targets(.gatewayRequests)
-        let answers = await withTaskGroup(of: (ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double]).self) { group in
+        let answers = await withTaskGroup(of: (ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double], [ModelKey: Double]).self) { group in
             for retention in retentions {
                 group.addTask {
-                    let (values, samples) = await self.requestsWindow(retention)
-                    return (retention, values, samples)
+                    let (values, samples, resets) = await self.requestsWindow(retention)
+                    return (retention, values, samples, resets)
                 }
             }
-            var results: [(ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double])] = []
+            var results: [(ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double], [ModelKey: Double])] = []
             for await answer in group { results.append(answer) }
             return results
         }
         var requests: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:]
-        var samples: [ConfigDuration: [ModelKey: Double]] = [:]
-        for (retention, values, counts) in answers {
+        var samples: [ConfigDuration: [ModelKey: Double]] = [:], resets: [ConfigDuration: [ModelKey: Double]] = [:]
+        for (retention, values, counts, resetCounts) in answers {
             requests[retention] = values
             if !counts.isEmpty { samples[retention] = counts }
+            if !resetCounts.isEmpty { resets[retention] = resetCounts }
         }
         let caughtUp = await catchUp(await gatewayRequests, now: now ?? Instant(seconds: Date().timeIntervalSince1970))
         var fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
             kvCache: await kv, demand: await demand, gatewayRequests: caughtUp)
         fleet.requestsWindowSamples = samples
+        fleet.requestsWindowResets = resets
         fleet.scrapeInterval = queries.scrapeInterval.seconds
         var outcomes = requests.values.map { QueryOutcome(signal: .requests, error: $0.failure) }
         outcomes += [
@@ -379,28 +400,36 @@ public struct SignalCollector: Sendable {
 
     /// One requests query: the completed requests per model and, when the template answers them,
     /// the samples its window holds per model.
-    func requestsWindow(_ retention: ConfigDuration) async -> (Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double]) {
+    func requestsWindow(_ retention: ConfigDuration) async -> (Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double], [ModelKey: Double]) {
         do {
             let answer = try await client.query(queries.query(.requests, range: retention))
-            var values: [ModelKey: Double] = [:], samples: [ModelKey: Double] = [:]
+            var values: [ModelKey: Double] = [:], samples: [ModelKey: Double] = [:], resets: [ModelKey: Double] = [:]
             for sample in answer {
                 guard let model = sample.labels["model_name"] else { continue }
                 let key = ModelKey(namespace: sample.labels["namespace"] ?? "", modelID: model)
                 if sample.labels[QueryTemplates.windowSamplesLabel] != nil {
                     samples[key] = max(samples[key] ?? 0, sample.value)
+                } else if sample.labels[QueryTemplates.windowResetsLabel] != nil {
+                    resets[key, default: 0] += sample.value.isFinite ? sample.value : 1
                 } else {
                     values[key, default: 0] += sample.value
                 }
             }
-            return (.success(values), samples)
+            return (.success(values), samples, resets)
         } catch {
-            return (.failure(error), [:])
+            return (.failure(error), [:], [:])
         }
     }
 
     /// Reads back when the gateway was last seen routing each model, over `window`.
     public func recoverWakePaths(window: ConfigDuration) async -> Result<[ModelKey: Double], PrometheusError> {
         await byModel(.recoveryWakePath, range: window)
+    }
+
+    /// Reads back which records were adopted from a gateway's namespace label alone (1) or have
+    /// been evidenced since (0), over `window`.
+    public func recoverAdopted(window: ConfigDuration) async -> Result<[ModelKey: Double], PrometheusError> {
+        await byModel(.recoveryAdopted, range: window)
     }
 
     func byModel(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<[ModelKey: Double], PrometheusError> {
@@ -431,31 +460,43 @@ public struct SignalCollector: Sendable {
     /// is read once more over the whole gap (from its last sighting, plus three scrapes, at most
     /// ``GatewaySightings/longestCatchUp``), and the larger of the two reads stands. Only targets
     /// that come back are re-read. A failed answer of the recommender's own counts as an absence of
-    /// every target (the gateway went on counting meanwhile), and a failed catch-up read is tried
-    /// again with the next answer.
-    func catchUp(_ answer: Result<(values: [GatewayKey: Double], present: Set<GatewayKey>), PrometheusError>, now: Instant) async -> Result<[GatewayKey: Double], PrometheusError> {
+    /// every target (the gateway went on counting meanwhile, targets absent now included), and a
+    /// failed catch-up read is tried again with the next answer. A target the read finds with no
+    /// increase was still seen routed (a wake path).
+    ///
+    /// A target this process has never seen, appearing after its first answer, is a new series:
+    /// the gateway creates a target's counter with the first request for it, and `increase` never
+    /// counts a series' first value, so that value (the present series' counter) is its count.
+    func catchUp(_ answer: Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError>, now: Instant) async -> Result<[GatewayKey: Double], PrometheusError> {
         guard case .success(let plainAnswer) = answer else {
             sightings.missed()  // the gateway goes on counting while the recommender cannot see
             return answer.map(\.values)
         }
         var values = plainAnswer.values
-        let present = plainAnswer.present.union(values.keys)
-        let (gaps, blind) = sightings.gaps(present: present, at: now.seconds)
+        let present = Set(plainAnswer.present.keys).union(values.keys)
+        let (gaps, blind, born) = sightings.gaps(present: present, at: now.seconds)
+        for key in born {
+            if let first = plainAnswer.present[key], first.isFinite, first > values[key] ?? 0 { values[key] = first }
+        }
         guard let longest = (gaps.values.max()).map({ max($0, blind ?? 0) }) ?? blind else {
             sightings.record(present: present, at: now.seconds)
             return .success(values)
         }
         let seconds = min(longest + 3 * max(queries.scrapeInterval.seconds, 1), GatewaySightings.longestCatchUp)
-        guard case .success(let wide) = await byTarget(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
+        guard case .success(let wide) = await targets(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
             sightings.missed()  // not recorded: the next answer tries the catch-up again
             return .success(values)
         }
-        sightings.record(present: present, at: now.seconds)
         // After the recommender's own blind stretch every target counts, those absent now too (a
-        // gateway whose scrapes fail since: what it counted before is in the TSDB).
-        for (key, value) in wide where blind != nil || gaps[key] != nil {
-            if value > values[key] ?? 0 { values[key] = value }
+        // gateway whose scrapes fail since: what it counted before is in the TSDB). A target with a
+        // series in the gap but no increase was still seen routed; one never seen before was born
+        // in the gap (its last value counts, as above).
+        let (_, _, bornInGap) = blind != nil ? sightings.gaps(present: wide.present.keys, at: now.seconds) : ([:], nil, [])
+        for (key, last) in wide.present where blind != nil || gaps[key] != nil {
+            let born = bornInGap.contains(key) && last.isFinite ? last : 0
+            values[key] = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, born)
         }
+        sightings.record(present: present.union(blind != nil ? Set(wide.present.keys) : []), at: now.seconds)
         return .success(values)
     }
 
@@ -464,19 +505,19 @@ public struct SignalCollector: Sendable {
     }
 
     /// One gateway query's answer per target: the values, and the targets named by its presence
-    /// series (``QueryTemplates/presentLabel``), which carry no value.
-    func targets(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<(values: [GatewayKey: Double], present: Set<GatewayKey>), PrometheusError> {
+    /// series (``QueryTemplates/presentLabel``) with their value (the largest current counter).
+    func targets(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError> {
         do {
             let samples = try await client.query(queries.query(signal, range: range))  // the counter's window is the builder's unless given
             var values: [GatewayKey: Double] = [:]
-            var present: Set<GatewayKey> = []
+            var present: [GatewayKey: Double] = [:]
             for sample in samples {
                 let target = sample.labels["target_model_name"].flatMap { $0.isEmpty ? nil : $0 } ?? sample.labels["model_name"]
                 guard let target, !target.isEmpty else { continue }
                 let namespace = sample.labels["namespace"].flatMap { $0.isEmpty ? nil : $0 }
                 let key = GatewayKey(namespace: namespace, name: target)
                 if sample.labels[QueryTemplates.presentLabel] != nil {
-                    present.insert(key)
+                    present[key] = max(present[key] ?? 0, sample.value)
                 } else {
                     values[key, default: 0] += sample.value
                 }
@@ -527,15 +568,22 @@ final class GatewaySightings: Sendable {
     /// target when an answer failed since — with the seconds since they were last answered; and
     /// `blind`, the seconds since the last recorded answer when an answer failed since (every
     /// target, present or not, may have counted unseen meanwhile).
-    func gaps(present: some Collection<GatewayKey>, at now: Double) -> (gaps: [GatewayKey: Double], blind: Double?) {
+    /// `born`: the targets in `present` never answered before, once an answer has been recorded
+    /// (at the first, every target is new to the process, not to the gateway).
+    func gaps(present: some Collection<GatewayKey>, at now: Double) -> (gaps: [GatewayKey: Double], blind: Double?, born: [GatewayKey]) {
         state.withLock { state in
-            guard let previous = state.last else { return ([:], nil) }
+            guard let previous = state.last else { return ([:], nil, []) }
             var gaps: [GatewayKey: Double] = [:]
+            var born: [GatewayKey] = []
             for key in present {
-                guard let seen = state.seen[key], seen < previous || state.missed, now > seen else { continue }
+                guard let seen = state.seen[key] else {
+                    born.append(key)
+                    continue
+                }
+                guard seen < previous || state.missed, now > seen else { continue }
                 gaps[key] = now - seen
             }
-            return (gaps, state.missed && now > previous ? now - previous : nil)
+            return (gaps, state.missed && now > previous ? now - previous : nil, born)
         }
     }
 

@@ -91,7 +91,7 @@ public struct RecommenderAPI: Sendable {
 
     /// `GET /metrics`.
     public func metrics() async -> Reply {
-        Reply(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", bytes: await engine.renderMetricsBytes().bytes)
+        Reply(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", bytes: await engine.renderMetricsForScrape().bytes)
     }
 
     /// `GET /healthz`: the process is alive.

@@ -30,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     public var api: APIOptions
     /// Direct reads of the endpoint pickers' queue (off unless targets are given).
     public var gatewayPolling: GatewayPollingOptions
+    /// On graceful shutdown, how long `/metrics` stays up for a scrape to read the last change.
+    public var shutdownDrain: Duration
 
     /// Creates a configuration with defaults for everything but the config path and Prometheus URL.
     public init(configPath: String, prometheusURL: String) {
@@ -45,6 +47,7 @@ public struct ServerConfiguration: Sendable {
         engine = EngineOptions()
         api = APIOptions()
         gatewayPolling = GatewayPollingOptions()
+        shutdownDrain = .seconds(25)
     }
 }
 
@@ -82,7 +85,12 @@ public struct RecommenderServer: Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "replica-recommender"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app), .init(service: loop), .init(service: watcher)]
+        // Shut down in reverse order: the added services, the poller, the watcher, the loop (no
+        // more ticks), the drain (until a scrape has read the last change), then the server.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: app), .init(service: ExportDrain(engine: engine, limit: configuration.shutdownDrain, logger: logger)),
+            .init(service: loop), .init(service: watcher),
+        ]
         if configuration.gatewayPolling.enabled {
             services.append(.init(service: GatewayPoller(options: configuration.gatewayPolling, engine: engine, clock: clock, logger: logger)))
             logger.info("polling endpoint pickers' metrics directly", metadata: [
@@ -100,5 +108,29 @@ public struct RecommenderServer: Sendable {
             "config": "\(configuration.configPath)", "interval": "\(configuration.interval)",
         ])
         try await group.run()
+    }
+}
+
+/// On graceful shutdown (SIGTERM: a rolling update, a node drain, an eviction), keeps `/metrics`
+/// served until a scrape has read the last change of the recommendations, for at most `limit`.
+/// Without it a wake accepted (or a model taken up) within one scrape interval of the stop never
+/// reaches Prometheus: the consumer never sees it, and the next pod recovers the value before it.
+/// A crash (SIGKILL, OOM) cannot be drained: a caller whose wake was lost calls again.
+struct ExportDrain: Service {
+    let engine: Engine
+    let limit: Duration
+    let logger: Logger
+
+    func run() async throws {
+        do { try await gracefulShutdown() } catch { return }  // cancelled: nothing to drain
+        let start = ContinuousClock.now
+        while await !engine.lastChangeScraped {
+            guard ContinuousClock.now - start < limit else {
+                logger.warning("shutting down before a scrape read the last change of the recommendations", metadata: ["waited": "\(limit)"])
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        logger.info("the last change of the recommendations was scraped; shutting down", metadata: ["waited": "\(ContinuousClock.now - start)"])
     }
 }

@@ -51,6 +51,10 @@ extension Engine {
             guard let seen = record.exportedGatewaySeen else { continue }
             w.sample("recommender_model_gateway_last_seen_timestamp_seconds", record.modelLabels, seen)
         }
+        w.family("recommender_model_adopted_from_gateway_label", "gauge", "1 for a model known only from a gateway series' namespace label (a shared gateway's own namespace), 0 once evidenced there.")
+        for record in ordered where record.everAdoptedFromGateway {
+            w.sample("recommender_model_adopted_from_gateway_label", record.modelLabels, record.adoptedFromGateway ? 1 : 0)
+        }
         w.family("recommender_model_last_cold_start_seconds", "gauge", "Duration of a model's last cold start: recommendation 0 to >= 1 until a replica was ready.")
         for record in ordered {
             guard let seconds = record.lastColdStartSeconds else { continue }

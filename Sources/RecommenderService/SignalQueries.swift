@@ -6,6 +6,7 @@ import PrometheusClient
 public enum Signal: String, Sendable, CaseIterable {
     case requests, running, waiting, ready, kvCache = "kv_cache", demand, gatewayRequests = "gateway_requests", recovery
     case recoveryWakePath = "recovery_wake_path"
+    case recoveryAdopted = "recovery_adopted"
     case recoveryLearned = "recovery_learned"
 }
 
@@ -25,11 +26,16 @@ public struct QueryTemplates: Sendable {
     /// scraped for R (`increase` cannot see requests it served before its first scrape); a counter
     /// still at 0 has never counted a request, whatever the window holds. (`and` binds tighter
     /// than `or`.)
-    /// A replaced template without the samples series is trusted as it is.
+    /// A third series (`rr_window_resets`) counts the request counters reset inside the window (a
+    /// container restarted): what a counter counted between its last scrape and the reset is lost,
+    /// so the window is no evidence until the reset has left it.
+    /// A replaced template without these series is trusted as it is.
     public var requests =
-        "sum by (namespace, model_name) (increase(vllm:request_success_total{$SELECTOR}[$RANGE])) or label_replace(min by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) and vllm:request_success_total{$SELECTOR} and min_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) > 0 or max by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]))), \"rr_window_samples\", \"true\", \"\", \"\")"
+        "sum by (namespace, model_name) (increase(vllm:request_success_total{$SELECTOR}[$RANGE])) or label_replace(min by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) and vllm:request_success_total{$SELECTOR} and min_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) > 0 or max by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]))), \"rr_window_samples\", \"true\", \"\", \"\") or label_replace(sum by (namespace, model_name) (resets(vllm:request_success_total{$SELECTOR}[$RANGE])) > 0, \"rr_window_resets\", \"true\", \"\", \"\")"
     /// The label that marks the window-samples series of the requests query.
     public static let windowSamplesLabel = "rr_window_samples"
+    /// The label that marks the counter-resets series of the requests query.
+    public static let windowResetsLabel = "rr_window_resets"
     /// Requests being processed.
     public var running = "sum by (namespace, model_name) (vllm:num_requests_running{$SELECTOR})"
     /// Requests queued inside the pods.
@@ -47,12 +53,15 @@ public struct QueryTemplates: Sendable {
     /// replica, and its series prove the gateway routes the model (a wake path). The newer metric
     /// name first, then the name of gateway-api-inference-extension before v1.0. `increase`
     /// rides out a gateway restart (counter reset) and a missed scrape of one gateway.
-    /// The answer also names every target with a current series (`rr_present`, value 1): a target
-    /// whose scrapes resume shows there from its first sample, when `increase` needs two, so the
-    /// catch-up read over the gap (``SignalCollector``) runs one scrape earlier. A replaced
-    /// template without those series is caught up once `increase` answers again.
+    /// The answer also names every target with a sample in the window (`rr_present`, the largest
+    /// last counter): a target whose scrapes resume shows there from its first sample, when
+    /// `increase` needs two, so the catch-up read over the gap (``SignalCollector``) runs one scrape
+    /// earlier; a target's first series, created by the first request for it, counts that request,
+    /// which `increase` never does; and the catch-up read over a gap sees every target that had a
+    /// series in it (a wake path), one sample is enough. A replaced template without those series is caught up once
+    /// `increase` answers again.
     public var gatewayRequests =
-        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])) or label_replace(group by (namespace, model_name, target_model_name) (inference_objective_request_total{$GATEWAY_SELECTOR} or inference_model_request_total{$GATEWAY_SELECTOR}), \"rr_present\", \"true\", \"\", \"\")"
+        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])) or label_replace(max by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])), \"rr_present\", \"true\", \"\", \"\")"
     /// The label that marks the presence series of the gateway request-counter query.
     public static let presentLabel = "rr_present"
     /// Restart recovery, first: the value each model has now (series of a running replica of this
@@ -66,6 +75,11 @@ public struct QueryTemplates: Sendable {
     /// Restart recovery of proven wake paths: when the gateway was last seen routing each model.
     public var recoveryWakePath =
         "max by (namespace, model_name) (max_over_time(recommender_model_gateway_last_seen_timestamp_seconds{$RECOMMENDER_SELECTOR}[$RANGE]))"
+
+    /// Restart recovery of the records adopted from a gateway series' namespace label alone (1;
+    /// 0 once evidenced): they stay no candidate for a wake path after a restart.
+    public var recoveryAdopted =
+        "max by (namespace, model_name) (last_over_time(recommender_model_adopted_from_gateway_label{$RECOMMENDER_SELECTOR}[$RANGE]))"
 
     /// Restart recovery of adaptive keep-alive's learned values: `$METRIC` is each learned gauge,
     /// `$LABEL` the label that tells its samples apart (`, quantile`), if any.
@@ -87,6 +101,7 @@ public struct QueryTemplates: Sendable {
         case .gatewayRequests: gatewayRequests
         case .recovery: recovery
         case .recoveryWakePath: recoveryWakePath
+        case .recoveryAdopted: recoveryAdopted
         case .recoveryLearned: recoveryLearned
         }
     }
@@ -108,22 +123,28 @@ public struct QueryBuilder: Sendable {
     /// only once R has passed, and at most one scrape later (spec §5 step 3). Zero (this type's
     /// default) leaves the window at R exactly; `serve` defaults to 30s (`--scrape-interval`).
     public var scrapeInterval: ConfigDuration
+    /// The tick interval (zero: unknown): the gateway's window must span from one tick to the next.
+    public var tickInterval: ConfigDuration
 
     /// Creates a builder.
     public init(
         templates: QueryTemplates = QueryTemplates(), selector: String = "", gatewaySelector: String = "", recommenderSelector: String = "",
-        scrapeInterval: ConfigDuration = ConfigDuration(milliseconds: 0)
+        scrapeInterval: ConfigDuration = ConfigDuration(milliseconds: 0), tickInterval: ConfigDuration = ConfigDuration(milliseconds: 0)
     ) {
         self.templates = templates
         self.selector = selector
         self.gatewaySelector = gatewaySelector
         self.recommenderSelector = recommenderSelector
         self.scrapeInterval = scrapeInterval
+        self.tickInterval = tickInterval
     }
 
-    /// The window of the gateway request-counter query.
+    /// The window of the gateway request-counter query: three scrapes, and at least a tick plus
+    /// two scrapes — with ticks farther apart than that, a rise between two ticks (a rejected
+    /// request, its series' samples gone stale since) would fall between their windows.
     public var gatewayWindow: ConfigDuration {
-        scrapeInterval.milliseconds > 0 ? ConfigDuration(milliseconds: 3 * scrapeInterval.milliseconds) : ConfigDuration(seconds: 60)
+        guard scrapeInterval.milliseconds > 0 else { return ConfigDuration(seconds: 60) }
+        return ConfigDuration(milliseconds: max(3 * scrapeInterval.milliseconds, tickInterval.milliseconds + 2 * scrapeInterval.milliseconds))
     }
 
     /// The first recovery query (the current recommendations).

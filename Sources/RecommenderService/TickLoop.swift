@@ -48,7 +48,8 @@ extension Engine {
         guard !recovered else { return }
         let values = await collector.recover(window: window)
         let wakePaths = await collector.recoverWakePaths(window: window)
-        recover(values, wakePaths: wakePaths, now: now)
+        let adopted = await collector.recoverAdopted(window: window)
+        recover(values, wakePaths: wakePaths, adopted: adopted, now: now)
         if learned, recovered { recoverLearned(await collector.recoverLearned(window: window)) }
     }
 }

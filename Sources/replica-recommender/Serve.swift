@@ -57,6 +57,8 @@ struct Serve: AsyncParsableCommand {
     var zeroRequiresWakePath: String?
     @Option(help: "How long a gateway wake path stays proven after its series were last seen (default 24h).") var wakePathMemory: String?
     @Option(help: "How far back restart recovery looks for the last recommendations (default 24h).") var recoveryWindow: String?
+    @Option(help: "On SIGTERM, how long /metrics stays up for a scrape to read the last change of the recommendations (default 25s; keep it under the pod's terminationGracePeriodSeconds).")
+    var shutdownDrain: String?
     @Option(help: "Kill switch: false keeps every model at >= 1 (default true).") var scaleToZeroAllowed: String?
     @Option(help: "How often the ConfigMap is checked for changes (default 2s).") var configPollInterval: String?
     @Option(help: "A target_concurrency size goes down only after the lower size was wanted this long (default 60s).")
@@ -150,8 +152,10 @@ struct Serve: AsyncParsableCommand {
             templates: templates, selector: s.string("selector", selector, ""),
             gatewaySelector: s.string("gateway-selector", gatewaySelector, ""),
             recommenderSelector: s.string("recommender-selector", recommenderSelector, ""),
-            scrapeInterval: try s.duration("scrape-interval", scrapeInterval, "30s"))
+            scrapeInterval: try s.duration("scrape-interval", scrapeInterval, "30s"),
+            tickInterval: try s.duration("interval", interval, "15s"))
         c.recoveryWindow = try s.duration("recovery-window", recoveryWindow, "24h")
+        c.shutdownDrain = .milliseconds(try s.duration("shutdown-drain", shutdownDrain, "25s").milliseconds)
         c.engine = EngineOptions(
             environmentScaleToZero: ConfigResolver.environmentFlag(environment["WVA_SCALE_TO_ZERO"]),
             killSwitchFlag: !(try s.bool("scale-to-zero-allowed", scaleToZeroAllowed, true)),

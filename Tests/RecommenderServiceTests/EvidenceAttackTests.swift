@@ -149,4 +149,34 @@ struct EvidenceAttackTests {
         #expect(firstZero.map { $0 >= retention - 1.5 } ?? false,
                 "zero \(firstZero.map { String($0) } ?? "never")s after the new replica's first sample, R = \(retention)s")
     }
+
+    /// The endpoint picker creates a model's request-counter series with the first request for it
+    /// (1 at its first scrape), and the client does not retry at once: Prometheus' `increase`
+    /// never counts a series' first value, so only the first-series rule of the gateway query
+    /// (`rr_present`) wakes the model (without it, the model stays at 0 on both backends).
+    @Test(arguments: [Backend.prometheus, .victoriaMetrics])
+    func theRequestThatCreatesTheGatewaysCounterWakesAModelAtZero(backend: Backend) async throws {
+        let prometheus = try await SharedPrometheus.instance.get(backend)
+        let model = "org/born-\(backend)"
+        let exporter = try await TestExporter(prometheus: prometheus, name: "born-\(backend)")
+        let rig = try await Rig(prometheusURL: prometheus.url, config: [
+            "m": "model_id: \(model)\nnamespace: born\nenable_scale_to_zero: true\nretention_period: 2s\nwake_path: api\n",
+        ])
+        // At zero, its pod gone, and no gateway series for it yet.
+        exporter.vllmPod(namespace: "born", model: model, gateway: false)
+        try await waitForSeries(prometheus, "vllm:num_requests_running{model_name=\"\(model)\"}")
+        _ = try await rig.trace("born", model, for: 20) { $0.desired == 0 }
+        #expect(await rig.decision("born", model)?.desired == 0)
+        exporter.removePod(namespace: "born", model: model)
+        try await waitForSeries(prometheus, "vllm:num_requests_running{model_name=\"\(model)\"}", count: 0)
+        for _ in 0..<3 { await rig.tick() }
+        #expect(await rig.decision("born", model)?.desired == 0)
+
+        exporter.gatewayRoutes(model, count: 1)
+        try await waitForSeries(prometheus, "inference_objective_request_total{target_model_name=\"\(model)\"}")
+        let woken = try await rig.trace("born", model, for: 10) { $0.desired >= 1 }
+        let last = try #require(woken.last?.decision)
+        #expect(last.desired >= 1, "\(woken.map { "\($0.elapsed): \($0.decision.desired) \($0.decision.reason) \($0.decision.detail)" })")
+        #expect(last.reason == .wake)
+    }
 }
