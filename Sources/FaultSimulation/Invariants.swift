@@ -162,15 +162,15 @@ struct Checker {
         for i in disturbed.indices { disturbed[i] = max(disturbed[i], t) }
     }
 
-    /// The recommender crashed at `t`; Prometheus last scraped it at `lastScrape`, reading
-    /// `scraped`. A change made since never left the process (spec: a crash within one scrape
-    /// loses it): the world's last view of each model is what was scraped, and a wake call
-    /// accepted since was lost — its caller calls again (docs/integration.md).
+    /// The recommender crashed at `t`; Prometheus last scraped it at `lastScrape`, and `scraped`
+    /// is the last value it ever scraped of each model. A change made since the last scrape never
+    /// left the process (spec: a crash within one scrape loses it): the world's last view of each
+    /// model is what Prometheus holds (what recovery reads back; absent if never scraped), and a
+    /// wake call accepted since was lost — its caller calls again (docs/integration.md).
     mutating func crashed(at t: Double, lastScrape: Double, scraped: [ModelKey: Int]) {
         for (i, model) in schedule.models.enumerated() {
             let key = ModelKey(namespace: model.namespace, modelID: model.id)
-            // (A model absent from that scrape keeps its last value: recovery reads it back.)
-            if let value = scraped[key], lastOutput[key] != value { lastOutput[key] = value }
+            lastOutput[key] = scraped[key]
             if let wake = lastWakeCall[i], wake > lastScrape { lastWakeCall[i] = nil }
         }
     }

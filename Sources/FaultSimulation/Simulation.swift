@@ -98,7 +98,8 @@ struct World {
     var output: [(labels: [String: String], value: Double)] = []
     /// The recommender's other exported series that restart recovery reads back.
     var recoveryOutput: [SimulatedTSDB.Scraped] = []
-    /// What Prometheus last scraped of the recommender's recommendations, and when.
+    /// The last value Prometheus scraped of each model's recommendation (what restart recovery
+    /// reads back: the runs are shorter than its window), and when the recommender was last scraped.
     var scrapedDesired: [ModelKey: Int] = [:]
     var lastRecommenderScrape = -Double.infinity
     /// When each target was last scraped successfully.
@@ -288,7 +289,7 @@ struct World {
             let samples = exported(name, at: t, faults: faults)
             if samples != nil { lastScraped[name] = t }
             if name == "recommender", samples != nil {
-                scrapedDesired = desired
+                scrapedDesired.merge(desired) { $1 }
                 lastRecommenderScrape = t
             }
             prometheus.state.withLock { state in
