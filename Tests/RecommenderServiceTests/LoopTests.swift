@@ -170,7 +170,8 @@ struct WakePathTests {
             "default": enabled("3s"),
             "api": "model_id: org/api-only\nnamespace: nopath\nwake_path: api\n",
         ])
-        let orphan = try await rig.trace("nopath", "org/orphan", for: 6)
+        // Until it is held (R = 3 s of evidence; longer when the machine is busy), at most 20 s.
+        let orphan = try await rig.trace("nopath", "org/orphan", for: 20) { $0.reason == .noWakePath }
         #expect(orphan.allSatisfy { $0.decision.desired == 1 })
         #expect(orphan.last?.decision.reason == .noWakePath)
         #expect(orphan.last?.decision.wakePath == WakePathStatus.none)
