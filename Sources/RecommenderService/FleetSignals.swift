@@ -329,6 +329,10 @@ public struct SignalCollector: Sendable {
         self.queries = queries
     }
 
+    /// The tick's answers were not used (no decision before restart recovery): the gateway's
+    /// counters are read again over this stretch once they are.
+    public func answersDiscarded() { sightings.discardLast() }
+
     /// One query's outcome, for the service's own metrics.
     public struct QueryOutcome: Sendable {
         /// Which signal.
@@ -364,7 +368,11 @@ public struct SignalCollector: Sendable {
             if !counts.isEmpty { samples[retention] = counts }
             if !resetCounts.isEmpty { resets[retention] = resetCounts }
         }
-        let caughtUp = await catchUp(await gatewayRequests, now: now ?? Instant(seconds: Date().timeIntervalSince1970))
+        // A process's first answer reads back over the shortest retention in use: what a gateway
+        // counted while no recommender was looking (a restart) is demand — a model at zero went
+        // there at least that long after its last request, so a rise since came after the zero.
+        let firstCatchUp = retentions.map(\.seconds).min()
+        let caughtUp = await catchUp(await gatewayRequests, now: now ?? Instant(seconds: Date().timeIntervalSince1970), firstCatchUp: firstCatchUp)
         var fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
             kvCache: await kv, demand: await demand, gatewayRequests: caughtUp)
@@ -467,14 +475,18 @@ public struct SignalCollector: Sendable {
     /// A target this process has never seen, appearing after its first answer, is a new series:
     /// the gateway creates a target's counter with the first request for it, and `increase` never
     /// counts a series' first value, so that value (the present series' counter) is its count.
-    func catchUp(_ answer: Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError>, now: Instant) async -> Result<[GatewayKey: Double], PrometheusError> {
+    func catchUp(
+        _ answer: Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError>, now: Instant, firstCatchUp: Double? = nil
+    ) async -> Result<[GatewayKey: Double], PrometheusError> {
         guard case .success(let plainAnswer) = answer else {
             sightings.missed()  // the gateway goes on counting while the recommender cannot see
             return answer.map(\.values)
         }
         var values = plainAnswer.values
         let present = Set(plainAnswer.present.keys).union(values.keys)
-        let (gaps, blind, born) = sightings.gaps(present: present, at: now.seconds)
+        let (gaps, blind, born) = sightings.gaps(
+            present: present, at: now.seconds,
+            blindAfter: max(queries.gatewayWindow.seconds - max(queries.scrapeInterval.seconds, 0), 0), first: firstCatchUp)
         for key in born {
             if let first = plainAnswer.present[key], first.isFinite, first > values[key] ?? 0 { values[key] = first }
         }
@@ -557,6 +569,10 @@ final class GatewaySightings: Sendable {
         var last: Double?
         /// An answer failed since the last one recorded.
         var missed = false
+        /// Targets whose sightings were dropped (away for over ``longestCatchUp``): not new.
+        var forgotten: Set<GatewayKey> = []
+        /// `last` before the last answer was recorded.
+        var previousLast: Double?
     }
 
     private let state = Mutex(State())
@@ -564,20 +580,34 @@ final class GatewaySightings: Sendable {
     /// An answer failed (or was not read): every target is away until the next one recorded.
     func missed() { state.withLock { $0.missed = true } }
 
+    /// The last recorded answer was not used: the stretch since the one before it is re-read.
+    func discardLast() {
+        state.withLock { state in
+            state.last = state.previousLast
+            state.missed = true
+        }
+    }
+
     /// The targets in `present` that were away — missing from the last recorded answer, or every
     /// target when an answer failed since — with the seconds since they were last answered; and
     /// `blind`, the seconds since the last recorded answer when an answer failed since (every
     /// target, present or not, may have counted unseen meanwhile).
     /// `born`: the targets in `present` never answered before, once an answer has been recorded
     /// (at the first, every target is new to the process, not to the gateway).
-    func gaps(present: some Collection<GatewayKey>, at now: Double) -> (gaps: [GatewayKey: Double], blind: Double?, born: [GatewayKey]) {
+    /// Answers farther apart than `blindAfter` seconds (a slow tick: the loop waits its interval
+    /// after each) are a blind stretch too: a rise between them falls between their windows.
+    /// `first`: the blind stretch of a process's first answer (nil: none).
+    func gaps(
+        present: some Collection<GatewayKey>, at now: Double, blindAfter: Double = .infinity, first: Double? = nil
+    ) -> (gaps: [GatewayKey: Double], blind: Double?, born: [GatewayKey]) {
         state.withLock { state in
-            guard let previous = state.last else { return ([:], nil, []) }
+            guard let previous = state.last else { return ([:], first.flatMap { $0 > 0 ? $0 : nil }, []) }
+            if blindAfter > 0, now - previous > blindAfter { state.missed = true }
             var gaps: [GatewayKey: Double] = [:]
             var born: [GatewayKey] = []
             for key in present {
                 guard let seen = state.seen[key] else {
-                    born.append(key)
+                    if !state.forgotten.contains(key) { born.append(key) }
                     continue
                 }
                 guard seen < previous || state.missed, now > seen else { continue }
@@ -591,9 +621,11 @@ final class GatewaySightings: Sendable {
     func record(present: some Collection<GatewayKey>, at now: Double) {
         state.withLock { state in
             for key in present { state.seen[key] = now }
+            state.previousLast = state.last
             state.last = now
             state.missed = false
             if state.seen.count > 2 * present.count + 64 {
+                for (key, seen) in state.seen where now - seen > Self.longestCatchUp { state.forgotten.insert(key) }
                 state.seen = state.seen.filter { now - $0.value <= Self.longestCatchUp }
             }
         }

@@ -33,6 +33,7 @@ public struct TickLoop: Service {
         let started = ContinuousClock.now
         await engine.recoverIfDue(from: collector, window: recoveryWindow, now: clock.now())
         let (fleet, outcomes) = await collector.collect(retentions: await engine.retentionsInUse, now: clock.now())
+        if await !engine.recovered { collector.answersDiscarded() }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         await engine.tick(fleet, outcomes: outcomes, duration: seconds, now: clock.now())
