@@ -128,7 +128,7 @@ let package = Package(
         .target(
             name: "FaultSimulation",
             dependencies: [
-                "ModelConfig", "Recommendation", "PrometheusClient", "RecommenderService",
+                "ModelConfig", "Recommendation", "PrometheusClient", "RecommenderService", "VLLMSimulator",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -1,21 +1,18 @@
+import VLLMSimulator
+
 /// A small seeded generator (SplitMix64): the same seed gives the same schedule on every machine
 /// and Swift version, which `SystemRandomNumberGenerator` and `Int.random(in:)`'s algorithm do not
 /// promise. Schedules are generated from it, never the run itself: a run is a pure function of its
-/// schedule, so a shrunk schedule replays exactly.
+/// schedule, so a shrunk schedule replays exactly. The bits are the simulator's ``SplitMix64``;
+/// this adds the draws schedules are made of.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    private var bits: SplitMix64
 
     /// Creates a generator from `seed`.
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { bits = SplitMix64(seed: seed) }
 
     /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { bits.next() }
 
     /// A uniform integer in `range` (bias below 2^-32 for the small ranges used here).
     public mutating func int(_ range: ClosedRange<Int>) -> Int {

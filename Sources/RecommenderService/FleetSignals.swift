@@ -503,7 +503,7 @@ public struct SignalCollector: Sendable {
         // gateway whose scrapes fail since: what it counted before is in the TSDB). A target with a
         // series in the gap but no increase was still seen routed; one never seen before was born
         // in the gap (its last value counts, as above).
-        let (_, _, bornInGap) = blind != nil ? sightings.gaps(present: wide.present.keys, at: now.seconds) : ([:], nil, [])
+        let bornInGap = blind != nil ? sightings.unseen(wide.present.keys) : []
         for (key, last) in wide.present where blind != nil || gaps[key] != nil {
             let born = bornInGap.contains(key) && last.isFinite ? last : 0
             values[key] = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, born)
@@ -607,13 +607,22 @@ final class GatewaySightings: Sendable {
             var born: [GatewayKey] = []
             for key in present {
                 guard let seen = state.seen[key] else {
-                    if !state.forgotten.contains(key) { born.append(key) }
+                    if !state.forgotten.contains(key) { born.append(key) }  // as `unseen`
                     continue
                 }
                 guard seen < previous || state.missed, now > seen else { continue }
                 gaps[key] = now - seen
             }
             return (gaps, state.missed && now > previous ? now - previous : nil, born)
+        }
+    }
+
+    /// The targets in `keys` never answered before (and not dropped after an hour away), once an
+    /// answer has been recorded: new to the gateway, not only to this process.
+    func unseen(_ keys: some Collection<GatewayKey>) -> Set<GatewayKey> {
+        state.withLock { state in
+            guard state.last != nil else { return [] }
+            return Set(keys.filter { state.seen[$0] == nil && !state.forgotten.contains($0) })
         }
     }
 
