@@ -122,9 +122,12 @@ public struct SimulatedTSDB: Sendable {
     /// while it was down); stored samples survive (the write-ahead log).
     public mutating func restarted() { lastScrape.removeAll() }
 
+    /// Prometheus writes the markers of a target that went away after its last scrape (at the time
+    /// of the next one it would have made): a target removed at the instant of a scrape still gets
+    /// them, just after it.
     private mutating func markStale(_ index: Int, at time: Double) {
-        guard let last = series[index].samples.last, !last.stale, last.time < time else { return }
-        series[index].samples.append(StoredSample(time: time, value: .nan, stale: true))
+        guard let last = series[index].samples.last, !last.stale else { return }
+        series[index].samples.append(StoredSample(time: Swift.max(time, last.time + 0.001), value: .nan, stale: true))
     }
 
     private mutating func append(_ index: Int, _ sample: StoredSample) {

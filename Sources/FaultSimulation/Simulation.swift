@@ -378,6 +378,7 @@ struct World {
         let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= t && t < $0.end }
         let facts = self.facts(at: now)
         if Simulation.trace { for (i, f) in facts.enumerated() { print("t=\(Simulation.format(now)) FACTS \(keys[i]) reporting \(f.reporting) counter \(f.counterPresent) finite \(f.finite)") } }
+        if Simulation.trace { for m in fleet.models { print("t=\(Simulation.format(now)) PODS \(m.spec.ref) target \(m.target) " + m.pods.map { "\($0.name) readyAt \($0.readyAt) counter \($0.counter)" }.joined(separator: ", ")) } }
         if Simulation.trace {
             print("t=\(Simulation.format(now)) GATEWAY requests \(signals.gatewayRequests) demand \(signals.demand)")
             for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) wake path \(d.wakePath.rawValue) (gateway seen at \(d.state.gatewaySeenAt.map { Simulation.format($0.seconds - SimulatedPrometheus.epoch) } ?? "never"))") } }
@@ -563,9 +564,20 @@ enum OutputParser {
 
     /// The value of an unlabelled sample `name value` on the page, nil when absent.
     static func value(of name: String, in text: String) -> Double? {
-        guard let range = text.range(of: "\n" + name + " ") else { return nil }
-        let rest = text[range.upperBound...]
-        return Double(rest.prefix { $0 != "\n" }.trimmingCharacters(in: .whitespaces))
+        let prefix = Array((name + " ").utf8)
+        var text = text
+        return text.withUTF8 { bytes -> Double? in
+            var start = 0
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count, bytes[end] != 0x0A { end += 1 }
+                if end - start > prefix.count, prefix.indices.allSatisfy({ bytes[start + $0] == prefix[$0] }) {
+                    return Double(String(decoding: bytes[(start + prefix.count)..<end], as: UTF8.self).trimmingCharacters(in: .whitespaces))
+                }
+                start = end + 1
+            }
+            return nil
+        }
     }
 
     /// `a="1",b="x\"y"` → labels.

@@ -364,8 +364,10 @@ struct Evidence {
         group = input.config.group.map { GroupKey(namespace: input.config.model.namespace, name: $0) }
 
         // Requests at the gateway are demand while no replica serves (with replicas, vLLM's own
-        // signals see them).
-        gatewayIncrease = (s.gatewayRequests ?? 0) > 0 && (s.ready ?? 0) < 1
+        // signals see them) — and always for a model recommended 0: a replica still reporting then
+        // is one on its way out (the consumer's cooldown) or a series left behind by a Prometheus
+        // that could not mark it stale, and neither will serve the next request.
+        gatewayIncrease = (s.gatewayRequests ?? 0) > 0 && ((s.ready ?? 0) < 1 || state.desired == 0)
         ownWake = input.wakeRequested || (s.demand ?? 0) > 0 || (s.running ?? 0) > 0 || (s.waiting ?? 0) > 0 || gatewayIncrease
         let activity = [s.requests, s.running, s.waiting, s.demand, s.gatewayRequests]
         let known = !activity.contains(where: { $0 == nil }) && s.ready != nil

@@ -39,6 +39,37 @@ struct GatewayCounterBaselineTests {
     }
 }
 
+/// A model recommended 0 can still have a replica reporting: its consumer's cooldown has not
+/// removed it yet, or Prometheus kept a removed pod's series for its lookback (it could not write
+/// the staleness markers: a restart). Requests counted at the gateway then are demand all the same
+/// — that replica is on its way out — even when its request counter is unknown (found by the fault
+/// simulation, seed 16124715807188723254: the model held 0 while requests waited).
+struct GatewayRequestsForAModelAtZeroTests {
+    @Test(arguments: [nil, 0, 2] as [Double?])
+    func gatewayRequestsWakeAModelAtZeroWhoseReplicaStillReports(requests: Double?) {
+        var input = signals(ready: 1, gatewayRequests: 3)
+        input.requests = requests
+        let decision = Recommender.decide(
+            DecisionInput(config: model(retention: 30), signals: input, state: observed(0, since: at(-100))),
+            policy: Policy(), now: at(0))
+        #expect(decision.desired >= 1, "\(decision.detail)")
+        #expect(decision.reason == .wake)
+        #expect(decision.detail.contains("gateway requests 3"), "\(decision.detail)")
+    }
+
+    /// The same replica with no gateway request: the model stays at 0 (its counter unknown holds,
+    /// known and quiet stays idle).
+    @Test(arguments: [nil, 0] as [Double?])
+    func withoutGatewayRequestsAModelAtZeroStaysThere(requests: Double?) {
+        var input = signals(ready: 1, gatewayRequests: 0)
+        input.requests = requests
+        let decision = Recommender.decide(
+            DecisionInput(config: model(retention: 30), signals: input, state: observed(0, since: at(-100))),
+            policy: Policy(), now: at(0))
+        #expect(decision.desired == 0, "\(decision.detail)")
+    }
+}
+
 struct StabilizationWindowTests {
     /// `ModelState.peak` is documented as "the highest load-based size within the scale-down
     /// stabilization window" (and HPA's scaleDown stabilization takes the max of the window's

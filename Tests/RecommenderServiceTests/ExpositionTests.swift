@@ -239,4 +239,14 @@ struct QueryBuilderTests {
         #expect(QueryBuilder(templates: templates, selector: "cluster=\"a\"").query(.running)
             == #"sum by (namespace, model_name) (model:running:sum{cluster="a"})"#)
     }
+
+    /// Placeholders are replaced in one pass: a `$` that names none is kept, a selector that holds a
+    /// placeholder's text is used as written, and `$RANGE` stays when no range is given.
+    @Test func substitutionIsOnePassAndKeepsWhatItDoesNotKnow() {
+        var templates = QueryTemplates()
+        templates.running = "sum by (namespace, model_name) (rate(x{$SELECTOR}[$RANGE])) + $OTHER + $"
+        let builder = QueryBuilder(templates: templates, selector: #"label="$RANGE""#)
+        #expect(builder.query(.running) == #"sum by (namespace, model_name) (rate(x{label="$RANGE"}[$RANGE])) + $OTHER + $"#)
+        #expect(builder.query(.running, range: ConfigDuration(seconds: 30)) == #"sum by (namespace, model_name) (rate(x{label="$RANGE"}[30s])) + $OTHER + $"#)
+    }
 }
