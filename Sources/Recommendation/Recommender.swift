@@ -333,7 +333,8 @@ struct Evidence {
     let next: ModelState
     /// The model's own wake: demand, wake call, in-flight requests or gateway requests.
     let ownWake: Bool
-    /// The gateway received requests for the model while no replica serves it.
+    /// The gateway received requests for the model while no replica serves it, or while it is
+    /// recommended 0.
     let gatewayIncrease: Bool
     /// Every activity signal known and zero.
     let quiet: Bool
