@@ -385,10 +385,11 @@ public actor Engine {
         } else {
             for key in routed { touch(key) }
         }
-        // A series labelled with a model's namespace keeps that model known (spec §5: seen in
-        // demand signals) even when its demand goes to the same id evidenced elsewhere (a model
-        // recovered at ≥ 1 whose pods' scrapes fail) — unless this process adopted the model from
-        // such a label or a wake call alone (a shared gateway's own namespace, a mistaken call).
+        // A gateway series keeps the models of its name known (spec §5: seen in demand signals;
+        // those of its label's namespace, else every one of that name) even when its demand goes
+        // to the same id evidenced elsewhere (a model recovered at ≥ 1 whose pods' scrapes fail)
+        // — unless this process adopted the model from such a label or a wake call alone (a
+        // shared gateway's own namespace, a mistaken call).
         let named = signals.gatewayNamed.filter { key in
             records[key].map { !$0.adoptedFromGateway && !wakeAdopted.contains(key) } ?? false
         }

@@ -72,8 +72,11 @@ public struct FleetSignals: Sendable {
         }
         // A gateway series proves a wake path only for the one model it can belong to (see
         // `NameIndex.wakePathProven(by:)`): a series without a namespace for an id known in two
-        // namespaces wakes both, proves neither. A series labelled with a namespace also keeps the
-        // models of that name known there in the inventory, whoever its demand is attributed to.
+        // namespaces wakes both, proves neither. A series keeps the models of its name known in
+        // the inventory, whoever its demand is attributed to: those of the label's namespace, or —
+        // with no label, or one naming a namespace where the name is not known (a shared gateway's
+        // own) — every known model of that name (spec §4: the known namespaces of the id), a
+        // model known only from a recovered recommendation while its pods' scrapes fail included.
         var proven = Set<ModelKey>()
         var named = Set<ModelKey>()
         func gateway(_ result: Result<[GatewayKey: Double], PrometheusError>) -> Result<[ModelKey: Double], PrometheusError> {
@@ -82,7 +85,8 @@ public struct FleetSignals: Sendable {
                 for (key, value) in values {
                     let models = names.models(routedAs: key)
                     if let model = names.wakePathProven(by: key) { proven.insert(model) }
-                    named.formUnion(names.models(labelledAs: key))
+                    let labelled = names.models(labelledAs: key)
+                    named.formUnion(labelled.isEmpty ? names.candidates(named: key.name) : labelled)
                     for model in models { out[model, default: 0] += value }
                 }
                 return out
@@ -132,8 +136,9 @@ public struct AttributedSignals: Sendable {
     public var gatewayRequests: Result<[ModelKey: Double], PrometheusError>
     /// Models a gateway series was attributed to unambiguously (a wake path).
     public var gatewayProven: Set<ModelKey>
-    /// Known models a gateway series labelled with their namespace names (a source that keeps
-    /// them known, even when the series' demand is attributed to the same id elsewhere).
+    /// Known models a gateway series names (a source that keeps them known, even when the series'
+    /// demand is attributed to the same id elsewhere): those of its label's namespace, else every
+    /// known model of its name.
     public var gatewayNamed: Set<ModelKey> = []
     /// Per retention period, samples the requests window holds per model.
     public var requestsWindowSamples: [ConfigDuration: [ModelKey: Double]] = [:]

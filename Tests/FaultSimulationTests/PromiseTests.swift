@@ -212,6 +212,25 @@ import Testing
         #expect(forgotten.map { $0.time >= 28 + 57 } == true, "team-b's model forgotten at \(forgotten.map { Simulation.format($0.time) } ?? "never")")
     }
 
+    @Test func aSharedGatewaysSeriesKeepsAModelKnownOnlyFromItsRecoveredRecommendation() async {
+        // One id in team-a and team-b, a shared gateway (its series carry the gateway's own
+        // namespace). team-a's pods fail their scrapes from t = 65; the recommender restarts at 69:
+        // team-a's model is known only from its recovered 1, team-b's is evidenced by its pods, so
+        // the gateway's series is attributed to team-b. It still names team-a's model (spec §4: the
+        // known namespaces of the id): team-a's must not be forgotten after --forget-after
+        // (schedule 3069833932387018832).
+        let a = Self.model("shared-1", kind: .shared, arrivals: [113.9], service: 2, coldStart: 15)
+        let b = Self.model("shared-1", namespace: "team-b", kind: .shared, service: 1, coldStart: 3)
+        let s = Self.schedule(
+            [a, b], retention: 20,
+            events: [
+                .fault(.partial(thanos: false, models: [b.ref], metrics: ["vllm:request_success_total", "vllm:num_requests_running"]), start: 48, end: 81),
+                .fault(.scrapeGap(model: a.ref), start: 65, end: 140), .restart(at: 69, down: 4),
+            ],
+            duration: 140, forgetAfter: 49, gateway: .shared, scrape: 5, tick: 2)
+        #expect(await Self.violations(s, profile: .spec, [.forgottenWhileBlind, .neverStranded]).isEmpty)
+    }
+
     // MARK: - Promises kept today
 
     @Test func theKillSwitchBringsEveryModelBackWithinOneTick() async {
