@@ -203,10 +203,12 @@ struct Fleet {
         models[index].target = desired
         while models[index].pods.count < desired { addPod(index, readyAt: t + models[index].spec.coldStart) }
         while models[index].pods.count > desired {
-            // Not-ready pods first, then the least loaded, newest first.
-            let victim = models[index].pods.indices.max { a, b in
+            // As a ReplicaSet picks the pods to delete (kubernetes pkg/controller/controller_utils.go,
+            // `ActivePodsWithRanks.Less`, no pod-deletion-cost): not ready before ready, then ready
+            // for less time (newest first), then created later.
+            let victim = models[index].pods.indices.min { a, b in
                 let pa = models[index].pods[a], pb = models[index].pods[b]
-                return (pa.ready(t) ? 1 : 0, -pa.load, a) > (pb.ready(t) ? 1 : 0, -pb.load, b)
+                return (pa.ready(t) ? 1 : 0, -pa.readyAt, -a) < (pb.ready(t) ? 1 : 0, -pb.readyAt, -b)
             }!
             let pod = models[index].pods.remove(at: victim)
             removed.append(pod.target)

@@ -64,6 +64,10 @@ struct ModelFacts {
     var finite = true
     /// The gateway has a series (queue or request counter) for the model or an alias.
     var wakePathSeen = false
+    /// ... and one is fresh now (within the lookback), under the same proof rule.
+    var wakePathFresh = false
+    /// How many models the recommender knows answer to the model's names (rivals of a proof).
+    var sharers = 0
     /// A fresh gateway series exists for the model (a source that keeps it known); with a gateway
     /// per namespace, one labelled with the model's namespace (spec §4: the label attributes first).
     var gatewayFresh = false
@@ -91,6 +95,10 @@ struct Checker {
     private var exportedStreakStart: [Double?]
     /// Demand-visible ticks in the current pending episode.
     private var visibleTicks: [Int]
+    /// A wake-path proof was fresh at a tick the recommender could see (since the model's rivals
+    /// last changed): liveness asks for a zero only then.
+    private var pathVisible: [Bool]
+    private var lastSharers: [Int]
     /// Whether the recommender could have learnt the model's namespace (spec §4: gateway demand
     /// goes to "the known namespaces of that model id; never a namespace nobody configured or
     /// saw"): its pods reported, an entry names its namespace, the gateway labels its series with
@@ -118,6 +126,8 @@ struct Checker {
         streakStart = Array(repeating: nil, count: n)
         exportedStreakStart = Array(repeating: nil, count: n)
         visibleTicks = Array(repeating: 0, count: n)
+        pathVisible = Array(repeating: false, count: n)
+        lastSharers = Array(repeating: 0, count: n)
         knowable = Array(repeating: false, count: n)
         strandedReported = Array(repeating: false, count: n)
         disturbed = Array(repeating: 0, count: n)
@@ -290,6 +300,13 @@ struct Checker {
                 report(.zeroLeftOutput, now, model.ref, "was recommended 0 and is no longer exported (a wake now finds no series to raise)", once: "left\(i)")
             }
 
+            // A wake path the recommender had a chance to see: a proof fresh at a tick that could
+            // see. One that existed only while it was blind (the gateway's series ended then, and
+            // a restart's first read-back does not reach it) is unknown to it: it holds the model
+            // at `no_wake_path`, which is safe, and liveness does not ask for the zero.
+            if facts[i].sharers != lastSharers[i] { pathVisible[i] = false; lastSharers[i] = facts[i].sharers }
+            if !blind && facts[i].wakePathFresh { pathVisible[i] = true }
+
             // Forgetting only counts ticks that could see.
             let sourced = facts[i].reporting || facts[i].gatewayFresh || r.namedScoped
             if sourced { seeing[i] = 0 } else if !blind { seeing[i] += elapsed }
@@ -379,7 +396,7 @@ struct Checker {
             let runtime = fleet.models[j]
             guard r.enable, !expected.killSwitch, !r.badInForce, runtime.pendingSince == nil, runtime.inFlight == 0,
                 let streak = exportedStreakStart[j] else { return nil }
-            if profile.wakePathRule && !facts[j].wakePathSeen && !r.wakePathAPI { return nil }
+            if profile.wakePathRule && !(facts[j].wakePathSeen && pathVisible[j]) && !r.wakePathAPI { return nil }
             calm = max(calm, streak, disturbed[j], runtime.lastCompletion)
             retention = max(retention, r.retention)
         }

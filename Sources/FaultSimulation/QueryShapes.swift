@@ -4,7 +4,7 @@
 ///
 /// Grammar (whitespace free):
 /// ```
-/// expr      := compared (("or" | "and") compared)*
+/// expr      := compared (("or" | "and" | "unless") compared)*
 /// compared  := unary [">" number]
 /// unary     := AGG [("by"|"without") "(" labels ")"] "(" expr ")" [("by"|"without") "(" labels ")"]
 ///            | RANGEFN "(" selector "[" duration "]" ")"
@@ -25,6 +25,8 @@ public indirect enum QueryExpr: Sendable, Hashable {
     /// `A and B`: the samples of A whose label set, the metric name aside, B has too (Prometheus
     /// matches set operators without `__name__`).
     case and(QueryExpr, QueryExpr)
+    /// `A unless B`: the samples of A whose label set, the metric name aside, B does not have.
+    case unless(QueryExpr, QueryExpr)
     /// `A > x`: the samples of A whose value is greater than the number `x`, unchanged.
     case greaterThan(QueryExpr, Double)
     /// `label_replace(expr, "dst", "value", "", "")`: a constant label added to every sample (the
@@ -36,7 +38,7 @@ public indirect enum QueryExpr: Sendable, Hashable {
         switch self {
         case .selector(let s), .rangeFunction(_, let s, _): [s.metric]
         case .aggregate(_, _, _, let inner): inner.metrics
-        case .or(let a, let b), .and(let a, let b): a.metrics + b.metrics
+        case .or(let a, let b), .and(let a, let b), .unless(let a, let b): a.metrics + b.metrics
         case .constantLabel(let inner, _, _), .greaterThan(let inner, _): inner.metrics
         }
     }
@@ -45,7 +47,7 @@ public indirect enum QueryExpr: Sendable, Hashable {
     public var outerAggregation: Aggregation? {
         switch self {
         case .aggregate(let a, _, _, _): a
-        case .or(let a, _), .and(let a, _): a.outerAggregation
+        case .or(let a, _), .and(let a, _), .unless(let a, _): a.outerAggregation
         case .constantLabel(let inner, _, _), .greaterThan(let inner, _): inner.outerAggregation
         default: nil
         }
@@ -230,6 +232,8 @@ public enum QueryParser {
                     expr = .or(expr, try compared())
                 } else if word == "and" {
                     expr = .and(expr, try compared())
+                } else if word == "unless" {
+                    expr = .unless(expr, try compared())
                 } else {
                     index = save
                     return expr

@@ -176,14 +176,16 @@ public struct SimulatedTSDB: Sendable {
             }
         case .greaterThan(let inner, let threshold):
             return evaluate(inner, at: time, hidden: hidden).filter { $0.value > threshold }
-        case .and(let lhs, let rhs):
+        case .and(let lhs, let rhs), .unless(let lhs, let rhs):
             func identity(_ labels: [String: String]) -> [String: String] {
                 var labels = labels
                 labels["__name__"] = nil
                 return labels
             }
             let right = Set(evaluate(rhs, at: time, hidden: hidden).map { identity($0.labels) })
-            return evaluate(lhs, at: time, hidden: hidden).filter { right.contains(identity($0.labels)) }
+            let keep: Bool
+            if case .and = expr { keep = true } else { keep = false }
+            return evaluate(lhs, at: time, hidden: hidden).filter { right.contains(identity($0.labels)) == keep }
         case .or(let lhs, let rhs):
             let left = evaluate(lhs, at: time, hidden: hidden)
             let seen = Set(left.map(\.labels))

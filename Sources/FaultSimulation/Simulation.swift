@@ -433,7 +433,11 @@ struct World {
         var added = false
         for index in fleet.models.indices {
             let created = fleet.models[index].nextPod
-            removed += fleet.scale(index, to: desired[keys[index]], at: t)
+            let gone = fleet.scale(index, to: desired[keys[index]], at: t)
+            // A removed pod's last requests may be in no scrape: the window is evidence again once
+            // its series has left it (spec §5; `rr_window_ended`), R after the removal.
+            if !gone.isEmpty { checker.disturb(index, at: t) }
+            removed += gone
             added = added || fleet.models[index].nextPod != created
         }
         if added { discoverTargets(at: t) }
@@ -504,12 +508,19 @@ struct World {
                     if tsdb.hasSeries(Fleet.queueMetric, matching: proof) || tsdb.hasSeries(Fleet.gatewayCounterMetric, matching: proof) {
                         facts.wakePathSeen = true
                     }
+                    if !tsdb.freshValues(Fleet.queueMetric, matching: proof, at: t).isEmpty || !tsdb.freshValues(Fleet.gatewayCounterMetric, matching: proof, at: t).isEmpty {
+                        facts.wakePathFresh = true
+                    }
+                    facts.sharers = max(facts.sharers, sharers)
                 }
                 facts.finite = finite
                 // Demand under a requested name no entry maps to the model is not its demand as
                 // far as the recommender can tell (an alias removed from the configuration).
                 if let since = pending[i], !model.viaAPI, configuredNames.contains(model.requestedName) {
-                    let gateway = ["target_model_name": model.requestedName]
+                    var gateway = ["target_model_name": model.requestedName]
+                    // A gateway per namespace labels the series with the model's namespace: another
+                    // namespace's queue for the same name is that model's demand, not this one's.
+                    if schedule.gatewayNamespaces == .perNamespace { gateway["namespace"] = model.namespace }
                     if flowControl {
                         facts.demandVisible = tsdb.samples(Fleet.queueMetric, matching: gateway).contains { series in
                             series.contains { $0.time >= max(since - 1e-9, horizon) && $0.time <= t && $0.value > 0 }

@@ -221,6 +221,9 @@ public enum Recommender {
         if !e.windowHoldsR, e.input.signals.requestsWindowReset {
             return "idle: a request counter was reset within the \(format(e.retention))s window (a container restarted; what it served since its last scrape is lost): no zero before the reset has left the window"
         }
+        if !e.windowHoldsR, e.input.signals.requestsWindowEnded {
+            return "idle: a replica's request counter ended within the \(format(e.retention))s window (its pod was removed or is no longer scraped; what it served after its last scrape is unseen): no zero before its series has left the window"
+        }
         if !e.windowHoldsR, let held = e.input.signals.requestsWindowSeconds {
             return "idle: Prometheus holds \(format(held.rounded()))s of the \(format(e.retention))s window (a fresh or restarted TSDB, or a replica newer than the window): no zero before it holds all of it"
         }
@@ -403,7 +406,7 @@ struct Evidence {
         let wokeLongAgo = next.lastWake.map { now.since($0) >= r } ?? true
         // The requests window must hold R of history (a fresh TSDB's does not yet); the observation
         // goes on meanwhile: what the window holds is complete, only short.
-        windowHoldsR = (s.requestsWindowSeconds.map { $0 >= r } ?? true) && !s.requestsWindowReset
+        windowHoldsR = (s.requestsWindowSeconds.map { $0 >= r } ?? true) && !s.requestsWindowReset && !s.requestsWindowEnded
         idleForZero = quiet && (state.desired == 0 || (observedEnough && wokeLongAgo && windowHoldsR))
         if quiet, let since = next.observedSince {
             zeroAt = Swift.max(since.adding(r), next.lastWake?.adding(r) ?? since)

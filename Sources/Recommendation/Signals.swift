@@ -31,6 +31,10 @@ public struct ModelSignals: Sendable, Hashable {
     /// it counted between its last scrape and the reset is lost, so the window is no evidence of
     /// R without requests until the reset has left it.
     public var requestsWindowReset = false
+    /// A request-counter series of the model ended inside the window (its pod was removed, or its
+    /// scrapes fail): what it served after its last scrape is unseen, so the window is no
+    /// evidence of R without requests until that series has left it.
+    public var requestsWindowEnded = false
 
     /// Creates signals; every one unknown unless given.
     public init(

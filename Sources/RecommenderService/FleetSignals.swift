@@ -27,6 +27,8 @@ public struct FleetSignals: Sendable {
     /// Per retention period, the request counters reset inside the window per model (a container
     /// restarted), when the requests query answers them.
     public var requestsWindowResets: [ConfigDuration: [ModelKey: Double]] = [:]
+    /// Per retention period, request-counter series that ended inside the window per model.
+    public var requestsWindowEnded: [ConfigDuration: [ModelKey: Double]] = [:]
     /// The vLLM pods' scrape interval in seconds (0: unknown, the window's coverage is not checked).
     public var scrapeInterval: Double = 0
 
@@ -114,6 +116,11 @@ public struct FleetSignals: Sendable {
             kvCache: kv, demand: demandByModel, gatewayRequests: requestsByModel, gatewayProven: proven,
             gatewayNamed: named, requestsWindowSamples: samples, scrapeInterval: scrapeInterval)
         attributed.requestsWindowResets = resets
+        attributed.requestsWindowEnded = requestsWindowEnded.mapValues { values in
+            var out: [ModelKey: Double] = [:]
+            for (key, value) in values { out[names.model(reportedAs: key), default: 0] += value }
+            return out
+        }
         return attributed
     }
 }
@@ -144,6 +151,8 @@ public struct AttributedSignals: Sendable {
     public var requestsWindowSamples: [ConfigDuration: [ModelKey: Double]] = [:]
     /// Per retention period, request-counter resets inside the window per model.
     public var requestsWindowResets: [ConfigDuration: [ModelKey: Double]] = [:]
+    /// Per retention period, request-counter series that ended inside the window per model.
+    public var requestsWindowEnded: [ConfigDuration: [ModelKey: Double]] = [:]
     /// The vLLM pods' scrape interval in seconds (0: unknown).
     public var scrapeInterval: Double = 0
 
@@ -168,6 +177,7 @@ public struct AttributedSignals: Sendable {
             kvCacheUsage: value(kvCache), demand: value(demand), gatewayRequests: value(gatewayRequests), gatewaySeen: seen)
         signals.requestsWindowSeconds = windowSeconds
         signals.requestsWindowReset = (requestsWindowResets[retention]?[key] ?? 0) > 0
+        signals.requestsWindowEnded = (requestsWindowEnded[retention]?[key] ?? 0) > 0
         return signals
     }
 
@@ -355,34 +365,35 @@ public struct SignalCollector: Sendable {
         async let kv = byModel(.kvCache)
         async let demand = byTarget(.demand)
         async let gatewayRequests = targets(.gatewayRequests)
-        let answers = await withTaskGroup(of: (ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double], [ModelKey: Double]).self) { group in
+        let answers = await withTaskGroup(of: (ConfigDuration, RequestsWindow).self) { group in
             for retention in retentions {
-                group.addTask {
-                    let (values, samples, resets) = await self.requestsWindow(retention)
-                    return (retention, values, samples, resets)
-                }
+                group.addTask { (retention, await self.requestsWindow(retention)) }
             }
-            var results: [(ConfigDuration, Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double], [ModelKey: Double])] = []
+            var results: [(ConfigDuration, RequestsWindow)] = []
             for await answer in group { results.append(answer) }
             return results
         }
         var requests: [ConfigDuration: Result<[ModelKey: Double], PrometheusError>] = [:]
         var samples: [ConfigDuration: [ModelKey: Double]] = [:], resets: [ConfigDuration: [ModelKey: Double]] = [:]
-        for (retention, values, counts, resetCounts) in answers {
-            requests[retention] = values
-            if !counts.isEmpty { samples[retention] = counts }
-            if !resetCounts.isEmpty { resets[retention] = resetCounts }
+        var ended: [ConfigDuration: [ModelKey: Double]] = [:]
+        for (retention, window) in answers {
+            requests[retention] = window.values
+            if !window.samples.isEmpty { samples[retention] = window.samples }
+            if !window.resets.isEmpty { resets[retention] = window.resets }
+            if !window.ended.isEmpty { ended[retention] = window.ended }
         }
         // A process's first answer reads back over the shortest retention in use: what a gateway
         // counted while no recommender was looking (a restart) is demand — a model at zero went
         // there at least that long after its last request, so a rise since came after the zero.
         let firstCatchUp = retentions.map(\.seconds).min()
-        let caughtUp = await catchUp(await gatewayRequests, now: now ?? Instant(seconds: Date().timeIntervalSince1970), firstCatchUp: firstCatchUp)
+        var extra: [QueryOutcome] = []
+        let (caughtUp, blind) = await catchUp(await gatewayRequests, now: now ?? Instant(seconds: Date().timeIntervalSince1970), firstCatchUp: firstCatchUp)
         var fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
-            kvCache: await kv, demand: await demand, gatewayRequests: caughtUp)
+            kvCache: await kv, demand: await catchUpDemand(await demand, blind: blind, outcomes: &extra), gatewayRequests: caughtUp)
         fleet.requestsWindowSamples = samples
         fleet.requestsWindowResets = resets
+        fleet.requestsWindowEnded = ended
         fleet.scrapeInterval = queries.scrapeInterval.seconds
         var outcomes = requests.values.map { QueryOutcome(signal: .requests, error: $0.failure) }
         outcomes += [
@@ -392,7 +403,7 @@ public struct SignalCollector: Sendable {
             QueryOutcome(signal: .kvCache, error: fleet.kvCache.failure),
             QueryOutcome(signal: .demand, error: fleet.demand.failure),
             QueryOutcome(signal: .gatewayRequests, error: fleet.gatewayRequests.failure),
-        ]
+        ] + extra
         return (fleet, outcomes)
     }
 
@@ -411,26 +422,42 @@ public struct SignalCollector: Sendable {
         }
     }
 
+    /// One requests query's answer.
+    struct RequestsWindow: Sendable {
+        /// Completed requests per model.
+        var values: Result<[ModelKey: Double], PrometheusError>
+        /// Samples the window holds per model (when the template answers them).
+        var samples: [ModelKey: Double] = [:]
+        /// Counter resets inside the window per model.
+        var resets: [ModelKey: Double] = [:]
+        /// Counter series that ended inside the window per model.
+        var ended: [ModelKey: Double] = [:]
+    }
+
     /// One requests query: the completed requests per model and, when the template answers them,
-    /// the samples its window holds per model.
-    func requestsWindow(_ retention: ConfigDuration) async -> (Result<[ModelKey: Double], PrometheusError>, [ModelKey: Double], [ModelKey: Double]) {
+    /// the samples its window holds, the resets and the ended series in it per model.
+    func requestsWindow(_ retention: ConfigDuration) async -> RequestsWindow {
         do {
             let answer = try await client.query(queries.query(.requests, range: retention))
-            var values: [ModelKey: Double] = [:], samples: [ModelKey: Double] = [:], resets: [ModelKey: Double] = [:]
+            var window = RequestsWindow(values: .success([:]))
+            var values: [ModelKey: Double] = [:]
             for sample in answer {
                 guard let model = sample.labels["model_name"] else { continue }
                 let key = ModelKey(namespace: sample.labels["namespace"] ?? "", modelID: model)
                 if sample.labels[QueryTemplates.windowSamplesLabel] != nil {
-                    samples[key] = max(samples[key] ?? 0, sample.value)
+                    window.samples[key] = max(window.samples[key] ?? 0, sample.value)
                 } else if sample.labels[QueryTemplates.windowResetsLabel] != nil {
-                    resets[key, default: 0] += sample.value.isFinite ? sample.value : 1
+                    window.resets[key, default: 0] += sample.value.isFinite ? sample.value : 1
+                } else if sample.labels[QueryTemplates.windowEndedLabel] != nil {
+                    window.ended[key, default: 0] += sample.value.isFinite ? sample.value : 1
                 } else {
                     values[key, default: 0] += sample.value
                 }
             }
-            return (.success(values), samples, resets)
+            window.values = .success(values)
+            return window
         } catch {
-            return (.failure(error), [:], [:])
+            return RequestsWindow(values: .failure(error))
         }
     }
 
@@ -480,29 +507,33 @@ public struct SignalCollector: Sendable {
     /// A target this process has never seen, appearing after its first answer, is a new series:
     /// the gateway creates a target's counter with the first request for it, and `increase` never
     /// counts a series' first value, so that value (the present series' counter) is its count.
+    ///
+    /// Also returns the recommender's own blind stretch that ended with this answer (seconds), nil
+    /// when there was none (see ``catchUpDemand(_:blind:)``).
     func catchUp(
         _ answer: Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError>, now: Instant, firstCatchUp: Double? = nil
-    ) async -> Result<[GatewayKey: Double], PrometheusError> {
+    ) async -> (Result<[GatewayKey: Double], PrometheusError>, blind: Double?) {
         guard case .success(let plainAnswer) = answer else {
             sightings.missed()  // the gateway goes on counting while the recommender cannot see
-            return answer.map(\.values)
+            return (answer.map(\.values), nil)
         }
         var values = plainAnswer.values
         let present = Set(plainAnswer.present.keys).union(values.keys)
         let (gaps, blind, born) = sightings.gaps(
             present: present, at: now.seconds,
-            blindAfter: max(queries.gatewayWindow.seconds - max(queries.scrapeInterval.seconds, 0), 0), first: firstCatchUp)
+            blindAfter: max(queries.gatewayWindow.seconds - max(queries.scrapeInterval.seconds, 0), 0), first: firstCatchUp,
+            linger: queries.gatewayWindow.seconds)
         for key in born {
             if let first = plainAnswer.present[key], first.isFinite, first > values[key] ?? 0 { values[key] = first }
         }
         guard let longest = (gaps.values.max()).map({ max($0, blind ?? 0) }) ?? blind else {
             sightings.record(present: present, at: now.seconds)
-            return .success(values)
+            return (.success(values), nil)
         }
         let seconds = min(longest + 3 * max(queries.scrapeInterval.seconds, 1), GatewaySightings.longestCatchUp)
         guard case .success(let wide) = await targets(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
             sightings.missed()  // not recorded: the next answer tries the catch-up again
-            return .success(values)
+            return (.success(values), nil)
         }
         // After the recommender's own blind stretch every target counts, those absent now too (a
         // gateway whose scrapes fail since: what it counted before is in the TSDB). A target with a
@@ -514,6 +545,23 @@ public struct SignalCollector: Sendable {
             values[key] = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, born)
         }
         sightings.record(present: present.union(blind != nil ? Set(wide.present.keys) : []), at: now.seconds)
+        return (.success(values), blind)
+    }
+
+    /// After the recommender's own blind stretch (`blind` seconds): the demand read over it (the
+    /// largest queue each target had, ``QueryTemplates/demandCatchUp``) joins the current demand.
+    /// A queue that formed while the recommender could not see is demand even when the gateway's
+    /// series went stale since (its scrapes fail): the current queue cannot show it. A failed read
+    /// leaves the current demand as it is (the counter's catch-up is retried; this read is not).
+    func catchUpDemand(
+        _ answer: Result<[GatewayKey: Double], PrometheusError>, blind: Double?, outcomes: inout [QueryOutcome]
+    ) async -> Result<[GatewayKey: Double], PrometheusError> {
+        guard let blind, case .success(var values) = answer else { return answer }
+        let seconds = min(blind + 3 * max(queries.scrapeInterval.seconds, 1), GatewaySightings.longestCatchUp)
+        let read = await byTarget(.demandCatchUp, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up))))
+        outcomes.append(QueryOutcome(signal: .demandCatchUp, error: read.failure))
+        guard case .success(let past) = read else { return answer }
+        for (key, value) in past where value.isFinite && value > 0 { values[key] = max(values[key] ?? 0, value) }
         return .success(values)
     }
 
@@ -578,6 +626,8 @@ final class GatewaySightings: Sendable {
         var forgotten: Set<GatewayKey> = []
         /// `last` before the last answer was recorded.
         var previousLast: Double?
+        /// After a blind stretch, answers until `until` read back from `from` again (see `gaps`).
+        var linger: (from: Double, until: Double)?
     }
 
     private let state = Mutex(State())
@@ -602,11 +652,19 @@ final class GatewaySightings: Sendable {
     /// Answers farther apart than `blindAfter` seconds (a slow tick: the loop waits its interval
     /// after each) are a blind stretch too: a rise between them falls between their windows.
     /// `first`: the blind stretch of a process's first answer (nil: none).
+    /// `linger`: for this many seconds after a blind stretch, each answer reads back over it again
+    /// (blind from where it began): the TSDB may itself have been down (a restart) and scrape the
+    /// gateway only after the first answer, its new sample then too far from the one before the
+    /// stretch for any later window to hold both.
     func gaps(
-        present: some Collection<GatewayKey>, at now: Double, blindAfter: Double = .infinity, first: Double? = nil
+        present: some Collection<GatewayKey>, at now: Double, blindAfter: Double = .infinity, first: Double? = nil, linger: Double = 0
     ) -> (gaps: [GatewayKey: Double], blind: Double?, born: [GatewayKey]) {
         state.withLock { state in
-            guard let previous = state.last else { return ([:], first.flatMap { $0 > 0 ? $0 : nil }, []) }
+            guard let previous = state.last else {
+                let blind = first.flatMap { $0 > 0 ? $0 : nil }
+                if let blind, linger > 0 { state.linger = (now - blind, now + linger) }
+                return ([:], blind, [])
+            }
             if blindAfter > 0, now - previous > blindAfter { state.missed = true }
             var gaps: [GatewayKey: Double] = [:]
             var born: [GatewayKey] = []
@@ -618,7 +676,15 @@ final class GatewaySightings: Sendable {
                 guard seen < previous || state.missed, now > seen else { continue }
                 gaps[key] = now - seen
             }
-            return (gaps, state.missed && now > previous ? now - previous : nil, born)
+            if state.missed && now > previous {
+                // A stretch that began inside a lingering one reads back from the earlier start.
+                let from = state.linger.map { now <= $0.until ? min($0.from, previous) : previous } ?? previous
+                if linger > 0 { state.linger = (from, now + linger) }
+                return (gaps, now - from, born)
+            }
+            if let stretch = state.linger, now <= stretch.until, now > stretch.from { return (gaps, now - stretch.from, born) }
+            state.linger = nil
+            return (gaps, nil, born)
         }
     }
 

@@ -8,6 +8,7 @@ public enum Signal: String, Sendable, CaseIterable {
     case recoveryWakePath = "recovery_wake_path"
     case recoveryAdopted = "recovery_adopted"
     case recoveryLearned = "recovery_learned"
+    case demandCatchUp = "demand_catch_up"
 }
 
 /// The PromQL templates, one per signal, each evaluated once per tick for every model at once.
@@ -29,13 +30,19 @@ public struct QueryTemplates: Sendable {
     /// A third series (`rr_window_resets`) counts the request counters reset inside the window (a
     /// container restarted): what a counter counted between its last scrape and the reset is lost,
     /// so the window is no evidence until the reset has left it.
+    /// A fourth (`rr_window_ended`) counts the request-counter series that ended inside the
+    /// window (a pod removed, or its scrapes failing): a request it served after its last scrape
+    /// is in no sample, so the window is no evidence until that series has left it — R after a
+    /// scale-down at the latest.
     /// A replaced template without these series is trusted as it is.
     public var requests =
-        "sum by (namespace, model_name) (increase(vllm:request_success_total{$SELECTOR}[$RANGE])) or label_replace(min by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) and vllm:request_success_total{$SELECTOR} and min_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) > 0 or max by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]))), \"rr_window_samples\", \"true\", \"\", \"\") or label_replace(sum by (namespace, model_name) (resets(vllm:request_success_total{$SELECTOR}[$RANGE])) > 0, \"rr_window_resets\", \"true\", \"\", \"\")"
+        "sum by (namespace, model_name) (increase(vllm:request_success_total{$SELECTOR}[$RANGE])) or label_replace(min by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) and vllm:request_success_total{$SELECTOR} and min_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) > 0 or max by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]))), \"rr_window_samples\", \"true\", \"\", \"\") or label_replace(sum by (namespace, model_name) (resets(vllm:request_success_total{$SELECTOR}[$RANGE])) > 0, \"rr_window_resets\", \"true\", \"\", \"\") or label_replace(count by (namespace, model_name) (count_over_time(vllm:request_success_total{$SELECTOR}[$RANGE]) unless vllm:request_success_total{$SELECTOR}), \"rr_window_ended\", \"true\", \"\", \"\")"
     /// The label that marks the window-samples series of the requests query.
     public static let windowSamplesLabel = "rr_window_samples"
     /// The label that marks the counter-resets series of the requests query.
     public static let windowResetsLabel = "rr_window_resets"
+    /// The label that marks the ended-series series of the requests query.
+    public static let windowEndedLabel = "rr_window_ended"
     /// Requests being processed.
     public var running = "sum by (namespace, model_name) (vllm:num_requests_running{$SELECTOR})"
     /// Requests queued inside the pods.
@@ -48,6 +55,13 @@ public struct QueryTemplates: Sendable {
     /// Demand at the gateway: the endpoint picker's queue, the newer metric name first.
     public var demand =
         "sum by (namespace, target_model_name) (llm_d_epp_flow_control_queue_size{$GATEWAY_SELECTOR}) or sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size{$GATEWAY_SELECTOR})"
+    /// Demand over a stretch the recommender could not see (`$RANGE`: the stretch plus three
+    /// scrapes): the largest queue each target had in it. Read once, after the recommender's own
+    /// queries failed (an outage, a rejected token) or at a process's first answer: requests that
+    /// queued meanwhile for a model at zero are demand even when the gateway's series went stale
+    /// since (its scrapes fail) and the current queue cannot show them.
+    public var demandCatchUp =
+        "sum by (namespace, target_model_name) (max_over_time(llm_d_epp_flow_control_queue_size{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, target_model_name) (max_over_time(inference_extension_flow_control_queue_size{$GATEWAY_SELECTOR}[$RANGE]))"
     /// The gateway's per-model request counter (every request it received, rejected or not),
     /// increased over a few scrapes (`$RANGE` = 3 scrape intervals): demand for a model with no
     /// replica, and its series prove the gateway routes the model (a wake path). The newer metric
@@ -98,6 +112,7 @@ public struct QueryTemplates: Sendable {
         case .ready: ready
         case .kvCache: kvCache
         case .demand: demand
+        case .demandCatchUp: demandCatchUp
         case .gatewayRequests: gatewayRequests
         case .recovery: recovery
         case .recoveryWakePath: recoveryWakePath

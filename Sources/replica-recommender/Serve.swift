@@ -49,6 +49,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Template of the ready-replicas query.") var queryReady: String?
     @Option(help: "Template of the KV-cache query.") var queryKvCache: String?
     @Option(help: "Template of the gateway-demand query ($GATEWAY_SELECTOR).") var queryDemand: String?
+    @Option(help: "Template of the gateway-demand query over a stretch the recommender could not see ($GATEWAY_SELECTOR, $RANGE).") var queryDemandCatchUp: String?
     @Option(help: "Template of the gateway request-counter query ($GATEWAY_SELECTOR).") var queryGatewayRequests: String?
     @Option(help: "Template of the recovery query ($RECOMMENDER_SELECTOR, $RANGE).") var queryRecovery: String?
 
@@ -146,6 +147,7 @@ struct Serve: AsyncParsableCommand {
         if let v = s.optional("query-ready", queryReady) { templates.ready = v }
         if let v = s.optional("query-kv-cache", queryKvCache) { templates.kvCache = v }
         if let v = s.optional("query-demand", queryDemand) { templates.demand = v }
+        if let v = s.optional("query-demand-catch-up", queryDemandCatchUp) { templates.demandCatchUp = v }
         if let v = s.optional("query-gateway-requests", queryGatewayRequests) { templates.gatewayRequests = v }
         if let v = s.optional("query-recovery", queryRecovery) { templates.recovery = v }
         c.queries = QueryBuilder(

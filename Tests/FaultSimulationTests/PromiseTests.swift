@@ -231,6 +231,41 @@ import Testing
         #expect(await Self.violations(s, profile: .spec, [.forgottenWhileBlind, .neverStranded]).isEmpty)
     }
 
+    @Test func aQueueThatFormedWhileTheRecommenderWasBlindWakesTheModelAfterTheGatewaysSeriesWentStale() async {
+        // A model at zero; Prometheus refuses connections from 84 to 204 while a request queues at
+        // the gateway (116.9); the gateway's scrapes fail from 162, so its queue series is stale
+        // when the recommender sees again, and the answers come from an HA replica holding data
+        // since 124 (the counter's rise at 116.9 is not in it). Only the queue the replica holds
+        // (124–162) shows the request (schedule 6391530215829149715).
+        let m = Self.model("shared-1", namespace: "team-b", kind: .shared, arrivals: [4.8, 116.9], service: 2, coldStart: 8)
+        var s = Self.schedule(
+            [m], retention: 60,
+            events: [
+                .fault(.refused, start: 84, end: 204), .fault(.gatewayGap, start: 162, end: 213),
+                .fault(.failover(dataSince: 124), start: 169, end: 218),
+            ],
+            duration: 218, forgetAfter: 83, gateway: .perNamespace, scrape: 2, tick: 5)
+        s.scaleDownStabilization = 15
+        #expect(await Self.violations(s, profile: .spec, [.neverStranded]).isEmpty)
+    }
+
+    @Test func aRequestRejectedWhileTheTSDBWasDownIsCountedOnceItScrapesTheGatewayAgain() async {
+        // The TSDB is down from 75 to 87 (no scrapes, queries refused) and restarts with a gap; a
+        // request for a model at zero is rejected at 82.4 (no flow control). The recommender's
+        // first answer (87) comes before the TSDB's first scrape of the gateway: the catch-up read
+        // then finds no rise, and the next sample is too far from the one before the gap for any
+        // three-scrape window. Answers keep reading back over the stretch for a window after it
+        // (schedule 6182799827801447363).
+        let m = SimModel(
+            id: "org-x/twin-3", namespace: "team-a", kind: .twin, servedName: "org-x/twin-3", requestedName: "org-x/twin-3",
+            arrivals: [5, 82.4], serviceTime: 3, coldStart: 3, viaAPI: false)
+        var s = Self.schedule(
+            [m], retention: 20, events: [.fault(.tsdbRestart, start: 75, end: 87)],
+            duration: 93, forgetAfter: 45, flowControl: false, gateway: .perNamespace, scrape: 5, tick: 2)
+        s.scaleDownStabilization = 60
+        #expect(await Self.violations(s, profile: .spec, [.neverStranded]).isEmpty)
+    }
+
     // MARK: - Promises kept today
 
     @Test func theKillSwitchBringsEveryModelBackWithinOneTick() async {

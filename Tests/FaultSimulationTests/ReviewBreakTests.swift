@@ -209,7 +209,7 @@ import Testing
         Self.vllmPod(&tsdb, "p0", until: 130, failed: 61.5..<71) { _ in 0 }
         Self.vllmPod(&tsdb, "p1", until: 130) { 5 + min($0, 55).rounded(.down) }
         let zero = await Self.firstZero(tsdb, retention: 20, until: 120)
-        withKnownIssue("a request served after a counter's last scrape and erased by a container restart from 0 to 0 is invisible (open: a counter series with a gap inside the window should block the zero)") {
+        withKnownIssue("a request served after a counter's last scrape and erased by a container restart from 0 to 0, the container back within R, is invisible (open: a counter series with a gap inside the window should block the zero; one that ended blocks it while it is absent)") {
             #expect(zero.map { $0 >= 81 } ?? true, "zero at \(zero.map { String($0) } ?? "never"); the last request completed at 61.0, R = 20 s")
         }
     }
@@ -217,32 +217,29 @@ import Testing
     /// A replica replaced rather than restarted: p0 (3 requests served) is removed by a
     /// scale-down; it finished a request that arrived after its last scrape (60.5) and exited
     /// before the next (61.5, staleness). The counter never resets, so `resets()` says nothing;
-    /// the series' end inside the window is what the TSDB shows. R = 20 s: the model must not
-    /// reach 0 before 81.
+    /// the series' end inside the window is what the TSDB shows (`rr_window_ended`). R = 20 s: the
+    /// model must not reach 0 before 81.
     @Test func breakAReplicaRemovedAfterServingAnUnscrapedRequestKeepsTheWindowFromBeingEvidence() async {
         var tsdb = SimulatedTSDB()
         Self.vllmPod(&tsdb, "p0", until: 60.5) { _ in 3 }
         tsdb.scrapeFailed(target: "p0", at: 61.5)  // the target went away
         Self.vllmPod(&tsdb, "p1", until: 130) { 5 + min($0, 55).rounded(.down) }
         let zero = await Self.firstZero(tsdb, retention: 20, until: 120)
-        withKnownIssue("a replica removed after serving a request no scrape saw (open: a series that ended inside the window should block the zero)") {
-            #expect(zero.map { $0 >= 81 } ?? true, "zero at \(zero.map { String($0) } ?? "never"); the last request completed at 61.0, R = 20 s")
-        }
+        #expect(zero.map { $0 >= 81 } ?? true, "zero at \(zero.map { String($0) } ?? "never"); the last request completed at 61.0, R = 20 s")
     }
 
     /// The same restart with a counter that did decrease (2 before it, 0 after), but the container
     /// takes 40 s to load the model again (a GPU cold start): no sample after the reset exists
     /// before the zero, so `resets()` has nothing to compare, while the TSDB shows the container
-    /// down (p0's scrapes fail from 61.5). The request it served after its last scrape is lost;
-    /// the model must not reach 0 before 81. (The simulation erases this completion too.)
+    /// down (p0's scrapes fail from 61.5): its series ended inside the window (`rr_window_ended`)
+    /// until it reports again. The request it served after its last scrape is lost; the model
+    /// must not reach 0 before 81. (The simulation erases this completion too.)
     @Test func breakAContainerStillLoadingAfterARestartKeepsTheWindowFromBeingEvidence() async {
         var tsdb = SimulatedTSDB()
         Self.vllmPod(&tsdb, "p0", until: 130, failed: 61.5..<101) { $0 < 61 ? 2 : 0 }
         Self.vllmPod(&tsdb, "p1", until: 130) { 5 + min($0, 55).rounded(.down) }
         let zero = await Self.firstZero(tsdb, retention: 20, until: 120)
-        withKnownIssue("a reset with no sample after it (the container still loading) is invisible to resets() (open)") {
-            #expect(zero.map { $0 >= 81 } ?? true, "zero at \(zero.map { String($0) } ?? "never"); the last request completed at 61.0, R = 20 s")
-        }
+        #expect(zero.map { $0 >= 81 } ?? true, "zero at \(zero.map { String($0) } ?? "never"); the last request completed at 61.0, R = 20 s")
     }
 
     /// Control (passes on the reviewed code): the same restart, but p0's counter read 2 before it,

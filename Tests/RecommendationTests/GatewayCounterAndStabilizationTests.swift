@@ -70,6 +70,23 @@ struct GatewayRequestsForAModelAtZeroTests {
     }
 }
 
+/// A request-counter series that ended inside the window (a replica removed, or no longer
+/// scraped) may have served requests after its last scrape: no zero until it has left the window.
+struct EndedSeriesTests {
+    @Test func aSeriesThatEndedInsideTheWindowHoldsTheZeroAndSaysWhy() {
+        var input = signals(requests: 0)
+        input.requestsWindowEnded = true
+        let held = Recommender.decide(
+            DecisionInput(config: model(retention: 30), signals: input, state: observed(1, since: at(-1000))), policy: Policy(), now: at(0))
+        #expect(held.desired == 1)
+        #expect(held.detail.contains("ended within the 30s window"), "\(held.detail)")
+        input.requestsWindowEnded = false
+        let zero = Recommender.decide(
+            DecisionInput(config: model(retention: 30), signals: input, state: observed(1, since: at(-1000))), policy: Policy(), now: at(0))
+        #expect(zero.desired == 0, "\(zero.detail)")
+    }
+}
+
 struct StabilizationWindowTests {
     /// `ModelState.peak` is documented as "the highest load-based size within the scale-down
     /// stabilization window" (and HPA's scaleDown stabilization takes the max of the window's

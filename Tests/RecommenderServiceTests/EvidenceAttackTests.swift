@@ -150,6 +150,48 @@ struct EvidenceAttackTests {
                 "zero \(firstZero.map { String($0) } ?? "never")s after the new replica's first sample, R = \(retention)s")
     }
 
+    /// A replica removed by a scale-down may have served a request after its last scrape: that
+    /// request is in no sample. Its series ends inside the window (`rr_window_ended`), and the
+    /// window is no evidence until the series has left it: no zero before R after the removal,
+    /// even though the last request Prometheus saw is older (without the rule: R after that one).
+    @Test func aReplicaRemovedInsideTheWindowHoldsTheZeroForRAfterItsRemoval() async throws {
+        let prometheus = try await SharedPrometheus.instance.get()
+        let exporter = try await TestExporter(prometheus: prometheus, name: "scaled-down-pods")
+        defer { exporter.stop() }
+        let model = "org/scaled-down", retention = 10.0
+        let key = ModelKey(namespace: "scaled", modelID: model)
+        exporter.vllmPod(namespace: "scaled", model: model, pod: "stays", requests: 5, gateway: false)
+        exporter.vllmPod(namespace: "scaled", model: model, pod: "goes", requests: 3, gateway: false)
+        try await waitForSeries(prometheus, "count_over_time(vllm:request_success_total{model_name=\"\(model)\"}[12s]) >= 11", count: 2, timeout: 30)
+
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let engine = Engine(options: EngineOptions(), logger: logger)
+        await engine.loadConfig([RawEntry(
+            key: "m", text: "model_id: \(model)\nnamespace: scaled\nenable_scale_to_zero: true\nretention_period: 10s\nwake_path: api\n",
+            location: EntryLocation(file: "m"))], now: Instant(seconds: Date().timeIntervalSince1970))
+        await engine.recover(.success([:]), now: Instant(seconds: Date().timeIntervalSince1970))
+        let collector = collector(prometheus)
+        // A request on the replica that will go, seen by Prometheus; then, 4 s later, the replica is removed.
+        exporter.vllmPod(namespace: "scaled", model: model, pod: "goes", requests: 4, gateway: false)
+        let served = Date()
+        while Date().timeIntervalSince(served) < 4 {
+            await tick(engine, collector)
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        exporter.removePod(namespace: "scaled", model: model, pod: "goes")
+        let removed = Date()
+        var firstZero: Double?
+        while Date().timeIntervalSince(removed) < retention + 4 {
+            await tick(engine, collector)
+            if firstZero == nil, await engine.decision(for: key)?.desired == 0 { firstZero = Date().timeIntervalSince(removed) }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        // The removed replica's last sample is at most one scrape (1 s) before its removal.
+        #expect(firstZero.map { $0 >= retention - 1.5 } ?? false,
+                "zero \(firstZero.map { String($0) } ?? "never")s after the replica was removed, R = \(retention)s")
+    }
+
     /// The endpoint picker creates a model's request-counter series with the first request for it
     /// (1 at its first scrape), and the client does not retry at once: Prometheus' `increase`
     /// never counts a series' first value, so only the first-series rule of the gateway query
