@@ -385,7 +385,10 @@ public struct SignalCollector: Sendable {
         // A process's first answer reads back over the shortest retention in use: what a gateway
         // counted while no recommender was looking (a restart) is demand — a model at zero went
         // there at least that long after its last request, so a rise since came after the zero.
-        let firstCatchUp = retentions.map(\.seconds).min()
+        // Exactly that long: the read adds three scrapes to a blind stretch, and those could hold
+        // the sample before the last request's rise (a wake for a request served before the zero).
+        let scrapes = 3 * max(queries.scrapeInterval.seconds, 1)
+        let firstCatchUp = retentions.map(\.seconds).min().map { max($0 - scrapes, 0.001) }
         var extra: [QueryOutcome] = []
         let (caughtUp, blind) = await catchUp(await gatewayRequests, now: now ?? Instant(seconds: Date().timeIntervalSince1970), firstCatchUp: firstCatchUp)
         var fleet = FleetSignals(

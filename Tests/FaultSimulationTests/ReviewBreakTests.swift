@@ -47,6 +47,18 @@ import Testing
         #expect(after.values.contains { $0 > 0 }, "\(after.sorted { $0.key < $1.key })")
     }
 
+    /// The other side of the first read-back: it reaches exactly the shortest retention (60 s),
+    /// never the three scrapes more a blind stretch's read adds. The last request's rise (3 → 4 at
+    /// 10) is R before a zero at 70; a process starting at 71 must not read it as new demand (with
+    /// three scrapes more its window held the sample before the rise: a wake for a request served
+    /// before the zero, held for R).
+    @Test func theFirstReadBackOfAProcessDoesNotReachTheRequestBeforeAZero() async {
+        var tsdb = SimulatedTSDB()
+        CatchUpReviewTests.scrapes(&tsdb, pod: "gw-0", until: 90) { $0 >= 10 ? 4 : 3 }
+        let seen = await CatchUpReviewTests.run(tsdb, ticks: [71, 72, 75, 80])
+        #expect(seen.count == 4 && seen.values.allSatisfy { $0 == 0 }, "\(seen.sorted { $0.key < $1.key })")
+    }
+
     /// The same, inside one process: it starts during a Prometheus outage (every answer fails
     /// from its first tick at 20 until 95) and the gateway counts a rejected request at 60. With a
     /// single good answer before the outage the request is caught up
