@@ -512,7 +512,8 @@ public struct SignalCollector: Sendable {
     /// counts a series' first value, so that value (the present series' counter) is its count.
     ///
     /// Also returns the recommender's own blind stretch that ended with this answer (seconds), nil
-    /// when there was none (see ``catchUpDemand(_:blind:)``).
+    /// when there was none — or when this answer only lingers over one already read back (see
+    /// ``catchUpDemand(_:blind:outcomes:)``).
     func catchUp(
         _ answer: Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError>, now: Instant, firstCatchUp: Double? = nil
     ) async -> (Result<[GatewayKey: Double], PrometheusError>, blind: Double?) {
@@ -522,7 +523,7 @@ public struct SignalCollector: Sendable {
         }
         var values = plainAnswer.values
         let present = Set(plainAnswer.present.keys).union(values.keys)
-        let (gaps, blind, born) = sightings.gaps(
+        let (gaps, blind, born, fresh) = sightings.gaps(
             present: present, at: now.seconds,
             blindAfter: max(queries.gatewayWindow.seconds - max(queries.scrapeInterval.seconds, 0), 0), first: firstCatchUp,
             linger: queries.gatewayWindow.seconds)
@@ -548,19 +549,22 @@ public struct SignalCollector: Sendable {
             values[key] = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, born)
         }
         sightings.record(present: present.union(blind != nil ? Set(wide.present.keys) : []), at: now.seconds)
-        return (.success(values), blind)
+        return (.success(values), fresh ? blind : nil)
     }
 
     /// After the recommender's own blind stretch (`blind` seconds): the demand read over it (the
     /// largest queue each target had, ``QueryTemplates/demandCatchUp``) joins the current demand.
     /// A queue that formed while the recommender could not see is demand even when the gateway's
-    /// series went stale since (its scrapes fail): the current queue cannot show it. A failed read
-    /// leaves the current demand as it is (the counter's catch-up is retried; this read is not).
+    /// series went stale since (its scrapes fail): the current queue cannot show it. Read once,
+    /// over the stretch alone: the queue is a gauge, so what the last answer before it saw is no
+    /// news, and a later sample shows in the current queue (no lingering as for the counter,
+    /// whose rise needs a sample on each side; re-reading would wake a model again and again for
+    /// the same queue). A failed read leaves the current demand as it is.
     func catchUpDemand(
         _ answer: Result<[GatewayKey: Double], PrometheusError>, blind: Double?, outcomes: inout [QueryOutcome]
     ) async -> Result<[GatewayKey: Double], PrometheusError> {
         guard let blind, case .success(var values) = answer else { return answer }
-        let seconds = min(blind + 3 * max(queries.scrapeInterval.seconds, 1), GatewaySightings.longestCatchUp)
+        let seconds = min(max(blind, max(queries.scrapeInterval.seconds, 1)), GatewaySightings.longestCatchUp)
         let read = await byTarget(.demandCatchUp, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up))))
         outcomes.append(QueryOutcome(signal: .demandCatchUp, error: read.failure))
         guard case .success(let past) = read else { return answer }
@@ -661,12 +665,12 @@ final class GatewaySightings: Sendable {
     /// stretch for any later window to hold both.
     func gaps(
         present: some Collection<GatewayKey>, at now: Double, blindAfter: Double = .infinity, first: Double? = nil, linger: Double = 0
-    ) -> (gaps: [GatewayKey: Double], blind: Double?, born: [GatewayKey]) {
+    ) -> (gaps: [GatewayKey: Double], blind: Double?, born: [GatewayKey], fresh: Bool) {
         state.withLock { state in
             guard let previous = state.last else {
                 let blind = first.flatMap { $0 > 0 ? $0 : nil }
                 if let blind, linger > 0 { state.linger = (now - blind, now + linger) }
-                return ([:], blind, [])
+                return ([:], blind, [], blind != nil)
             }
             if blindAfter > 0, now - previous > blindAfter { state.missed = true }
             var gaps: [GatewayKey: Double] = [:]
@@ -683,11 +687,11 @@ final class GatewaySightings: Sendable {
                 // A stretch that began inside a lingering one reads back from the earlier start.
                 let from = state.linger.map { now <= $0.until ? min($0.from, previous) : previous } ?? previous
                 if linger > 0 { state.linger = (from, now + linger) }
-                return (gaps, now - from, born)
+                return (gaps, now - from, born, true)
             }
-            if let stretch = state.linger, now <= stretch.until, now > stretch.from { return (gaps, now - stretch.from, born) }
+            if let stretch = state.linger, now <= stretch.until, now > stretch.from { return (gaps, now - stretch.from, born, false) }
             state.linger = nil
-            return (gaps, nil, born)
+            return (gaps, nil, born, false)
         }
     }
 

@@ -55,8 +55,8 @@ public struct QueryTemplates: Sendable {
     /// Demand at the gateway: the endpoint picker's queue, the newer metric name first.
     public var demand =
         "sum by (namespace, target_model_name) (llm_d_epp_flow_control_queue_size{$GATEWAY_SELECTOR}) or sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size{$GATEWAY_SELECTOR})"
-    /// Demand over a stretch the recommender could not see (`$RANGE`: the stretch plus three
-    /// scrapes): the largest queue each target had in it. Read once, after the recommender's own
+    /// Demand over a stretch the recommender could not see (`$RANGE`: the stretch): the largest
+    /// queue each target had in it. Read once, after the recommender's own
     /// queries failed (an outage, a rejected token) or at a process's first answer: requests that
     /// queued meanwhile for a model at zero are demand even when the gateway's series went stale
     /// since (its scrapes fail) and the current queue cannot show them.

@@ -266,6 +266,19 @@ import Testing
         #expect(await Self.violations(s, profile: .spec, [.neverStranded]).isEmpty)
     }
 
+    @Test func aQueueSeenBeforeAOneSecondBlindStretchDoesNotWakeTheModelAgain() async {
+        // Requests queue at 51.4 and 54 (seen then, served); every query fails for a second at 69.
+        // The queue is read back over the stretch alone and once: read again for a gateway window
+        // after it from three scrapes before, the queue of 54 woke the model at every answer until
+        // 85 and held it up for R from there (schedule 10617530657996199071).
+        let m = SimModel(
+            id: "org-x/twin-7", namespace: "team-a", kind: .twin, servedName: "org-x/twin-7", requestedName: "org-x/twin-7",
+            arrivals: [51.4, 54], serviceTime: 2, coldStart: 3, viaAPI: false)
+        let s = Self.schedule(
+            [m], retention: 20, events: [.fault(.unauthorized, start: 69, end: 70)], duration: 100, forgetAfter: 49, scrape: 5)
+        #expect(await Self.violations(s, profile: .spec, [.liveness, .neverStranded]).isEmpty)
+    }
+
     // MARK: - Promises kept today
 
     @Test func theKillSwitchBringsEveryModelBackWithinOneTick() async {

@@ -22,6 +22,27 @@ struct EvidenceAttackTests {
         await engine.tick(fleet, outcomes: outcomes, duration: 0, now: Instant(seconds: Date().timeIntervalSince1970))
     }
 
+    /// Ticks every 250 ms for `seconds`.
+    func tickFor(_ seconds: Double, _ engine: Engine, _ collector: SignalCollector) async throws {
+        let start = Date()
+        while Date().timeIntervalSince(start) < seconds {
+            await tick(engine, collector)
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    /// Ticks every 250 ms for `seconds`; the seconds until `key` was first recommended 0, if it was.
+    func firstZero(of key: ModelKey, within seconds: Double, _ engine: Engine, _ collector: SignalCollector) async throws -> Double? {
+        let start = Date()
+        var first: Double?
+        while Date().timeIntervalSince(start) < seconds {
+            await tick(engine, collector)
+            if first == nil, await engine.decision(for: key)?.desired == 0 { first = Date().timeIntervalSince(start) }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        return first
+    }
+
     /// Two Prometheus replicas scrape the same pods (an HA pair behind one Service); one of them
     /// was just (re)started with an empty TSDB and answers the next ticks. Every query succeeds, so
     /// the recommender's observation is never broken, but the fresh replica's `increase(...[R])`
@@ -128,23 +149,13 @@ struct EvidenceAttackTests {
         await engine.recover(.success([:]), now: Instant(seconds: Date().timeIntervalSince1970))
         let collector = collector(prometheus)
         // Half of R observed on the old pod, quiet: without the rule the zero would come R/2 after the swap.
-        let observing = Date()
-        while Date().timeIntervalSince(observing) < retention / 2 {
-            await tick(engine, collector)
-            try await Task.sleep(for: .milliseconds(250))
-        }
+        try await tickFor(retention / 2, engine, collector)
         #expect(await engine.decision(for: key)?.desired == 1)
 
         // A second pod appears having served 3 requests before its first scrape.
         exporter.vllmPod(namespace: "rollout", model: model, pod: "new", requests: 3, gateway: false)
         try await waitForSeries(prometheus, "vllm:request_success_total{model_name=\"\(model)\",pod=\"new\"}")
-        let appeared = Date()
-        var firstZero: Double?
-        while Date().timeIntervalSince(appeared) < retention + 4 {
-            await tick(engine, collector)
-            if firstZero == nil, await engine.decision(for: key)?.desired == 0 { firstZero = Date().timeIntervalSince(appeared) }
-            try await Task.sleep(for: .milliseconds(250))
-        }
+        let firstZero = try await firstZero(of: key, within: retention + 4, engine, collector)
         // Requests the new pod served came at most one scrape before its first sample.
         #expect(firstZero.map { $0 >= retention - 1.5 } ?? false,
                 "zero \(firstZero.map { String($0) } ?? "never")s after the new replica's first sample, R = \(retention)s")
@@ -174,19 +185,9 @@ struct EvidenceAttackTests {
         let collector = collector(prometheus)
         // A request on the replica that will go, seen by Prometheus; then, 4 s later, the replica is removed.
         exporter.vllmPod(namespace: "scaled", model: model, pod: "goes", requests: 4, gateway: false)
-        let served = Date()
-        while Date().timeIntervalSince(served) < 4 {
-            await tick(engine, collector)
-            try await Task.sleep(for: .milliseconds(250))
-        }
+        try await tickFor(4, engine, collector)
         exporter.removePod(namespace: "scaled", model: model, pod: "goes")
-        let removed = Date()
-        var firstZero: Double?
-        while Date().timeIntervalSince(removed) < retention + 4 {
-            await tick(engine, collector)
-            if firstZero == nil, await engine.decision(for: key)?.desired == 0 { firstZero = Date().timeIntervalSince(removed) }
-            try await Task.sleep(for: .milliseconds(250))
-        }
+        let firstZero = try await firstZero(of: key, within: retention + 4, engine, collector)
         // The removed replica's last sample is at most one scrape (1 s) before its removal.
         #expect(firstZero.map { $0 >= retention - 1.5 } ?? false,
                 "zero \(firstZero.map { String($0) } ?? "never")s after the replica was removed, R = \(retention)s")
