@@ -396,12 +396,15 @@ public actor Engine {
         for key in named { touch(key) }
         let seen = served.union(routed).union(named)
         // Forgetting counts only ticks that could see, and never forgets a zero: a zero is a
-        // promise to bring the model back on demand.
+        // promise to bring the model back on demand — nor a model woken from zero whose replica
+        // has not reported yet (its cold start is that promise being kept; its gateway's series
+        // may be gone meanwhile, and its pods have none before they are ready).
         if fleet.complete {
             let configured = configuredKeys()
             for (key, record) in records where !seen.contains(key) && !configured.contains(key) {
                 record.unseenSeconds += elapsed
-                guard record.unseenSeconds > options.forgetAfterSeconds, record.state.desired != 0, record.decision?.desired != 0 else { continue }
+                guard record.unseenSeconds > options.forgetAfterSeconds, record.state.desired != 0, record.decision?.desired != 0,
+                    record.state.coldStartSince == nil else { continue }
                 records[key] = nil
                 exportGeneration += 1
                 inventoryChanged = true

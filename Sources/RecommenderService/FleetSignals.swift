@@ -684,10 +684,10 @@ final class GatewaySightings: Sendable {
                 gaps[key] = now - seen
             }
             if state.missed && now > previous {
-                // A stretch that began inside a lingering one reads back from the earlier start.
-                let from = state.linger.map { now <= $0.until ? min($0.from, previous) : previous } ?? previous
-                if linger > 0 { state.linger = (from, now + linger) }
-                return (gaps, now - from, born, true)
+                // Each stretch reads back from its own start: chained to a lingering one's, failures
+                // closer together than `linger` pinned the start and grew the read to an hour.
+                if linger > 0 { state.linger = (previous, now + linger) }
+                return (gaps, now - previous, born, true)
             }
             if let stretch = state.linger, now <= stretch.until, now > stretch.from { return (gaps, now - stretch.from, born, false) }
             state.linger = nil

@@ -46,6 +46,19 @@ import Testing
 
     /// Control (passes): the case the change fixes — the gateway's scrapes fail from 50 to 66 while
     /// it counts a rejected request at 64; the first ticks after the gap count it.
+    /// Answers that fail every other tick (a flaky store): each blind stretch is read back from its
+    /// own start. A request counted at 110 is demand at the ticks right after it, not for as long
+    /// as the failures go on (chained read-backs pinned the start at the first failure and read
+    /// up to an hour back at every answer: no model with a request in that hour could go idle).
+    @Test func readBacksOfFailuresCloseTogetherDoNotReachBackToTheFirst() async {
+        var tsdb = SimulatedTSDB()
+        Self.scrapes(&tsdb, pod: "gw-0", until: 200) { $0 >= 110 ? 4 : 3 }
+        let ticks = Array(stride(from: 100.0, through: 180, by: 1))
+        let seen = await Self.run(tsdb, ticks: ticks, failing: Set(ticks.filter { Int($0) % 2 == 1 && $0 > 100 }))
+        #expect(seen.filter { (111...116).contains($0.key) }.values.contains { $0 > 0 }, "\(seen.sorted { $0.key < $1.key })")
+        #expect(seen.filter { $0.key >= 130 }.values.allSatisfy { $0 == 0 }, "\(seen.sorted { $0.key < $1.key }.filter { $0.key >= 130 })")
+    }
+
     @Test func controlARequestCountedDuringTheGatewaysOwnScrapeGapIsCaughtUp() async {
         var tsdb = SimulatedTSDB()
         Self.scrapes(&tsdb, pod: "gw-0", until: 80, gap: 50..<66) { $0 >= 64 ? 1 : 0 }

@@ -279,6 +279,18 @@ import Testing
         #expect(await Self.violations(s, profile: .spec, [.liveness, .neverStranded]).isEmpty)
     }
 
+    @Test func aModelWokenFromZeroIsNotForgottenWhileItsReplicaIsStillLoading() async {
+        // A model at zero is woken at 27.5 (queued requests); its replica takes 30 s to load, and
+        // the gateway's scrapes fail from 34: no source names the model, and after --forget-after
+        // (11 s here) it was forgotten with its requests still waiting (schedule
+        // 15726873919716026995). A wake in progress is the zero's promise being kept.
+        let m = Self.model("bursty-1", namespace: "team-b", arrivals: [2, 27.5], service: 5, coldStart: 30)
+        var s = Self.schedule(
+            [m], retention: 10, events: [.fault(.gatewayGap, start: 34, end: 47)], duration: 48, forgetAfter: 11, gateway: .shared)
+        s.scaleDownStabilization = 3
+        #expect(await Self.violations(s, profile: .spec, [.neverStranded]).isEmpty)
+    }
+
     // MARK: - Promises kept today
 
     @Test func theKillSwitchBringsEveryModelBackWithinOneTick() async {
