@@ -472,7 +472,15 @@ struct World {
                 facts.reporting = !running.isEmpty
                 facts.counterPresent = !requests.isEmpty
                 facts.counterExported = facts.counterPresent && !tsdb.freshValues(Fleet.requestsMetric, matching: labels, at: t).isEmpty
-                var finite = (running + waiting + requests).allSatisfy(\.isFinite)
+                // Finite as the answering replica holds it: during a failover, a non-finite sample
+                // older than its data is not in the answer (schedule 12292053529570076681).
+                var answered = requests
+                if horizon > -.infinity {
+                    var replica = tsdb
+                    replica.horizon = (horizon, [])
+                    answered = replica.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i] + schedule.scrapeInterval)
+                }
+                var finite = (running + waiting + answered).allSatisfy(\.isFinite)
                 let names = Set([model.id, model.requestedName] + aliases[i])
                 let configuredNames = Set([model.id] + aliases[i])
                 for name in names {
