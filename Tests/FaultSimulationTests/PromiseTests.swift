@@ -16,6 +16,13 @@ import Testing
             arrivals: arrivals, serviceTime: service, coldStart: coldStart, viaAPI: kind == .api)
     }
 
+    /// A `twin` model of team-a (its id's organisation part differs from `org/`), cold start 3 s.
+    static func twin(_ id: String, arrivals: [Double], service: Double) -> SimModel {
+        SimModel(
+            id: id, namespace: "team-a", kind: .twin, servedName: id, requestedName: id,
+            arrivals: arrivals, serviceTime: service, coldStart: 3, viaAPI: false)
+    }
+
     static func schedule(
         _ models: [SimModel], retention: Double = 20, entries: [EntryText] = [], events: [ScheduleEvent] = [],
         duration: Double = 120, forgetAfter: Double = 600, flowControl: Bool = true, gateway: GatewayNamespaces = .none,
@@ -256,9 +263,7 @@ import Testing
         // then finds no rise, and the next sample is too far from the one before the gap for any
         // three-scrape window. Answers keep reading back over the stretch for a window after it
         // (schedule 6182799827801447363).
-        let m = SimModel(
-            id: "org-x/twin-3", namespace: "team-a", kind: .twin, servedName: "org-x/twin-3", requestedName: "org-x/twin-3",
-            arrivals: [5, 82.4], serviceTime: 3, coldStart: 3, viaAPI: false)
+        let m = Self.twin("org-x/twin-3", arrivals: [5, 82.4], service: 3)
         var s = Self.schedule(
             [m], retention: 20, events: [.fault(.tsdbRestart, start: 75, end: 87)],
             duration: 93, forgetAfter: 45, flowControl: false, gateway: .perNamespace, scrape: 5, tick: 2)
@@ -271,9 +276,7 @@ import Testing
         // The queue is read back over the stretch alone and once: read again for a gateway window
         // after it from three scrapes before, the queue of 54 woke the model at every answer until
         // 85 and held it up for R from there (schedule 10617530657996199071).
-        let m = SimModel(
-            id: "org-x/twin-7", namespace: "team-a", kind: .twin, servedName: "org-x/twin-7", requestedName: "org-x/twin-7",
-            arrivals: [51.4, 54], serviceTime: 2, coldStart: 3, viaAPI: false)
+        let m = Self.twin("org-x/twin-7", arrivals: [51.4, 54], service: 2)
         let s = Self.schedule(
             [m], retention: 20, events: [.fault(.unauthorized, start: 69, end: 70)], duration: 100, forgetAfter: 49, scrape: 5)
         #expect(await Self.violations(s, profile: .spec, [.liveness, .neverStranded]).isEmpty)

@@ -22,6 +22,19 @@ struct EvidenceAttackTests {
         await engine.tick(fleet, outcomes: outcomes, duration: 0, now: Instant(seconds: Date().timeIntervalSince1970))
     }
 
+    /// An engine with one entry (`wake_path: api`, scale-to-zero on, retention `retention`) for
+    /// `model` in `namespace`, recovered with nothing: it decides from its first tick.
+    func recoveredEngine(model: String, namespace: String, retention: String) async -> Engine {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let engine = Engine(options: EngineOptions(), logger: logger)
+        await engine.loadConfig([RawEntry(
+            key: "m", text: "model_id: \(model)\nnamespace: \(namespace)\nenable_scale_to_zero: true\nretention_period: \(retention)\nwake_path: api\n",
+            location: EntryLocation(file: "m"))], now: Instant(seconds: Date().timeIntervalSince1970))
+        await engine.recover(.success([:]), now: Instant(seconds: Date().timeIntervalSince1970))
+        return engine
+    }
+
     /// Ticks every 250 ms for `seconds`.
     func tickFor(_ seconds: Double, _ engine: Engine, _ collector: SignalCollector) async throws {
         let start = Date()
@@ -58,13 +71,7 @@ struct EvidenceAttackTests {
         exporter.grow("vllm:request_success_total", counter, by: 1)  // a request completes every scrape
         try await waitForSeries(old, "increase(vllm:request_success_total{model_name=\"\(model)\"}[5s]) > 0")
 
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let engine = Engine(options: EngineOptions(), logger: logger)
-        await engine.loadConfig([RawEntry(
-            key: "m", text: "model_id: \(model)\nnamespace: fresh\nenable_scale_to_zero: true\nretention_period: 15s\nwake_path: api\n",
-            location: EntryLocation(file: "m"))], now: Instant(seconds: Date().timeIntervalSince1970))
-        await engine.recover(.success([:]), now: Instant(seconds: Date().timeIntervalSince1970))
+        let engine = await recoveredEngine(model: model, namespace: "fresh", retention: "15s")
         let fromOld = collector(old)
 
         // Serving, observed continuously for longer than R.
@@ -140,13 +147,7 @@ struct EvidenceAttackTests {
         exporter.vllmPod(namespace: "rollout", model: model, pod: "old", requests: 5, gateway: false)
         try await waitForSeries(prometheus, "count_over_time(vllm:request_success_total{model_name=\"\(model)\"}[10s]) >= 8")
 
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let engine = Engine(options: EngineOptions(), logger: logger)
-        await engine.loadConfig([RawEntry(
-            key: "m", text: "model_id: \(model)\nnamespace: rollout\nenable_scale_to_zero: true\nretention_period: 10s\nwake_path: api\n",
-            location: EntryLocation(file: "m"))], now: Instant(seconds: Date().timeIntervalSince1970))
-        await engine.recover(.success([:]), now: Instant(seconds: Date().timeIntervalSince1970))
+        let engine = await recoveredEngine(model: model, namespace: "rollout", retention: "10s")
         let collector = collector(prometheus)
         // Half of R observed on the old pod, quiet: without the rule the zero would come R/2 after the swap.
         try await tickFor(retention / 2, engine, collector)
@@ -175,13 +176,7 @@ struct EvidenceAttackTests {
         exporter.vllmPod(namespace: "scaled", model: model, pod: "goes", requests: 3, gateway: false)
         try await waitForSeries(prometheus, "count_over_time(vllm:request_success_total{model_name=\"\(model)\"}[12s]) >= 11", count: 2, timeout: 30)
 
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let engine = Engine(options: EngineOptions(), logger: logger)
-        await engine.loadConfig([RawEntry(
-            key: "m", text: "model_id: \(model)\nnamespace: scaled\nenable_scale_to_zero: true\nretention_period: 10s\nwake_path: api\n",
-            location: EntryLocation(file: "m"))], now: Instant(seconds: Date().timeIntervalSince1970))
-        await engine.recover(.success([:]), now: Instant(seconds: Date().timeIntervalSince1970))
+        let engine = await recoveredEngine(model: model, namespace: "scaled", retention: "10s")
         let collector = collector(prometheus)
         // A request on the replica that will go, seen by Prometheus; then, 4 s later, the replica is removed.
         exporter.vllmPod(namespace: "scaled", model: model, pod: "goes", requests: 4, gateway: false)
