@@ -106,7 +106,8 @@ public struct FleetSignals: Sendable {
             for (key, value) in values { out[names.model(reportedAs: key)] = max(out[names.model(reportedAs: key)] ?? 0, value) }
             return out
         }
-        let resets = requestsWindowResets.mapValues { values in
+        // Counts (resets, ended series) of several names of one model add up.
+        func summed(_ values: [ModelKey: Double]) -> [ModelKey: Double] {
             var out: [ModelKey: Double] = [:]
             for (key, value) in values { out[names.model(reportedAs: key), default: 0] += value }
             return out
@@ -115,12 +116,8 @@ public struct FleetSignals: Sendable {
             requests: requests.mapValues(models), running: models(running), waiting: models(waiting), ready: models(ready),
             kvCache: kv, demand: demandByModel, gatewayRequests: requestsByModel, gatewayProven: proven,
             gatewayNamed: named, requestsWindowSamples: samples, scrapeInterval: scrapeInterval)
-        attributed.requestsWindowResets = resets
-        attributed.requestsWindowEnded = requestsWindowEnded.mapValues { values in
-            var out: [ModelKey: Double] = [:]
-            for (key, value) in values { out[names.model(reportedAs: key), default: 0] += value }
-            return out
-        }
+        attributed.requestsWindowResets = requestsWindowResets.mapValues(summed)
+        attributed.requestsWindowEnded = requestsWindowEnded.mapValues(summed)
         return attributed
     }
 }

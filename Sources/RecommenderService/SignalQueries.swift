@@ -164,7 +164,7 @@ public struct QueryBuilder: Sendable {
 
     /// The first recovery query (the current recommendations).
     public func recoveryCurrentQuery() -> String {
-        templates.recoveryCurrent.replacingOccurrences(of: "$RECOMMENDER_SELECTOR", with: recommenderSelector)
+        Self.substitute(templates.recoveryCurrent, [("$RECOMMENDER_SELECTOR", recommenderSelector)])
     }
 
     /// The query for `signal`, with `range` for `$RANGE` (left as written when there is none).
