@@ -21,8 +21,27 @@ struct LoopTests {
         let zeroAt = try #require(trace.first { $0.decision.desired == 0 }?.elapsed)
         #expect(trace.filter { $0.elapsed < 3 }.allSatisfy { $0.decision.desired == 1 })
         #expect(zeroAt >= 3)
-        #expect(zeroAt <= 3 + 2 * 0.25 + 0.5)  // retention + 2 ticks, with scheduling slack
+        // Liveness holds on good data: zero within retention + 2 ticks (with scheduling slack) of
+        // the start, or of the last tick the evidence was impaired. On a loaded machine a scrape
+        // can time out (1 s interval, 1 s timeout); Prometheus then marks the target's series stale,
+        // which reads as a replica's counter ended inside the window and rightly holds the zero.
+        // Such a hold is excused only when Prometheus itself recorded the failed scrape. (Before R
+        // has passed the model is up anyway: the process has observed it for less than R.)
+        let impaired = trace.filter { $0.elapsed >= 3 && Self.evidenceImpaired($0.decision) }
+        if let last = impaired.last {
+            try await waitForSeries(prometheus, "min_over_time(up{target=\"idle\"}[2m]) == 0", timeout: 2)
+            #expect(zeroAt <= last.elapsed + 2 * 0.25 + 0.5, "zero at \(zeroAt)s; evidence last impaired at \(last.elapsed)s: \(last.decision.detail)")
+        } else {
+            let held = trace.last { $0.decision.desired != 0 }?.decision.detail ?? ""
+            #expect(zeroAt <= 3 + 2 * 0.25 + 0.5, "zero at \(zeroAt)s; last hold: \(held)")  // retention + 2 ticks, with scheduling slack
+        }
         #expect(trace.last?.decision.reason == .idle)
+    }
+
+    /// A decision held for want of whole evidence: a signal unknown, or the requests window not
+    /// holding R (reset, ended series, or fewer seconds than R stored).
+    static func evidenceImpaired(_ decision: Decision) -> Bool {
+        decision.reason == .hold || decision.detail.contains("no zero before")
     }
 
     /// Spec §5 step 3: R is measured from the last request. The recommender observes the model

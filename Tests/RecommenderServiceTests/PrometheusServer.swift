@@ -86,7 +86,9 @@ final class PrometheusServer: @unchecked Sendable {
         let readyPath = backend == .prometheus ? "/-/ready" : "/health"
         let ready = readiness ?? { url in await httpStatus(url + readyPath) == 200 }
         let url = self.url
-        try await waitUntil(timeout: 30) { await ready(url) }
+        // Generous: on a 2-core CI machine running the whole suite in parallel, a server that
+        // replays a backfilled block has been seen to need more than 30 s to report ready.
+        try await waitUntil(timeout: 90) { await ready(url) }
     }
 
     /// The server's command line. VictoriaMetrics reads the same scrape configuration; it rejects
