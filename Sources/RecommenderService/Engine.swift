@@ -101,6 +101,12 @@ final class ModelRecord {
         if changed { renderLines() }
     }
 
+    /// Exports a wake accepted before the model's first decision (no configuration or recovery
+    /// yet): `desired` replicas, state `waking`, until the first decision replaces both lines.
+    func exportWake(desired: Int) {
+        renderCount(desired: desired, phase: .waking)
+    }
+
     /// Drops the remembered gateway sighting (it may have been another model's series): the next
     /// series that proves a path for this model alone records it again.
     func forgetGatewaySighting() {
@@ -110,19 +116,24 @@ final class ModelRecord {
 
     private func renderLines() {
         guard let decision else { return }
+        renderCount(desired: decision.desired, phase: decision.phase)
+        var writer = ExpositionWriter(reserving: modelLabels.utf8.count + 48)
+        writer.sample("recommender_model_wake_path", modelLabels + ",path=\"\(decision.wakePath.rawValue)\"", int: 1)
+        wakePathLine = writer.bytes
+    }
+
+    /// The `inferno_desired_replicas` and `recommender_model_state` lines.
+    private func renderCount(desired: Int, phase: Phase) {
         let ns = config.model.namespace, variant = config.variantName
         let labels = modelLabels + "," + ExpositionWriter.labels([
             "variant_name": variant, "variantautoscaling_name": variant, "variantautoscaling_namespace": ns,
         ])
         var writer = ExpositionWriter(reserving: labels.utf8.count + 40)
-        writer.sample("inferno_desired_replicas", labels, int: decision.desired)
+        writer.sample("inferno_desired_replicas", labels, int: desired)
         desiredLine = writer.bytes
         writer = ExpositionWriter(reserving: modelLabels.utf8.count + 48)
-        writer.sample("recommender_model_state", modelLabels + ",state=\"\(decision.phase.rawValue)\"", int: 1)
+        writer.sample("recommender_model_state", modelLabels + ",state=\"\(phase.rawValue)\"", int: 1)
         stateLine = writer.bytes
-        writer = ExpositionWriter(reserving: modelLabels.utf8.count + 48)
-        writer.sample("recommender_model_wake_path", modelLabels + ",path=\"\(decision.wakePath.rawValue)\"", int: 1)
-        wakePathLine = writer.bytes
     }
 }
 
@@ -531,8 +542,14 @@ public actor Engine {
             decideNow(record, now: now)
             desired = record.decision?.desired ?? 1
         } else {
-            // Before the first tick the wake is remembered and applied by it.
+            // Before the first decision the wake is remembered and applied by it, and exported at
+            // once: the caller was told the model is coming, so the autoscaler must see it now, and
+            // a restart before recovery completes finds it in what Prometheus scraped.
             desired = max(record.state.desired ?? 1, record.config.activeFloor)
+            if record.decision == nil {
+                record.exportWake(desired: desired)
+                exportGeneration += 1
+            }
         }
         guard adopted else { return .woken(desired: desired) }
         let elsewhere = records.keys.filter { $0.modelID == key.modelID && $0 != key }.map(\.namespace).sorted()

@@ -1,0 +1,21 @@
+import Testing
+@testable import FaultSimulation
+
+/// Schedules that broke a promise in a campaign (`rr-bench faults`), replayed exactly: each names
+/// the fix that made it pass. A schedule is a pure function of its seed, so a fix undone fails here.
+struct CampaignSeedTests {
+    static let seeds: [(seed: UInt64, fix: String)] = [
+        (7_494_400_988_228_552_282, "a wake accepted before recovery is exported at once (it survived the next crash)"),
+        (17_105_449_913_401_573_229, "a wake accepted before recovery is exported at once (it survived the next crash)"),
+    ]
+
+    @Test(arguments: seeds.map(\.seed))
+    func theScheduleKeepsEveryPromise(seed: UInt64) async {
+        let schedule = ScheduleGenerator(profile: .spec).generate(seed: seed)
+        let result = await Simulation(schedule: schedule, profile: .spec).run()
+        let fix = Self.seeds.first { $0.seed == seed }?.fix ?? ""
+        #expect(result.harnessError == nil)
+        #expect(result.violations.isEmpty, "rr-bench faults --replay \(seed) (\(fix)): \(result.violations.prefix(3).map { "\($0)" })")
+        #expect(result.ticks > 20)
+    }
+}
