@@ -47,6 +47,9 @@ struct Fleet {
         var nextWake = Double.infinity
         var gatewayCount = 0.0
         var gatewaySeen = false
+        /// The last request the gateway counted while no replica of the model was ready (nothing
+        /// in vLLM's series places the name in its namespace then).
+        var lastUnservedGatewayArrival = -Double.infinity
         /// Activity intervals (arrival, completion or ∞ while pending/in flight), for the checker.
         var lastCompletion = -Double.infinity
         /// Recently completed requests (arrival, completion), newest last.
@@ -140,6 +143,7 @@ struct Fleet {
         if !viaAPI {
             models[index].gatewayCount += 1
             models[index].gatewaySeen = true
+            if !models[index].pods.contains(where: { $0.readyAt <= t }) { models[index].lastUnservedGatewayArrival = t }
         } else if firstAttempt {
             wakeCalls.append(index)  // the caller signals activity before sending
             models[index].nextWake = t + Self.rewakeEvery

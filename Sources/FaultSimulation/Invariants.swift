@@ -398,6 +398,13 @@ struct Checker {
                 let streak = exportedStreakStart[j] else { return nil }
             if profile.wakePathRule && !(facts[j].wakePathSeen && pathVisible[j]) && !r.wakePathAPI { return nil }
             calm = max(calm, streak, disturbed[j], runtime.lastCompletion)
+            // A twin's gateway requests while none of its replicas reports count for every model
+            // of the name evidenced elsewhere (spec §4: a label naming a namespace where the name
+            // is known only from a recovered value or a wake goes to the models evidenced
+            // elsewhere, so a request is never lost to a shared gateway's own namespace).
+            for k in schedule.models.indices where k != j && schedule.models[k].id == schedule.models[j].id {
+                calm = max(calm, fleet.models[k].lastUnservedGatewayArrival)
+            }
             retention = max(retention, r.retention)
         }
         return (calm, retention)

@@ -111,7 +111,7 @@ final class ModelRecord {
     /// series that proves a path for this model alone records it again.
     func forgetGatewaySighting() {
         state.gatewaySeenAt = nil
-        exportedGatewaySeen = nil
+        if exportedGatewaySeen != nil { exportedGatewaySeen = 0 }  // revoked, for restart recovery too
     }
 
     private func renderLines() {
@@ -296,15 +296,20 @@ public actor Engine {
     /// configuration changed.
     private func nameIndex() -> NameIndex {
         if let names, !namesStale { return names }
-        let built = NameIndex(
-            models: records.values.map { ($0.config, $0.evidenced) }, entries: config?.overrides ?? [],
-            gatewayAdopted: Set(records.filter { $0.value.adoptedFromGateway }.keys))
+        let built = buildNames()
         // A sighting proves a path for the models known when it was made; a rival for the name
         // (the same id discovered in another namespace, a new alias) makes it unproven again.
         for key in built.modelsWithNewRivals(since: names) { records[key]?.forgetGatewaySighting() }
         names = built
         namesStale = false
         return built
+    }
+
+    /// `recovered`: every model counts as evidenced, except those adopted from a gateway's label.
+    private func buildNames(recovered: Bool = false) -> NameIndex {
+        NameIndex(
+            models: records.values.map { ($0.config, $0.evidenced || (recovered && !$0.adoptedFromGateway)) }, entries: config?.overrides ?? [],
+            gatewayAdopted: Set(records.filter { $0.value.adoptedFromGateway }.keys))
     }
 
     /// Reads back the last exported values (restart recovery). Until it succeeds no tick decides.
@@ -345,6 +350,11 @@ public actor Engine {
             for (key, flag) in adoptedFromLabel where flag == 1 {
                 if let record = records[key], !record.evidenced { record.adoptedFromGateway = true }
             }
+            // The sightings just read back were proven by the last process against the models it
+            // knew, those recovered with them, evidenced then (a sighting it revoked was exported
+            // as 0): they are the inventory a later rival is new against, not an empty one.
+            names = buildNames(recovered: true)
+            namesStale = false
             recovered = true
             metrics.recoveredModels = restored
             logger.info("recovered last recommendations", metadata: ["models": "\(restored)"])

@@ -520,15 +520,16 @@ public struct SignalCollector: Sendable {
         }
         var values = plainAnswer.values
         let present = Set(plainAnswer.present.keys).union(values.keys)
+        let countable = Set(plainAnswer.values.keys)
         let (gaps, blind, born, fresh) = sightings.gaps(
-            present: present, at: now.seconds,
+            present: present, countable: countable, lastValues: plainAnswer.present, at: now.seconds,
             blindAfter: max(queries.gatewayWindow.seconds - max(queries.scrapeInterval.seconds, 0), 0), first: firstCatchUp,
             linger: queries.gatewayWindow.seconds)
         for key in born {
             if let first = plainAnswer.present[key], first.isFinite, first > values[key] ?? 0 { values[key] = first }
         }
         guard let longest = (gaps.values.max()).map({ max($0, blind ?? 0) }) ?? blind else {
-            sightings.record(present: present, at: now.seconds)
+            sightings.record(present: present, counted: countable, lastValues: plainAnswer.present, at: now.seconds)
             return (.success(values), nil)
         }
         let seconds = min(longest + 3 * max(queries.scrapeInterval.seconds, 1), GatewaySightings.longestCatchUp)
@@ -545,7 +546,9 @@ public struct SignalCollector: Sendable {
             let born = bornInGap.contains(key) && last.isFinite ? last : 0
             values[key] = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, born)
         }
-        sightings.record(present: present.union(blind != nil ? Set(wide.present.keys) : []), at: now.seconds)
+        sightings.record(
+            present: present.union(blind != nil ? Set(wide.present.keys) : []), counted: countable.union(gaps.keys),
+            lastValues: plainAnswer.present, at: now.seconds)
         return (.success(values), fresh ? blind : nil)
     }
 
@@ -632,6 +635,9 @@ final class GatewaySightings: Sendable {
         var previousLast: Double?
         /// After a blind stretch, answers until `until` read back from `from` again (see `gaps`).
         var linger: (from: Double, until: Double)?
+        /// When each target last had an increase in the answer (its window held two samples, or a
+        /// catch-up read counted it), and its counter's last value then.
+        var counted: [GatewayKey: (at: Double, value: Double?)] = [:]
     }
 
     private let state = Mutex(State())
@@ -660,8 +666,13 @@ final class GatewaySightings: Sendable {
     /// (blind from where it began): the TSDB may itself have been down (a restart) and scrape the
     /// gateway only after the first answer, its new sample then too far from the one before the
     /// stretch for any later window to hold both.
+    /// A target present but not counted — its last sample still inside the presence window, the
+    /// window of its increase holding fewer than two samples (its gateway's scrapes failed) — is
+    /// away too: when it is counted again (`countable`), or its counter's last value (`lastValues`)
+    /// moved while it was not, it is read back from when it was last counted.
     func gaps(
-        present: some Collection<GatewayKey>, at now: Double, blindAfter: Double = .infinity, first: Double? = nil, linger: Double = 0
+        present: some Collection<GatewayKey>, countable: Set<GatewayKey> = [], lastValues: [GatewayKey: Double] = [:],
+        at now: Double, blindAfter: Double = .infinity, first: Double? = nil, linger: Double = 0
     ) -> (gaps: [GatewayKey: Double], blind: Double?, born: [GatewayKey], fresh: Bool) {
         state.withLock { state in
             guard let previous = state.last else {
@@ -677,8 +688,11 @@ final class GatewaySightings: Sendable {
                     if !state.forgotten.contains(key) { born.append(key) }  // as `unseen`
                     continue
                 }
-                guard seen < previous || state.missed, now > seen else { continue }
-                gaps[key] = now - seen
+                let counted = state.counted[key]
+                let uncounted = counted.map { $0.at < previous && (countable.contains(key) || lastValues[key] != $0.value) } ?? false
+                let since = min(seen, counted?.at ?? seen)
+                guard seen < previous || state.missed || uncounted, now > since else { continue }
+                gaps[key] = now - since
             }
             if state.missed && now > previous {
                 // Each stretch reads back from its own start: chained to a lingering one's, failures
@@ -701,16 +715,18 @@ final class GatewaySightings: Sendable {
         }
     }
 
-    /// Records the targets answered at `now`.
-    func record(present: some Collection<GatewayKey>, at now: Double) {
+    /// Records the targets answered at `now`; `counted`, those whose increase it holds (see `gaps`).
+    func record(present: some Collection<GatewayKey>, counted: some Collection<GatewayKey>, lastValues: [GatewayKey: Double], at now: Double) {
         state.withLock { state in
             for key in present { state.seen[key] = now }
+            for key in counted { state.counted[key] = (now, lastValues[key]) }
             state.previousLast = state.last
             state.last = now
             state.missed = false
             if state.seen.count > 2 * present.count + 64 {
                 for (key, seen) in state.seen where now - seen > Self.longestCatchUp { state.forgotten.insert(key) }
                 state.seen = state.seen.filter { now - $0.value <= Self.longestCatchUp }
+                state.counted = state.counted.filter { state.seen[$0.key] != nil }
             }
         }
     }

@@ -46,7 +46,7 @@ extension Engine {
         }
         w.family("recommender_model_wake_path", "gauge", "How each model can come back from zero (1 for its path): gateway (seen routing it), api (declared wake_path: api) or none.")
         for record in ordered { w.append(bytes: record.wakePathLine) }
-        w.family("recommender_model_gateway_last_seen_timestamp_seconds", "gauge", "When the gateway was last seen routing a model (its queue or request-counter series), refreshed at most once a minute.")
+        w.family("recommender_model_gateway_last_seen_timestamp_seconds", "gauge", "When the gateway was last seen routing a model (its queue or request-counter series), refreshed at most once a minute; 0 once revoked (another model with the same name appeared).")
         for record in ordered {
             guard let seen = record.exportedGatewaySeen else { continue }
             w.sample("recommender_model_gateway_last_seen_timestamp_seconds", record.modelLabels, seen)

@@ -86,9 +86,10 @@ public struct QueryTemplates: Sendable {
     /// value per model within the recovery window.
     public var recovery =
         "max by (namespace, model_name) (last_over_time(inferno_desired_replicas{$RECOMMENDER_SELECTOR}[$RANGE]))"
-    /// Restart recovery of proven wake paths: when the gateway was last seen routing each model.
+    /// Restart recovery of proven wake paths: when the gateway was last seen routing each model
+    /// (the latest value of each series: 0 when the sighting was revoked, a rival for the name).
     public var recoveryWakePath =
-        "max by (namespace, model_name) (max_over_time(recommender_model_gateway_last_seen_timestamp_seconds{$RECOMMENDER_SELECTOR}[$RANGE]))"
+        "max by (namespace, model_name) (last_over_time(recommender_model_gateway_last_seen_timestamp_seconds{$RECOMMENDER_SELECTOR}[$RANGE]))"
 
     /// Restart recovery of the records adopted from a gateway series' namespace label alone (1;
     /// 0 once evidenced): they stay no candidate for a wake path after a restart.

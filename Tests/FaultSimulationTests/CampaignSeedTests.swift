@@ -7,6 +7,10 @@ struct CampaignSeedTests {
     static let seeds: [(seed: UInt64, fix: String)] = [
         (7_494_400_988_228_552_282, "a wake accepted before recovery is exported at once (it survived the next crash)"),
         (17_105_449_913_401_573_229, "a wake accepted before recovery is exported at once (it survived the next crash)"),
+        (6_471_270_527_779_385_944, "a gateway target present but not counted (short scrape gap) is read back when counted again"),
+        (200_417_167_347_443_535, "a gateway target present but not counted (short scrape gap) is read back when counted again"),
+        (341_427_952_639_274_332, "recovered models are the baseline a later rival is new against (a restart kept the wake path)"),
+        (16_292_195_130_555_387_480, "checker: a twin's unserved gateway requests count for the model (spec §4 attribution)"),
     ]
 
     @Test(arguments: seeds.map(\.seed))

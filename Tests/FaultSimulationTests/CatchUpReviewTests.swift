@@ -29,11 +29,13 @@ import Testing
 
     /// Runs ticks at `ticks` (queries failing with 503 at those in `failing`); the gateway requests
     /// counted for `org/chat` at each tick, nil when unknown or absent.
-    static func run(_ tsdb: SimulatedTSDB, ticks: [Double], failing: Set<Double> = []) async -> [Double: Double] {
+    static func run(_ tsdb: SimulatedTSDB, ticks: [Double], failing: Set<Double> = [], tickInterval: Double = 0) async -> [Double: Double] {
         let prometheus = SimulatedPrometheus(tsdb: tsdb)
         let collector = SignalCollector(
             client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)),
-            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1)))
+            queries: QueryBuilder(
+                templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1),
+                tickInterval: ConfigDuration(milliseconds: Int64(tickInterval * 1000))))
         var seen: [Double: Double] = [:]
         for t in ticks {
             prometheus.beginTick(at: t, faults: failing.contains(t) ? [.init(kind: .unavailable, start: t - 0.5, end: t + 0.5)] : [])
@@ -42,6 +44,20 @@ import Testing
             if let value = try? fleet.gatewayRequests.get()[key] { seen[t] = value }
         }
         return seen
+    }
+
+    /// A short gap of the gateway's scrapes, a request rejected near its end: the target's last
+    /// sample before the gap stays inside the presence window, so it never looks away, but its
+    /// increase window holds fewer than two samples until well after the gap. The first tick that
+    /// counts it again reads back from when it was last counted (campaign schedule
+    /// 6471270527779385944: the request was counted only a tick after its deadline).
+    @Test func aTargetPresentButUncountedInAShortGapIsReadBackWhenCountedAgain() async {
+        var tsdb = SimulatedTSDB()
+        Self.scrapes(&tsdb, pod: "gw-0", until: 120, gap: 88..<93) { $0 >= 92 ? 4 : 3 }
+        let ticks = Array(stride(from: 71.0, through: 101, by: 2))
+        let seen = await Self.run(tsdb, ticks: ticks, tickInterval: 2)  // a 4 s window: tick + two scrapes
+        #expect(seen.filter { (93...95).contains($0.key) }.values.contains { $0 > 0 }, "\(seen.sorted { $0.key < $1.key })")
+        #expect(seen.filter { $0.key <= 87 }.values.allSatisfy { $0 == 0 }, "\(seen.sorted { $0.key < $1.key })")
     }
 
     /// Control (passes): the case the change fixes — the gateway's scrapes fail from 50 to 66 while
