@@ -470,7 +470,9 @@ struct World {
                 // The service reads the counter over R plus one scrape (its last step inside the window).
                 let requests = tsdb.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i] + schedule.scrapeInterval)
                 facts.reporting = !running.isEmpty
-                facts.counterPresent = !requests.isEmpty
+                // A counter with an increase in the window, or a current one at 0: it has never
+                // counted a request, so its first sample is evidence (the requests template's rule).
+                facts.counterPresent = !requests.isEmpty || tsdb.freshValues(Fleet.requestsMetric, matching: labels, at: t).contains(0)
                 facts.counterExported = facts.counterPresent && !tsdb.freshValues(Fleet.requestsMetric, matching: labels, at: t).isEmpty
                 // Finite as the answering replica holds it: during a failover, a non-finite sample
                 // older than its data is not in the answer (schedule 12292053529570076681).
