@@ -176,12 +176,14 @@ struct Checker {
     /// is the last value it ever scraped of each model. A change made since the last scrape never
     /// left the process (spec: a crash within one scrape loses it): the world's last view of each
     /// model is what Prometheus holds (what recovery reads back; absent if never scraped), and a
-    /// wake call accepted since was lost — its caller calls again (docs/integration.md).
+    /// wake call accepted since was lost — its caller calls again (docs/integration.md). So was
+    /// one accepted before recovery (no value is exported before the first decision): a wake
+    /// Prometheus never scraped at ≥ 1 did not leave the process.
     mutating func crashed(at t: Double, lastScrape: Double, scraped: [ModelKey: Int]) {
         for (i, model) in schedule.models.enumerated() {
             let key = ModelKey(namespace: model.namespace, modelID: model.id)
             lastOutput[key] = scraped[key]
-            if let wake = lastWakeCall[i], wake > lastScrape { lastWakeCall[i] = nil }
+            if let wake = lastWakeCall[i], wake > lastScrape || (scraped[key] ?? 0) < 1 { lastWakeCall[i] = nil }
         }
     }
 
@@ -401,8 +403,9 @@ struct Checker {
             // A twin's gateway requests while none of its replicas reports count for every model
             // of the name evidenced elsewhere (spec §4: a label naming a namespace where the name
             // is known only from a recovered value or a wake goes to the models evidenced
-            // elsewhere, so a request is never lost to a shared gateway's own namespace).
-            for k in schedule.models.indices where k != j && schedule.models[k].id == schedule.models[j].id {
+            // elsewhere, so a request is never lost to a shared gateway's own namespace) — unless
+            // an entry names the twin's namespace (evidence: its requests go to it alone).
+            for k in schedule.models.indices where k != j && schedule.models[k].id == schedule.models[j].id && !resolved[k].namedScoped {
                 calm = max(calm, fleet.models[k].lastUnservedGatewayArrival)
             }
             retention = max(retention, r.retention)

@@ -41,7 +41,9 @@ public struct Simulation: Sendable {
     /// The recommender's output metric.
     public static let desiredMetric = "inferno_desired_replicas"
     /// The recommender's own series restart recovery reads back, besides `desiredMetric`.
-    static let recoveryMetrics = ["recommender_model_gateway_last_seen_timestamp_seconds", "recommender_model_adopted_from_gateway_label"]
+    static let recoveryMetrics = [
+        "recommender_model_gateway_last_seen_timestamp_seconds", "recommender_model_gateway_revoked_timestamp_seconds", "recommender_model_adopted_from_gateway_label",
+    ]
     /// How far restart recovery looks back.
     static let recoveryWindow = ConfigDuration(seconds: 3600)
 

@@ -59,6 +59,8 @@ final class ModelRecord {
     var adoptedFromGateway = false {
         didSet { if adoptedFromGateway { everAdoptedFromGateway = true } }
     }
+    /// When a gateway sighting of the model was last revoked (exported for restart recovery).
+    var revokedAt: Double?
     /// Adopted so once (exported as 1 or 0, for restart recovery).
     var everAdoptedFromGateway = false
     var pendingWake = false
@@ -101,17 +103,12 @@ final class ModelRecord {
         if changed { renderLines() }
     }
 
-    /// Exports a wake accepted before the model's first decision (no configuration or recovery
-    /// yet): `desired` replicas, state `waking`, until the first decision replaces both lines.
-    func exportWake(desired: Int) {
-        renderCount(desired: desired, phase: .waking)
-    }
-
     /// Drops the remembered gateway sighting (it may have been another model's series): the next
     /// series that proves a path for this model alone records it again.
-    func forgetGatewaySighting() {
+    func forgetGatewaySighting(now: Instant) {
+        if state.gatewaySeenAt != nil || exportedGatewaySeen != nil { revokedAt = now.seconds }  // for restart recovery too
         state.gatewaySeenAt = nil
-        if exportedGatewaySeen != nil { exportedGatewaySeen = 0 }  // revoked, for restart recovery too
+        exportedGatewaySeen = nil
     }
 
     private func renderLines() {
@@ -187,6 +184,12 @@ public actor Engine {
     private(set) var failingSignals: Set<Signal> = []
     /// Names → models, for attribution (see `NameIndex`).
     private var names: NameIndex?
+    /// The models the last process exported, read back by recovery: what the first index built
+    /// after it compares its rivals with.
+    private var rivalBaseline: NameIndex?
+    /// The models the last process exported (but those adopted from a gateway's label): evidenced
+    /// for it, so one evidenced again here is no new rival of a sighting it proved.
+    private var recoveredKnown: Set<ModelKey> = []
     private var namesStale = true
     /// Reported `variant_name` collisions (see `findVariantConflicts`).
     private(set) var variantConflicts: [String] = []
@@ -294,21 +297,20 @@ public actor Engine {
 
     /// The names series carry → known models (ids and aliases), rebuilt when the inventory or the
     /// configuration changed.
-    private func nameIndex() -> NameIndex {
+    private func nameIndex(now: Instant) -> NameIndex {
         if let names, !namesStale { return names }
         let built = buildNames()
         // A sighting proves a path for the models known when it was made; a rival for the name
         // (the same id discovered in another namespace, a new alias) makes it unproven again.
-        for key in built.modelsWithNewRivals(since: names) { records[key]?.forgetGatewaySighting() }
+        for key in built.modelsWithNewRivals(since: names ?? rivalBaseline, alsoKnown: recoveredKnown) { records[key]?.forgetGatewaySighting(now: now) }
         names = built
         namesStale = false
         return built
     }
 
-    /// `recovered`: every model counts as evidenced, except those adopted from a gateway's label.
-    private func buildNames(recovered: Bool = false) -> NameIndex {
+    private func buildNames() -> NameIndex {
         NameIndex(
-            models: records.values.map { ($0.config, $0.evidenced || (recovered && !$0.adoptedFromGateway)) }, entries: config?.overrides ?? [],
+            models: records.values.map { ($0.config, $0.evidenced) }, entries: config?.overrides ?? [],
             gatewayAdopted: Set(records.filter { $0.value.adoptedFromGateway }.keys))
     }
 
@@ -319,15 +321,16 @@ public actor Engine {
     public func recover(
         _ result: Result<[ModelKey: Double], PrometheusError>,
         wakePaths: Result<[ModelKey: Double], PrometheusError> = .success([:]),
+        revoked: Result<[ModelKey: Double], PrometheusError> = .success([:]),
         adopted: Result<[ModelKey: Double], PrometheusError> = .success([:]), now: Instant
     ) {
         // The wake paths are part of the recovery: without them every idle model would be held at
         // `no_wake_path` until the gateway routed it again. Either read failing: retried next tick.
-        let all: Result<([ModelKey: Double], [ModelKey: Double], [ModelKey: Double]), PrometheusError> = result.flatMap { values in
-            wakePaths.flatMap { seen in adopted.map { (values, seen, $0) } }
+        let all: Result<([ModelKey: Double], [ModelKey: Double], [ModelKey: Double], [ModelKey: Double]), PrometheusError> = result.flatMap { values in
+            wakePaths.flatMap { seen in revoked.flatMap { gone in adopted.map { (values, seen, gone, $0) } } }
         }
         switch all {
-        case .success(let (values, seen, adoptedFromLabel)):
+        case .success(let (values, seen, revokedAt, adoptedFromLabel)):
             var restored = 0
             for (key, value) in values {
                 touch(key)
@@ -343,6 +346,7 @@ public actor Engine {
                 restored += 1
             }
             for (key, seconds) in seen where seconds.isFinite && seconds > 0 && seconds <= now.seconds {
+                if let gone = revokedAt[key], gone.isFinite, gone >= seconds { continue }  // revoked since
                 records[key]?.state.gatewaySeenAt = Instant(seconds: seconds)
             }
             // Still adopted from a gateway's label alone when the last process exported it: no
@@ -351,10 +355,14 @@ public actor Engine {
                 if let record = records[key], !record.evidenced { record.adoptedFromGateway = true }
             }
             // The sightings just read back were proven by the last process against the models it
-            // knew, those recovered with them, evidenced then (a sighting it revoked was exported
-            // as 0): they are the inventory a later rival is new against, not an empty one.
-            names = buildNames(recovered: true)
-            namesStale = false
+            // knew, those it exported (evidenced then, unless adopted from a gateway's label): they
+            // are what a rival is new against — not an empty inventory, nor one with the models
+            // configured or woken since.
+            recoveredKnown = Set(records.filter { values[$0.key] != nil && !$0.value.adoptedFromGateway }.keys)
+            rivalBaseline = NameIndex(
+                models: records.filter { values[$0.key] != nil }.map { ($0.value.config, !$0.value.adoptedFromGateway) },
+                entries: config?.overrides ?? [], gatewayAdopted: Set(records.filter { $0.value.adoptedFromGateway }.keys))
+            names = nil
             recovered = true
             metrics.recoveredModels = restored
             logger.info("recovered last recommendations", metadata: ["models": "\(restored)"])
@@ -389,11 +397,11 @@ public actor Engine {
         adoptConfiguredModels()
         // Models with vLLM series first (evidence of where a model runs), then gateway series,
         // which are attributed to those before anything is adopted from a gateway's namespace.
-        var signals = fleet.attributed(nameIndex())
+        var signals = fleet.attributed(nameIndex(now: now))
         let served = signals.seenModels
         if !served.isSubset(of: records.keys) { namesStale = true }
         for key in served { touch(key, evidenced: true) }
-        if namesStale { signals = fleet.attributed(nameIndex()) }
+        if namesStale { signals = fleet.attributed(nameIndex(now: now)) }
         let routed = Self.keys(signals.demand).union(Self.keys(signals.gatewayRequests))
         if !routed.isSubset(of: records.keys) {
             for key in routed where records[key] == nil {
@@ -402,7 +410,7 @@ public actor Engine {
             }
             for key in routed { touch(key) }
             namesStale = true
-            signals = fleet.attributed(nameIndex())
+            signals = fleet.attributed(nameIndex(now: now))
         } else {
             for key in routed { touch(key) }
         }
@@ -427,6 +435,7 @@ public actor Engine {
                 guard record.unseenSeconds > options.forgetAfterSeconds, record.state.desired != 0, record.decision?.desired != 0,
                     record.state.coldStartSince == nil else { continue }
                 records[key] = nil
+                recoveredKnown.remove(key)
                 exportGeneration += 1
                 inventoryChanged = true
                 logger.info("model forgotten", metadata: ["model": "\(key.modelID)", "namespace": "\(key.namespace)"])
@@ -552,14 +561,11 @@ public actor Engine {
             decideNow(record, now: now)
             desired = record.decision?.desired ?? 1
         } else {
-            // Before the first decision the wake is remembered and applied by it, and exported at
-            // once: the caller was told the model is coming, so the autoscaler must see it now, and
-            // a restart before recovery completes finds it in what Prometheus scraped.
+            // Before the first tick the wake is remembered and applied by it. Nothing is exported
+            // meanwhile: the model's value is not known before recovery (it may be serving on N
+            // replicas, and 1 would scale it down), so a crash before the first decision loses the
+            // wake, and its caller calls again (docs/integration.md).
             desired = max(record.state.desired ?? 1, record.config.activeFloor)
-            if record.decision == nil {
-                record.exportWake(desired: desired)
-                exportGeneration += 1
-            }
         }
         guard adopted else { return .woken(desired: desired) }
         let elsewhere = records.keys.filter { $0.modelID == key.modelID && $0 != key }.map(\.namespace).sorted()
@@ -589,7 +595,7 @@ public actor Engine {
         metrics.gatewayPolls += outcome.targets
         metrics.gatewayPollErrors += outcome.failures.count
         guard config != nil, recovered, lastTickAt != nil else { return [] }
-        let names = nameIndex()
+        let names = nameIndex(now: now)
         var woken: [ModelKey] = []
         for (series, queued) in outcome.queued where queued > 0 {
             for key in names.models(routedAs: series) {

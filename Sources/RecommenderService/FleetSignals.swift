@@ -311,13 +311,15 @@ public struct NameIndex: Sendable {
     /// later (its pods scraped after the gateway's first series, or recovered after a restart),
     /// so the sighting is dropped and the current series prove again what they still prove.
     /// `old == nil` (the first index of a process) drops the recovered sightings of shared names.
-    public func modelsWithNewRivals(since old: NameIndex?) -> Set<ModelKey> {
+    /// `alsoKnown`: models evidenced before `old` too (those the last process exported, for the
+    /// sightings it proved): one evidenced now is no new rival.
+    public func modelsWithNewRivals(since old: NameIndex?, alsoKnown: Set<ModelKey> = []) -> Set<ModelKey> {
         var rivalled = Set<ModelKey>()
         for name in Set(known.keys).union(weak.keys) {
             let now = Set(candidates(named: name))
             guard now.count > 1 else { continue }
             let before = Set(old?.candidates(named: name) ?? [])
-            let strongBefore = Set(old?.known[name] ?? [])
+            let strongBefore = Set(old?.known[name] ?? []).union(alsoKnown.intersection(before))
             if !now.isSubset(of: before) || !Set(known[name] ?? []).isSubset(of: strongBefore) { rivalled.formUnion(now) }
         }
         return rivalled
@@ -466,6 +468,11 @@ public struct SignalCollector: Sendable {
         await byModel(.recoveryWakePath, range: window)
     }
 
+    /// Reads back when a sighting of each model was last revoked, over `window`.
+    public func recoverWakePathRevocations(window: ConfigDuration) async -> Result<[ModelKey: Double], PrometheusError> {
+        await byModel(.recoveryWakePathRevoked, range: window)
+    }
+
     /// Reads back which records were adopted from a gateway's namespace label alone (1) or have
     /// been evidenced since (0), over `window`.
     public func recoverAdopted(window: ConfigDuration) async -> Result<[ModelKey: Double], PrometheusError> {
@@ -532,7 +539,9 @@ public struct SignalCollector: Sendable {
             sightings.record(present: present, counted: countable, lastValues: plainAnswer.present, at: now.seconds)
             return (.success(values), nil)
         }
-        let seconds = min(longest + 3 * max(queries.scrapeInterval.seconds, 1), GatewaySightings.longestCatchUp)
+        // Back to the sample before the gap: within a gateway window before it was last counted.
+        let margin = max(3 * max(queries.scrapeInterval.seconds, 1), queries.gatewayWindow.seconds)
+        let seconds = min(longest + margin, GatewaySightings.longestCatchUp)
         guard case .success(let wide) = await targets(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
             sightings.missed()  // not recorded: the next answer tries the catch-up again
             return (.success(values), nil)
@@ -577,7 +586,7 @@ public struct SignalCollector: Sendable {
     }
 
     /// One gateway query's answer per target: the values, and the targets named by its presence
-    /// series (``QueryTemplates/presentLabel``) with their value (the largest current counter).
+    /// series (``QueryTemplates/presentLabel``) with their value (the sum of its current counters: a rise of any one shows).
     func targets(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError> {
         do {
             let samples = try await client.query(queries.query(signal, range: range))  // the counter's window is the builder's unless given
@@ -589,7 +598,7 @@ public struct SignalCollector: Sendable {
                 let namespace = sample.labels["namespace"].flatMap { $0.isEmpty ? nil : $0 }
                 let key = GatewayKey(namespace: namespace, name: target)
                 if sample.labels[QueryTemplates.presentLabel] != nil {
-                    present[key] = max(present[key] ?? 0, sample.value)
+                    present[key, default: 0] += sample.value
                 } else {
                     values[key, default: 0] += sample.value
                 }
@@ -689,7 +698,10 @@ final class GatewaySightings: Sendable {
                     continue
                 }
                 let counted = state.counted[key]
-                let uncounted = counted.map { $0.at < previous && (countable.contains(key) || lastValues[key] != $0.value) } ?? false
+                // Counted again after an answer that did not count it, or its counter moved since
+                // it was last counted while it cannot be counted now.
+                let isCountable = countable.contains(key)
+                let uncounted = counted.map { (isCountable && $0.at < previous) || (!isCountable && lastValues[key] != $0.value) } ?? false
                 let since = min(seen, counted?.at ?? seen)
                 guard seen < previous || state.missed || uncounted, now > since else { continue }
                 gaps[key] = now - since

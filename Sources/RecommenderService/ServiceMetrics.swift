@@ -46,10 +46,15 @@ extension Engine {
         }
         w.family("recommender_model_wake_path", "gauge", "How each model can come back from zero (1 for its path): gateway (seen routing it), api (declared wake_path: api) or none.")
         for record in ordered { w.append(bytes: record.wakePathLine) }
-        w.family("recommender_model_gateway_last_seen_timestamp_seconds", "gauge", "When the gateway was last seen routing a model (its queue or request-counter series), refreshed at most once a minute; 0 once revoked (another model with the same name appeared).")
+        w.family("recommender_model_gateway_last_seen_timestamp_seconds", "gauge", "When the gateway was last seen routing a model (its queue or request-counter series), refreshed at most once a minute.")
         for record in ordered {
             guard let seen = record.exportedGatewaySeen else { continue }
             w.sample("recommender_model_gateway_last_seen_timestamp_seconds", record.modelLabels, seen)
+        }
+        w.family("recommender_model_gateway_revoked_timestamp_seconds", "gauge", "When a gateway sighting of a model was last revoked (another model with the same name appeared): no wake path until the gateway is seen routing it again.")
+        for record in ordered {
+            guard let revoked = record.revokedAt else { continue }
+            w.sample("recommender_model_gateway_revoked_timestamp_seconds", record.modelLabels, revoked)
         }
         w.family("recommender_model_adopted_from_gateway_label", "gauge", "1 for a model known only from a gateway series' namespace label (a shared gateway's own namespace), 0 once evidenced there.")
         for record in ordered where record.everAdoptedFromGateway {

@@ -6,6 +6,7 @@ import PrometheusClient
 public enum Signal: String, Sendable, CaseIterable {
     case requests, running, waiting, ready, kvCache = "kv_cache", demand, gatewayRequests = "gateway_requests", recovery
     case recoveryWakePath = "recovery_wake_path"
+    case recoveryWakePathRevoked = "recovery_wake_path_revoked"
     case recoveryAdopted = "recovery_adopted"
     case recoveryLearned = "recovery_learned"
     case demandCatchUp = "demand_catch_up"
@@ -67,15 +68,15 @@ public struct QueryTemplates: Sendable {
     /// replica, and its series prove the gateway routes the model (a wake path). The newer metric
     /// name first, then the name of gateway-api-inference-extension before v1.0. `increase`
     /// rides out a gateway restart (counter reset) and a missed scrape of one gateway.
-    /// The answer also names every target with a sample in the window (`rr_present`, the largest
-    /// last counter): a target whose scrapes resume shows there from its first sample, when
+    /// The answer also names every target with a sample in the window (`rr_present`, the sum of its
+    /// last counters): a target whose scrapes resume shows there from its first sample, when
     /// `increase` needs two, so the catch-up read over the gap (``SignalCollector``) runs one scrape
     /// earlier; a target's first series, created by the first request for it, counts that request,
     /// which `increase` never does; and the catch-up read over a gap sees every target that had a
     /// series in it (a wake path), one sample is enough. A replaced template without those series is caught up once
     /// `increase` answers again.
     public var gatewayRequests =
-        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])) or label_replace(max by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])), \"rr_present\", \"true\", \"\", \"\")"
+        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])) or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])), \"rr_present\", \"true\", \"\", \"\")"
     /// The label that marks the presence series of the gateway request-counter query.
     public static let presentLabel = "rr_present"
     /// Restart recovery, first: the value each model has now (series of a running replica of this
@@ -86,10 +87,14 @@ public struct QueryTemplates: Sendable {
     /// value per model within the recovery window.
     public var recovery =
         "max by (namespace, model_name) (last_over_time(inferno_desired_replicas{$RECOMMENDER_SELECTOR}[$RANGE]))"
-    /// Restart recovery of proven wake paths: when the gateway was last seen routing each model
-    /// (the latest value of each series: 0 when the sighting was revoked, a rival for the name).
+    /// Restart recovery of proven wake paths: when the gateway was last seen routing each model.
     public var recoveryWakePath =
-        "max by (namespace, model_name) (last_over_time(recommender_model_gateway_last_seen_timestamp_seconds{$RECOMMENDER_SELECTOR}[$RANGE]))"
+        "max by (namespace, model_name) (max_over_time(recommender_model_gateway_last_seen_timestamp_seconds{$RECOMMENDER_SELECTOR}[$RANGE]))"
+    /// Restart recovery of revoked sightings: when a sighting of each model was last revoked (a
+    /// rival for its name appeared); a sighting no later than its revocation is not recovered,
+    /// whichever replica of this service exported either (each pod's series are its own).
+    public var recoveryWakePathRevoked =
+        "max by (namespace, model_name) (max_over_time(recommender_model_gateway_revoked_timestamp_seconds{$RECOMMENDER_SELECTOR}[$RANGE]))"
 
     /// Restart recovery of the records adopted from a gateway series' namespace label alone (1;
     /// 0 once evidenced): they stay no candidate for a wake path after a restart.
@@ -117,6 +122,7 @@ public struct QueryTemplates: Sendable {
         case .gatewayRequests: gatewayRequests
         case .recovery: recovery
         case .recoveryWakePath: recoveryWakePath
+        case .recoveryWakePathRevoked: recoveryWakePathRevoked
         case .recoveryAdopted: recoveryAdopted
         case .recoveryLearned: recoveryLearned
         }

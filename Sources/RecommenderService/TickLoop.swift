@@ -49,8 +49,9 @@ extension Engine {
         guard !recovered else { return }
         let values = await collector.recover(window: window)
         let wakePaths = await collector.recoverWakePaths(window: window)
+        let revoked = await collector.recoverWakePathRevocations(window: window)
         let adopted = await collector.recoverAdopted(window: window)
-        recover(values, wakePaths: wakePaths, adopted: adopted, now: now)
+        recover(values, wakePaths: wakePaths, revoked: revoked, adopted: adopted, now: now)
         if learned, recovered { recoverLearned(await collector.recoverLearned(window: window)) }
     }
 }

@@ -5,12 +5,13 @@ import Testing
 /// the fix that made it pass. A schedule is a pure function of its seed, so a fix undone fails here.
 struct CampaignSeedTests {
     static let seeds: [(seed: UInt64, fix: String)] = [
-        (7_494_400_988_228_552_282, "a wake accepted before recovery is exported at once (it survived the next crash)"),
-        (17_105_449_913_401_573_229, "a wake accepted before recovery is exported at once (it survived the next crash)"),
+        (7_494_400_988_228_552_282, "checker: a wake accepted before recovery is lost in a crash (nothing is exported before the first decision)"),
+        (17_105_449_913_401_573_229, "checker: a wake accepted before recovery is lost in a crash (nothing is exported before the first decision)"),
         (6_471_270_527_779_385_944, "a gateway target present but not counted (short scrape gap) is read back when counted again"),
         (200_417_167_347_443_535, "a gateway target present but not counted (short scrape gap) is read back when counted again"),
-        (341_427_952_639_274_332, "recovered models are the baseline a later rival is new against (a restart kept the wake path)"),
+        (341_427_952_639_274_332, "the models recovered are the baseline a later rival is new against (a restart keeps the wake path)"),
         (16_292_195_130_555_387_480, "checker: a twin's unserved gateway requests count for the model (spec §4 attribution)"),
+        (10_674_831_049_771_654_591, "checker: a current request counter at 0 is evidence from its first sample"),
     ]
 
     @Test(arguments: seeds.map(\.seed))

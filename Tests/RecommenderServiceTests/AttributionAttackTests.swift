@@ -170,3 +170,64 @@ struct AttributionAttackTests {
         #expect(decision?.desired == 0, "\(decision?.reason.rawValue ?? "nil"): \(decision?.detail ?? "")")
     }
 }
+
+/// Wake-path sightings across a restart: a sighting revoked by a rival stays revoked (whichever
+/// replica of the service exported the two), and a rival the last process already knew revokes
+/// nothing (the models it exported are the baseline, not an empty inventory).
+struct SightingRecoveryTests {
+    static let a = ModelKey(namespace: "team-a", modelID: "org/m"), b = ModelKey(namespace: "team-b", modelID: "org/m")
+    static let retention = ConfigDuration(seconds: 10)
+    /// A real clock's epoch seconds (the last-seen gauge is refreshed once a minute of them).
+    static let base = 1_700_000_000.0
+
+    static func engine() async -> Engine {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let engine = Engine(options: EngineOptions(), logger: logger)
+        await engine.loadConfig([RawEntry(key: "default", text: "enable_scale_to_zero: true\nretention_period: 10s", location: EntryLocation(file: "default"))], now: Instant(seconds: Self.base + 0))
+        return engine
+    }
+
+    static func exported(_ metric: String, _ key: ModelKey, in page: String) -> Double? {
+        let prefix = "\(metric){namespace=\"\(key.namespace)\",model_name=\"\(key.modelID)\"} "
+        return page.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.dropFirst(prefix.count)) }
+    }
+
+    @Test func aRevokedSightingIsNotRecoveredAndAKnownRivalRevokesNothing() async throws {
+        // The last process: the gateway's unlabelled series proves team-a's path while team-a is
+        // the only model of the name, then team-b's pods appear and revoke it.
+        let first = await Self.engine()
+        await first.recover(.success([:]), now: Instant(seconds: Self.base + 1))
+        let series = [GatewayKey(namespace: nil, name: "org/m"): 0.0]
+        for second in stride(from: 2.0, through: 4, by: 1) {
+            await first.tick(completeFleet(ready: [Self.a: 1], retentions: [Self.retention], gatewayRequests: series), outcomes: [], duration: 0, now: Instant(seconds: Self.base + second))
+        }
+        #expect(await first.decision(for: Self.a)?.wakePath == .gateway)
+        let seen = try #require(Self.exported("recommender_model_gateway_last_seen_timestamp_seconds", Self.a, in: await first.renderMetrics()))
+        await first.tick(completeFleet(ready: [Self.a: 1, Self.b: 1], retentions: [Self.retention], gatewayRequests: series), outcomes: [], duration: 0, now: Instant(seconds: Self.base + 5))
+        #expect(await first.decision(for: Self.a)?.wakePath == WakePathStatus.none)
+        let revoked = try #require(Self.exported("recommender_model_gateway_revoked_timestamp_seconds", Self.a, in: await first.renderMetrics()))
+        #expect(revoked == Self.base + 5 && revoked >= seen)
+
+        // A restart while the gateway's scrapes fail: what Prometheus kept of both series (the
+        // sighting from the old pod, the revocation from another) leaves team-a without a path.
+        let second = await Self.engine()
+        await second.recover(.success([Self.a: 1, Self.b: 1]), wakePaths: .success([Self.a: seen]), revoked: .success([Self.a: revoked]), now: Instant(seconds: Self.base + 10))
+        await second.tick(completeFleet(ready: [Self.a: 1, Self.b: 1], retentions: [Self.retention]), outcomes: [], duration: 0, now: Instant(seconds: Self.base + 11))
+        #expect(await second.decision(for: Self.a)?.wakePath == WakePathStatus.none)
+
+        // Control: a sighting the last process kept with both models known survives the restart
+        // (team-b, evidenced in this first tick, was evidenced for it too).
+        let third = await Self.engine()
+        await third.recover(.success([Self.a: 1, Self.b: 1]), wakePaths: .success([Self.a: Self.base + 8]), now: Instant(seconds: Self.base + 10))
+        await third.tick(completeFleet(ready: [Self.a: 1, Self.b: 1], retentions: [Self.retention]), outcomes: [], duration: 0, now: Instant(seconds: Self.base + 11))
+        #expect(await third.decision(for: Self.a)?.wakePath == .gateway)
+
+        // A model the last process never exported (configured or woken during the restart) is a
+        // new rival: the recovered sighting, proven without it, is dropped.
+        let fourth = await Self.engine()
+        await fourth.recover(.success([Self.a: 1]), wakePaths: .success([Self.a: Self.base + 8]), now: Instant(seconds: Self.base + 10))
+        await fourth.tick(completeFleet(ready: [Self.a: 1, Self.b: 1], retentions: [Self.retention]), outcomes: [], duration: 0, now: Instant(seconds: Self.base + 11))
+        #expect(await fourth.decision(for: Self.a)?.wakePath == WakePathStatus.none)
+    }
+}
