@@ -83,9 +83,10 @@ import Testing
             try await waitFor { received.withLock { $0.count } == 2 }
             let (active, at) = received.withLock { $0[1] }
             #expect(active)
-            // Not a poll away (KEDA's is 15 s): pushed at once (well under 50 ms on an idle machine;
-            // the bound leaves room for a busy one).
-            #expect(at - woken < .seconds(2), "pushed after \(at - woken)")
+            // Not a poll away (KEDA's is 15 s): pushed at once (well under 50 ms on an idle machine,
+            // measured by rr-bench; the bound only tells a push from a poll, on a 2-core machine
+            // running the whole suite in parallel, where 2.3 s was seen).
+            #expect(at - woken < .seconds(10), "pushed after \(at - woken)")
 
             // Polled by KEDA's scale loop too: the same answer, and the recommendation as the metric.
             #expect(try await scaler.isActive(reference).result)

@@ -220,7 +220,7 @@ struct QueryBuilderTests {
         #expect(builder.query(.demand)
             == #"sum by (namespace, target_model_name) (llm_d_epp_flow_control_queue_size{job="epp"}) or sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size{job="epp"})"#)
         #expect(builder.query(.gatewayRequests)
-            == #"sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{job="epp"}[1m])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{job="epp"}[1m])) or label_replace(max by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{job="epp"}[1m]) or last_over_time(inference_model_request_total{job="epp"}[1m])), "rr_present", "true", "", "")"#)
+            == #"sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{job="epp"}[1m])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{job="epp"}[1m])) or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{job="epp"}[1m]) or last_over_time(inference_model_request_total{job="epp"}[1m])), "rr_present", "true", "", "")"#)
         // With the scrape interval set: the requests window is R + one scrape, the gateway's 3 scrapes.
         let scraped = QueryBuilder(scrapeInterval: ConfigDuration(seconds: 15))
         #expect(scraped.query(.requests, range: ConfigDuration(seconds: 600)).contains("[10m15s]"))
