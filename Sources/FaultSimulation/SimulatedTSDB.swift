@@ -315,6 +315,18 @@ public struct SimulatedTSDB: Sendable {
         }
     }
 
+    /// Values of the series of `metric` with `labels` whose last sample, not a staleness marker,
+    /// is within `within` seconds before `time` (scraped just now, not a ghost of a TSDB restart).
+    public func recentValues(_ metric: String, matching labels: [String: String], at time: Double, within: Double) -> [Double] {
+        (indexByMetric[metric] ?? []).compactMap { index in
+            let s = series[index]
+            guard labels.allSatisfy({ s.labels[$0.key] == $0.value }) else { return nil }
+            guard let last = s.samples.last(where: { $0.time <= time }), !last.stale, last.time >= time - within else { return nil }
+            if let horizon, last.time < horizon.since, !horizon.exempt.contains(s.metric) { return nil }
+            return last.value
+        }
+    }
+
     /// `increase(metric{labels}[range])` per matching series at `time` (series with a result only).
     public func increases(_ metric: String, matching labels: [String: String], at time: Double, range: Double) -> [Double] {
         (indexByMetric[metric] ?? []).compactMap { index in

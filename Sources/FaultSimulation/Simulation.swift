@@ -472,9 +472,11 @@ struct World {
                 // The service reads the counter over R plus one scrape (its last step inside the window).
                 let requests = tsdb.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i] + schedule.scrapeInterval)
                 facts.reporting = !running.isEmpty
-                // A counter with an increase in the window, or a current one at 0: it has never
-                // counted a request, so its first sample is evidence (the requests template's rule).
-                facts.counterPresent = !requests.isEmpty || tsdb.freshValues(Fleet.requestsMetric, matching: labels, at: t).contains(0)
+                // A counter with an increase in the window, or one scraped at 0 at its pod's last
+                // scrape: it has never counted a request, so its first sample is evidence (the
+                // requests template's rule). Not a ghost: a restarted TSDB keeps no staleness.
+                facts.counterPresent = !requests.isEmpty
+                    || tsdb.recentValues(Fleet.requestsMetric, matching: labels, at: t, within: schedule.scrapeInterval + 1e-6).contains(0)
                 facts.counterExported = facts.counterPresent && !tsdb.freshValues(Fleet.requestsMetric, matching: labels, at: t).isEmpty
                 // Finite as the answering replica holds it: during a failover, a non-finite sample
                 // older than its data is not in the answer (schedule 12292053529570076681).
