@@ -95,6 +95,8 @@ struct Checker {
     private var exportedStreakStart: [Double?]
     /// Demand-visible ticks in the current pending episode.
     private var visibleTicks: [Int]
+    /// Models whose last wake call was accepted before the process's first decision.
+    private var wakesBeforeDecision: Set<Int> = []
     /// A wake-path proof was fresh at a tick the recommender could see (since the model's rivals
     /// last changed): liveness asks for a zero only then.
     private var pathVisible: [Bool]
@@ -177,14 +179,14 @@ struct Checker {
     /// left the process (spec: a crash within one scrape loses it): the world's last view of each
     /// model is what Prometheus holds (what recovery reads back; absent if never scraped), and a
     /// wake call accepted since was lost — its caller calls again (docs/integration.md). So was
-    /// one accepted before recovery (no value is exported before the first decision): a wake
-    /// Prometheus never scraped at ≥ 1 did not leave the process.
+    /// one accepted before the process's first decision (recovery; nothing is exported before it).
     mutating func crashed(at t: Double, lastScrape: Double, scraped: [ModelKey: Int]) {
         for (i, model) in schedule.models.enumerated() {
             let key = ModelKey(namespace: model.namespace, modelID: model.id)
             lastOutput[key] = scraped[key]
-            if let wake = lastWakeCall[i], wake > lastScrape || (scraped[key] ?? 0) < 1 { lastWakeCall[i] = nil }
+            if let wake = lastWakeCall[i], wake > lastScrape || wakesBeforeDecision.contains(i) { lastWakeCall[i] = nil }
         }
+        wakesBeforeDecision.removeAll()
     }
 
     mutating func restarted(at t: Double) {
@@ -227,9 +229,10 @@ struct Checker {
     mutating func disturbAll(at t: Double) { for i in disturbed.indices { disturbed[i] = max(disturbed[i], t) } }
 
     /// A wake call's answer: the model must be recommended ≥ 1 at once.
-    mutating func wakeAnswered(_ i: Int, desired: Int?, at t: Double) {
+    mutating func wakeAnswered(_ i: Int, desired: Int?, at t: Double, beforeDecision: Bool = false) {
         let model = schedule.models[i]
         lastWakeCall[i] = t
+        if beforeDecision { wakesBeforeDecision.insert(i) } else { wakesBeforeDecision.remove(i) }
         disturbed[i] = max(disturbed[i], t)
         if let desired, desired < 1 {
             report(.neverStranded, t, model.ref, "a wake call answered desired \(desired)")

@@ -406,7 +406,7 @@ struct World {
         let outcome = await engine.wake(keys[index], now: Instant(seconds: SimulatedPrometheus.epoch + t))
         var answered: Int?
         if case .woken(let value) = outcome { answered = value }
-        checker.wakeAnswered(index, desired: answered, at: t)
+        checker.wakeAnswered(index, desired: answered, at: t, beforeDecision: !recovered)
         await readOutput(at: t)
         autoscale(at: t)
     }

@@ -25,9 +25,6 @@ public struct ModelState: Sendable, Hashable {
     /// The last time the gateway was seen routing this model (its queue or request-counter series
     /// existed, under the model id or an alias): the proof of a wake path.
     public var gatewaySeenAt: Instant?
-    /// Since when the gateway has had the model's request counter and counted nothing for it at
-    /// every tick (nil: it counted, or could not be read, at the last one).
-    public var gatewayQuietSince: Instant?
     /// What adaptive keep-alive and pre-warm have learned (empty for models that use neither).
     public var keepAlive: KeepAliveState
 
@@ -47,7 +44,6 @@ public struct ModelState: Sendable, Hashable {
         runnerUp = nil
         runnerUpAt = nil
         self.gatewaySeenAt = gatewaySeenAt
-        gatewayQuietSince = nil
         self.keepAlive = keepAlive
     }
 }

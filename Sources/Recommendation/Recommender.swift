@@ -381,7 +381,6 @@ struct Evidence {
 
         var next = state
         if s.gatewaySeen { next.gatewaySeenAt = now }
-        next.gatewayQuietSince = s.gatewaySeen && s.gatewayRequests == 0 ? (state.gatewayQuietSince ?? now) : nil
         if ownWake { next.lastWake = now }
         if ownWake || (s.requests ?? 0) > 0 { next.lastActivity = now }
         let learns = KeepAlive.learns(input.config)
@@ -407,13 +406,7 @@ struct Evidence {
         let wokeLongAgo = next.lastWake.map { now.since($0) >= r } ?? true
         // The requests window must hold R of history (a fresh TSDB's does not yet); the observation
         // goes on meanwhile: what the window holds is complete, only short.
-        // A replica's counter that ended inside the window hides what it served after its last
-        // scrape — unless the gateway routes the model (not the wake API alone) and counted nothing
-        // for it over the whole window: requests reach replicas through it, so there was nothing.
-        // (Scaling down an idle model one replica at a time would otherwise hold each step's zero
-        // for R after the replica left.)
-        let gatewayQuietForR = input.config.wakePath != .api && next.gatewayQuietSince.map { now.since($0) >= r } ?? false
-        windowHoldsR = (s.requestsWindowSeconds.map { $0 >= r } ?? true) && !s.requestsWindowReset && (!s.requestsWindowEnded || gatewayQuietForR)
+        windowHoldsR = (s.requestsWindowSeconds.map { $0 >= r } ?? true) && !s.requestsWindowReset && !s.requestsWindowEnded
         idleForZero = quiet && (state.desired == 0 || (observedEnough && wokeLongAgo && windowHoldsR))
         if quiet, let since = next.observedSince {
             zeroAt = Swift.max(since.adding(r), next.lastWake?.adding(r) ?? since)

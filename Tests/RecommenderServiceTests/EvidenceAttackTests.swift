@@ -188,48 +188,6 @@ struct EvidenceAttackTests {
                 "zero \(firstZero.map { String($0) } ?? "never")s after the replica was removed, R = \(retention)s")
     }
 
-    /// The same removal for a model the gateway routes (no `wake_path: api`): requests reach its
-    /// replicas through the gateway, so when the gateway counted nothing for the model over the
-    /// whole window, the removed replica served nothing unseen and its ended series does not hold
-    /// the zero (an idle model scaled down one replica at a time reaches zero R after its last
-    /// request, not R after its last replica left). When the gateway counted a request the
-    /// replicas' counters never show — the one the removed replica served after its last scrape —
-    /// the hold stands.
-    @Test(arguments: [false, true])
-    func aReplicaRemovedWhileTheGatewayCountedNothingForRDoesNotHoldTheZero(gatewayCounted: Bool) async throws {
-        let prometheus = try await SharedPrometheus.instance.get()
-        let model = "org/scaled-down-\(gatewayCounted ? "counted" : "quiet")", namespace = "scaled-gw", retention = 8.0
-        let exporter = try await TestExporter(prometheus: prometheus, name: "scaled-gw-\(gatewayCounted)")
-        defer { exporter.stop() }
-        let key = ModelKey(namespace: namespace, modelID: model)
-        exporter.vllmPod(namespace: namespace, model: model, pod: "stays", requests: 5)
-        exporter.vllmPod(namespace: namespace, model: model, pod: "goes", requests: 3)
-        try await waitForSeries(prometheus, "count_over_time(vllm:request_success_total{model_name=\"\(model)\"}[10s]) >= 9", count: 2, timeout: 30)
-
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let engine = Engine(options: EngineOptions(), logger: logger)
-        await engine.loadConfig([RawEntry(
-            key: "m", text: "model_id: \(model)\nnamespace: \(namespace)\nenable_scale_to_zero: true\nretention_period: 8s\n",
-            location: EntryLocation(file: "m"))], now: Instant(seconds: Date().timeIntervalSince1970))
-        await engine.recover(.success([:]), now: Instant(seconds: Date().timeIntervalSince1970))
-        let collector = collector(prometheus)
-        try await tickFor(4, engine, collector)
-        if gatewayCounted { exporter.gatewayRequests(model, 1) }  // served by "goes" after its last scrape
-        try await Task.sleep(for: .milliseconds(1500))  // the gateway's next scrape
-        exporter.removePod(namespace: namespace, model: model, pod: "goes")
-        let firstZero = try await firstZero(of: key, within: retention + 4, engine, collector)
-        #expect(await engine.decision(for: key)?.wakePath == .gateway)
-        if gatewayCounted {
-            #expect(firstZero.map { $0 >= retention - 1.5 } ?? false,
-                    "zero \(firstZero.map { String($0) } ?? "never")s after the replica was removed, R = \(retention)s")
-        } else {
-            // R of gateway quiet began at the first tick, 5.5 s before the removal.
-            let zero = try #require(firstZero, "no zero within R + 4 s of the removal")
-            #expect(zero <= retention - 5.5 + 1.5, "zero \(zero)s after the replica was removed: held for its ended series")
-        }
-    }
-
     /// The endpoint picker creates a model's request-counter series with the first request for it
     /// (1 at its first scrape), and the client does not retry at once: Prometheus' `increase`
     /// never counts a series' first value, so only the first-series rule of the gateway query
