@@ -307,20 +307,19 @@ public struct SimulatedTSDB: Sendable {
     // MARK: - Ground truth for the invariant checker
 
     /// Series of `metric` whose labels include `labels`, evaluated as an instant selector at `time`.
+    /// The stored series of `metric` whose labels include `labels`.
+    func matching(_ metric: String, _ labels: [String: String]) -> some Sequence<StoredSeries> {
+        (indexByMetric[metric] ?? []).lazy.map { series[$0] }.filter { s in labels.allSatisfy { s.labels[$0.key] == $0.value } }
+    }
+
     public func freshValues(_ metric: String, matching labels: [String: String], at time: Double) -> [Double] {
-        (indexByMetric[metric] ?? []).compactMap { index in
-            let s = series[index]
-            guard labels.allSatisfy({ s.labels[$0.key] == $0.value }) else { return nil }
-            return instantValue(s, at: time)
-        }
+        matching(metric, labels).compactMap { instantValue($0, at: time) }
     }
 
     /// Values of the series of `metric` with `labels` whose last sample, not a staleness marker,
     /// is within `within` seconds before `time` (scraped just now, not a ghost of a TSDB restart).
     public func recentValues(_ metric: String, matching labels: [String: String], at time: Double, within: Double) -> [Double] {
-        (indexByMetric[metric] ?? []).compactMap { index in
-            let s = series[index]
-            guard labels.allSatisfy({ s.labels[$0.key] == $0.value }) else { return nil }
+        matching(metric, labels).compactMap { s in
             guard let last = s.samples.last(where: { $0.time <= time }), !last.stale, last.time >= time - within else { return nil }
             if let horizon, last.time < horizon.since, !horizon.exempt.contains(s.metric) { return nil }
             return last.value
@@ -329,10 +328,8 @@ public struct SimulatedTSDB: Sendable {
 
     /// `increase(metric{labels}[range])` per matching series at `time` (series with a result only).
     public func increases(_ metric: String, matching labels: [String: String], at time: Double, range: Double) -> [Double] {
-        (indexByMetric[metric] ?? []).compactMap { index in
-            let s = series[index]
-            guard labels.allSatisfy({ s.labels[$0.key] == $0.value }) else { return nil }
-            return extrapolatedRate(rangeSamples(s, at: time, range: range), rangeStart: time - range, rangeEnd: time, range: range, isRate: false)
+        matching(metric, labels).compactMap { s in
+            extrapolatedRate(rangeSamples(s, at: time, range: range), rangeStart: time - range, rangeEnd: time, range: range, isRate: false)
         }
     }
 

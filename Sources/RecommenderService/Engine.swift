@@ -113,24 +113,19 @@ final class ModelRecord {
 
     private func renderLines() {
         guard let decision else { return }
-        renderCount(desired: decision.desired, phase: decision.phase)
-        var writer = ExpositionWriter(reserving: modelLabels.utf8.count + 48)
-        writer.sample("recommender_model_wake_path", modelLabels + ",path=\"\(decision.wakePath.rawValue)\"", int: 1)
-        wakePathLine = writer.bytes
-    }
-
-    /// The `inferno_desired_replicas` and `recommender_model_state` lines.
-    private func renderCount(desired: Int, phase: Phase) {
         let ns = config.model.namespace, variant = config.variantName
         let labels = modelLabels + "," + ExpositionWriter.labels([
             "variant_name": variant, "variantautoscaling_name": variant, "variantautoscaling_namespace": ns,
         ])
         var writer = ExpositionWriter(reserving: labels.utf8.count + 40)
-        writer.sample("inferno_desired_replicas", labels, int: desired)
+        writer.sample("inferno_desired_replicas", labels, int: decision.desired)
         desiredLine = writer.bytes
         writer = ExpositionWriter(reserving: modelLabels.utf8.count + 48)
-        writer.sample("recommender_model_state", modelLabels + ",state=\"\(phase.rawValue)\"", int: 1)
+        writer.sample("recommender_model_state", modelLabels + ",state=\"\(decision.phase.rawValue)\"", int: 1)
         stateLine = writer.bytes
+        writer = ExpositionWriter(reserving: modelLabels.utf8.count + 48)
+        writer.sample("recommender_model_wake_path", modelLabels + ",path=\"\(decision.wakePath.rawValue)\"", int: 1)
+        wakePathLine = writer.bytes
     }
 }
 
@@ -303,15 +298,19 @@ public actor Engine {
         // A sighting proves a path for the models known when it was made; a rival for the name
         // (the same id discovered in another namespace, a new alias) makes it unproven again.
         for key in built.modelsWithNewRivals(since: names ?? rivalBaseline, alsoKnown: recoveredKnown) { records[key]?.forgetGatewaySighting(now: now) }
+        rivalBaseline = nil  // used once: later indexes compare with the one before
         names = built
         namesStale = false
         return built
     }
 
-    private func buildNames() -> NameIndex {
-        NameIndex(
-            models: records.values.map { ($0.config, $0.evidenced) }, entries: config?.overrides ?? [],
-            gatewayAdopted: Set(records.filter { $0.value.adoptedFromGateway }.keys))
+    /// The index of every record; `recovered` (restart recovery's models), the index of those
+    /// alone, each evidenced unless adopted from a gateway's label (as the last process knew them).
+    private func buildNames(recovered: Set<ModelKey>? = nil) -> NameIndex {
+        let models = recovered.map { keys in records.filter { keys.contains($0.key) } } ?? records
+        return NameIndex(
+            models: models.values.map { ($0.config, recovered == nil ? $0.evidenced : !$0.adoptedFromGateway) },
+            entries: config?.overrides ?? [], gatewayAdopted: Set(records.filter { $0.value.adoptedFromGateway }.keys))
     }
 
     /// Reads back the last exported values (restart recovery). Until it succeeds no tick decides.
@@ -358,10 +357,8 @@ public actor Engine {
             // knew, those it exported (evidenced then, unless adopted from a gateway's label): they
             // are what a rival is new against — not an empty inventory, nor one with the models
             // configured or woken since.
-            recoveredKnown = Set(records.filter { values[$0.key] != nil && !$0.value.adoptedFromGateway }.keys)
-            rivalBaseline = NameIndex(
-                models: records.filter { values[$0.key] != nil }.map { ($0.value.config, !$0.value.adoptedFromGateway) },
-                entries: config?.overrides ?? [], gatewayAdopted: Set(records.filter { $0.value.adoptedFromGateway }.keys))
+            recoveredKnown = Set(values.keys.filter { records[$0].map { !$0.adoptedFromGateway } ?? false })
+            rivalBaseline = buildNames(recovered: Set(values.keys))
             names = nil
             recovered = true
             metrics.recoveredModels = restored
