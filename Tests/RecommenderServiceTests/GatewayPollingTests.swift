@@ -108,7 +108,10 @@ import Testing
         let decision = try #require(await rig.decision("poll", model))
         #expect(decision.reason == .wake)
         #expect(decision.detail == "gateway demand 2")
-        #expect(wokeAfter < 1.0, "woke after \(wokeAfter) s")  // one poll interval and a read, no tick
+        // No tick runs here, so any wake is the poll's. The bound allows for a loaded 2-core CI
+        // machine running the suite in parallel (1.6 s seen); the latency itself is a benchmark
+        // figure (Benchmarks/activation-latency.py), not this test's.
+        #expect(wokeAfter < 2.5, "woke after \(wokeAfter) s")
         let metrics = await rig.engine.renderMetrics()
         #expect(metrics.contains("recommender_gateway_poll_wakes_total 1\n"))
         #expect(metrics.contains("recommender_gateway_poll_errors_total 0\n"))
