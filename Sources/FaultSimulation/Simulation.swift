@@ -378,11 +378,18 @@ struct World {
         // What the tick's answers could hold: the faults in force when Prometheus received its
         // queries (at the tick's start; a slow answer is late, not newer).
         let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= t && t < $0.end }
-        let facts = self.facts(at: now)
+        // As of the queries' evaluation (the tick's start): a slow answer is late, not newer, and
+        // the samples scraped while it was on its way are in none of them.
+        let facts = self.facts(at: t)
         if Simulation.trace { for (i, f) in facts.enumerated() { print("t=\(Simulation.format(now)) FACTS \(keys[i]) reporting \(f.reporting) counter \(f.counterPresent) finite \(f.finite)") } }
         if Simulation.trace { for m in fleet.models { print("t=\(Simulation.format(now)) PODS \(m.spec.ref) target \(m.target) " + m.pods.map { "\($0.name) readyAt \($0.readyAt) counter \($0.counter)" }.joined(separator: ", ")) } }
         if Simulation.trace {
             print("t=\(Simulation.format(now)) GATEWAY requests \(signals.gatewayRequests) demand \(signals.demand)")
+            for m in fleet.models {
+                let series = prometheus.state.withLock { $0.tsdb.samples(Fleet.requestsMetric, matching: ["namespace": m.spec.namespace, "model_name": m.spec.servedName]) }
+                let recent = series.map { $0.filter { $0.time > now - 40 }.map { "\(Simulation.format($0.time)):\($0.value)" }.joined(separator: " ") }
+                print("t=\(Simulation.format(now)) COUNTER \(m.spec.ref) \(recent.joined(separator: " | "))")
+            }
             for key in keys { if let d = await engine.decision(for: key) { print("t=\(Simulation.format(now)) \(key) desired \(d.desired) \(d.reason) \(d.detail) wake path \(d.wakePath.rawValue) (gateway seen at \(d.state.gatewaySeenAt.map { Simulation.format($0.seconds - SimulatedPrometheus.epoch) } ?? "never"))") } }
         }
         let reported = checker.violations.count

@@ -25,6 +25,11 @@ public struct ModelState: Sendable, Hashable {
     /// The last time the gateway was seen routing this model (its queue or request-counter series
     /// existed, under the model id or an alias): the proof of a wake path.
     public var gatewaySeenAt: Instant?
+    /// The last tick at which the gateway counted requests for this model (attributed to it
+    /// alone) that its replicas' request counters do not show — nothing completed in the window,
+    /// nothing in flight: their completions are lost (a container restart whose counter came back
+    /// to its old value across a failed scrape). R also counts from it.
+    public var uncountedArrival: Instant?
     /// What adaptive keep-alive and pre-warm have learned (empty for models that use neither).
     public var keepAlive: KeepAliveState
 

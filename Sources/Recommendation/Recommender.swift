@@ -227,6 +227,9 @@ public enum Recommender {
         if !e.windowHoldsR, let held = e.input.signals.requestsWindowSeconds {
             return "idle: Prometheus holds \(format(held.rounded()))s of the \(format(e.retention))s window (a fresh or restarted TSDB, or a replica newer than the window): no zero before it holds all of it"
         }
+        if let uncounted = e.next.uncountedArrival, now.since(uncounted) < e.retention {
+            return "idle: the gateway counted a request \(format(now.since(uncounted)))s ago that no replica's request counter shows (a counter reset across a failed scrape?): zero \(format(e.retention))s after it"
+        }
         if let lastWake = e.next.lastWake, now.since(lastWake) < e.retention {
             return "woken \(format(now.since(lastWake)))s ago, held up for \(format(e.retention))s"
         }
@@ -383,6 +386,15 @@ struct Evidence {
         if s.gatewaySeen { next.gatewaySeenAt = now }
         if ownWake { next.lastWake = now }
         if ownWake || (s.requests ?? 0) > 0 { next.lastActivity = now }
+        // Requests the gateway counted for this model alone that no replica's counter shows
+        // (nothing completed in the window, nothing in flight): their completions are lost — a
+        // restarted container's counter back at its old value across a failed scrape — so the
+        // retention counts from them too. (Requests the counters do show are timed by them; a
+        // read back over a blind stretch may hold requests completed long before the window.)
+        if s.gatewaySeen, !s.gatewayRequestsCaughtUp, (s.gatewayRequests ?? 0) > 0, s.requests == 0, !ownWake {
+            next.uncountedArrival = now
+            next.lastActivity = now
+        }
         let learns = KeepAlive.learns(input.config)
         // An arrival: a wake, or requests the gateway counted (served by replicas or not).
         let arrival = ownWake || (s.gatewayRequests ?? 0) > 0
@@ -404,12 +416,13 @@ struct Evidence {
         let r = retention
         let observedEnough = next.observedSince.map { now.since($0) >= r } ?? false
         let wokeLongAgo = next.lastWake.map { now.since($0) >= r } ?? true
+        let uncountedLongAgo = next.uncountedArrival.map { now.since($0) >= r } ?? true
         // The requests window must hold R of history (a fresh TSDB's does not yet); the observation
         // goes on meanwhile: what the window holds is complete, only short.
         windowHoldsR = (s.requestsWindowSeconds.map { $0 >= r } ?? true) && !s.requestsWindowReset && !s.requestsWindowEnded
-        idleForZero = quiet && (state.desired == 0 || (observedEnough && wokeLongAgo && windowHoldsR))
+        idleForZero = quiet && (state.desired == 0 || (observedEnough && wokeLongAgo && uncountedLongAgo && windowHoldsR))
         if quiet, let since = next.observedSince {
-            zeroAt = Swift.max(since.adding(r), next.lastWake?.adding(r) ?? since)
+            zeroAt = [next.lastWake, next.uncountedArrival].compactMap { $0?.adding(r) }.reduce(since.adding(r), Swift.max)
         } else {
             zeroAt = nil
         }

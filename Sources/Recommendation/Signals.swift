@@ -35,6 +35,9 @@ public struct ModelSignals: Sendable, Hashable {
     /// scrapes fail): what it served after its last scrape is unseen, so the window is no
     /// evidence of R without requests until that series has left it.
     public var requestsWindowEnded = false
+    /// `gatewayRequests` includes a read back over a stretch the recommender could not see (longer
+    /// than the gateway's usual window): requests counted then may be long completed.
+    public var gatewayRequestsCaughtUp = false
 
     /// Creates signals; every one unknown unless given.
     public init(

@@ -29,6 +29,8 @@ public struct FleetSignals: Sendable {
     public var requestsWindowResets: [ConfigDuration: [ModelKey: Double]] = [:]
     /// Per retention period, request-counter series that ended inside the window per model.
     public var requestsWindowEnded: [ConfigDuration: [ModelKey: Double]] = [:]
+    /// Gateway targets whose request count this tick was read back over a blind stretch.
+    public var gatewayRequestsCaughtUp: Set<GatewayKey> = []
     /// The vLLM pods' scrape interval in seconds (0: unknown, the window's coverage is not checked).
     public var scrapeInterval: Double = 0
 
@@ -118,6 +120,7 @@ public struct FleetSignals: Sendable {
             gatewayNamed: named, requestsWindowSamples: samples, scrapeInterval: scrapeInterval)
         attributed.requestsWindowResets = requestsWindowResets.mapValues(summed)
         attributed.requestsWindowEnded = requestsWindowEnded.mapValues(summed)
+        attributed.gatewayRequestsCaughtUp = Set(gatewayRequestsCaughtUp.flatMap { names.models(routedAs: $0) })
         return attributed
     }
 }
@@ -150,6 +153,8 @@ public struct AttributedSignals: Sendable {
     public var requestsWindowResets: [ConfigDuration: [ModelKey: Double]] = [:]
     /// Per retention period, request-counter series that ended inside the window per model.
     public var requestsWindowEnded: [ConfigDuration: [ModelKey: Double]] = [:]
+    /// Models whose gateway request count this tick was read back over a blind stretch.
+    public var gatewayRequestsCaughtUp: Set<ModelKey> = []
     /// The vLLM pods' scrape interval in seconds (0: unknown).
     public var scrapeInterval: Double = 0
 
@@ -175,6 +180,7 @@ public struct AttributedSignals: Sendable {
         signals.requestsWindowSeconds = windowSeconds
         signals.requestsWindowReset = (requestsWindowResets[retention]?[key] ?? 0) > 0
         signals.requestsWindowEnded = (requestsWindowEnded[retention]?[key] ?? 0) > 0
+        signals.gatewayRequestsCaughtUp = gatewayRequestsCaughtUp.contains(key)
         return signals
     }
 
@@ -207,6 +213,9 @@ public struct NameIndex: Sendable {
     /// Models adopted from a gateway series' namespace label alone (a shared gateway's own
     /// namespace once the id is evidenced elsewhere): no candidate for a wake path, no rival.
     private var gatewayAdopted: Set<ModelKey> = []
+    /// Namespaces where a model is evidenced (configured there or seen in vLLM series) or that an
+    /// entry names: a gateway series labelled with one of them is that namespace's demand.
+    private var modelNamespaces: Set<String> = []
 
     /// An index knowing nothing: every name is its own model.
     public init() {}
@@ -216,6 +225,7 @@ public struct NameIndex: Sendable {
     public init(models: [(config: ResolvedModelConfig, evidenced: Bool)], entries: [ModelEntry], gatewayAdopted: Set<ModelKey> = []) {
         self.gatewayAdopted = gatewayAdopted
         for (config, evidenced) in models {
+            if evidenced && !gatewayAdopted.contains(config.model) { modelNamespaces.insert(config.model.namespace) }
             for name in Set([config.model.modelID] + config.aliases) {
                 if evidenced { known[name, default: []].append(config.model) } else { weak[name, default: []].append(config.model) }
             }
@@ -223,6 +233,7 @@ public struct NameIndex: Sendable {
         for name in known.keys { known[name]!.sort() }
         for name in weak.keys { weak[name]!.sort() }
         for entry in entries {
+            if let namespace = entry.namespace { modelNamespaces.insert(namespace) }
             guard let modelID = entry.modelID, let aliases = entry.settings.aliases else { continue }
             for alias in aliases {
                 if let namespace = entry.namespace {
@@ -247,10 +258,14 @@ public struct NameIndex: Sendable {
         return key
     }
 
-    /// The models a gateway series counts for, most certain first: evidenced in the series'
-    /// namespace; a scoped alias there; evidenced anywhere (a shared gateway in its own
-    /// namespace); known without evidence in the namespace, then anywhere (records adopted from a
-    /// gateway's label alone last); else, with a namespace label, the model adopted there. A series with no namespace for a name known nowhere: none.
+    /// The models a gateway series counts for, most certain first (spec §4: the series' namespace
+    /// label first): evidenced in the series' namespace; a scoped alias there; when the label names
+    /// a namespace where some model is evidenced or that an entry names (a gateway per namespace
+    /// labels its series with the model's namespace), the model of that id there, known or adopted
+    /// now (its pods may not report yet). Otherwise the label may be a shared gateway's own
+    /// namespace: evidenced anywhere; known without evidence in the namespace, then anywhere
+    /// (records adopted from a gateway's label alone last); else the model adopted there. A series
+    /// with no namespace for a name known nowhere: none.
     public func models(routedAs key: GatewayKey) -> [ModelKey] {
         let strong = known[key.name] ?? [], unsure = weak[key.name] ?? []
         guard let namespace = key.namespace else { return strong.isEmpty ? unsure : strong }
@@ -258,6 +273,12 @@ public struct NameIndex: Sendable {
         if !strongHere.isEmpty { return strongHere }
         if let modelID = scopedAliases[ModelKey(namespace: namespace, modelID: key.name)] {
             return [ModelKey(namespace: namespace, modelID: modelID)]
+        }
+        if modelNamespaces.contains(namespace) {
+            let here = unsure.filter { $0.namespace == namespace }
+            let known = here.filter { !gatewayAdopted.contains($0) }
+            if !known.isEmpty { return known }
+            return here.isEmpty ? [ModelKey(namespace: namespace, modelID: anyNamespaceAliases[key.name] ?? key.name)] : here
         }
         if !strong.isEmpty { return strong }
         // A record adopted from such a label alone stands for "routed, place unknown": any other
@@ -389,13 +410,14 @@ public struct SignalCollector: Sendable {
         let scrapes = 3 * max(queries.scrapeInterval.seconds, 1)
         let firstCatchUp = retentions.map(\.seconds).min().map { max($0 - scrapes, 0.001) }
         var extra: [QueryOutcome] = []
-        let (caughtUp, blind) = await catchUp(await gatewayRequests, now: now ?? Instant(seconds: Date().timeIntervalSince1970), firstCatchUp: firstCatchUp)
+        let (caughtUp, blind, readBack) = await catchUp(await gatewayRequests, now: now ?? Instant(seconds: Date().timeIntervalSince1970), firstCatchUp: firstCatchUp)
         var fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
             kvCache: await kv, demand: await catchUpDemand(await demand, blind: blind, outcomes: &extra), gatewayRequests: caughtUp)
         fleet.requestsWindowSamples = samples
         fleet.requestsWindowResets = resets
         fleet.requestsWindowEnded = ended
+        fleet.gatewayRequestsCaughtUp = readBack
         fleet.scrapeInterval = queries.scrapeInterval.seconds
         var outcomes = requests.values.map { QueryOutcome(signal: .requests, error: $0.failure) }
         outcomes += [
@@ -517,13 +539,13 @@ public struct SignalCollector: Sendable {
     ///
     /// Also returns the recommender's own blind stretch that ended with this answer (seconds), nil
     /// when there was none — or when this answer only lingers over one already read back (see
-    /// ``catchUpDemand(_:blind:outcomes:)``).
+    /// ``catchUpDemand(_:blind:outcomes:)``) — and the targets whose count the read back raised.
     func catchUp(
         _ answer: Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError>, now: Instant, firstCatchUp: Double? = nil
-    ) async -> (Result<[GatewayKey: Double], PrometheusError>, blind: Double?) {
+    ) async -> (Result<[GatewayKey: Double], PrometheusError>, blind: Double?, readBack: Set<GatewayKey>) {
         guard case .success(let plainAnswer) = answer else {
             sightings.missed()  // the gateway goes on counting while the recommender cannot see
-            return (answer.map(\.values), nil)
+            return (answer.map(\.values), nil, [])
         }
         var values = plainAnswer.values
         let present = Set(plainAnswer.present.keys).union(values.keys)
@@ -537,28 +559,31 @@ public struct SignalCollector: Sendable {
         }
         guard let longest = (gaps.values.max()).map({ max($0, blind ?? 0) }) ?? blind else {
             sightings.record(present: present, counted: countable, lastValues: plainAnswer.present, at: now.seconds)
-            return (.success(values), nil)
+            return (.success(values), nil, [])
         }
         // Back to the sample before the gap: within a gateway window before it was last counted.
         let margin = max(3 * max(queries.scrapeInterval.seconds, 1), queries.gatewayWindow.seconds)
         let seconds = min(longest + margin, GatewaySightings.longestCatchUp)
         guard case .success(let wide) = await targets(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
             sightings.missed()  // not recorded: the next answer tries the catch-up again
-            return (.success(values), nil)
+            return (.success(values), nil, [])
         }
         // After the recommender's own blind stretch every target counts, those absent now too (a
         // gateway whose scrapes fail since: what it counted before is in the TSDB). A target with a
         // series in the gap but no increase was still seen routed; one never seen before was born
         // in the gap (its last value counts, as above).
         let bornInGap = blind != nil ? sightings.unseen(wide.present.keys) : []
+        var readBack = Set<GatewayKey>()
         for (key, last) in wide.present where blind != nil || gaps[key] != nil {
             let born = bornInGap.contains(key) && last.isFinite ? last : 0
-            values[key] = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, born)
+            let read = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, born)
+            if read > values[key] ?? 0 { readBack.insert(key) }
+            values[key] = read
         }
         sightings.record(
             present: present.union(blind != nil ? Set(wide.present.keys) : []), counted: countable.union(gaps.keys),
             lastValues: plainAnswer.present, at: now.seconds)
-        return (.success(values), fresh ? blind : nil)
+        return (.success(values), fresh ? blind : nil, readBack)
     }
 
     /// After the recommender's own blind stretch (`blind` seconds): the demand read over it (the
