@@ -91,7 +91,7 @@ struct World {
     let schedule: Schedule
     let profile: Profile
     let prometheus: SimulatedPrometheus
-    let collector: SignalCollector
+    var collector: SignalCollector
     var fleet: Fleet
     var checker: Checker
     var engine: Engine?
@@ -126,12 +126,7 @@ struct World {
                 state.modelLabels[model.ref] = (model.namespace, model.servedName, model.requestedName)
             }
         }
-        // One attempt: a retry of a failing query at the same virtual time fails the same way, and the
-        // client's backoff sleeps in real time (even a zero backoff costs a timer round trip).
-        let client = PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1))
-        collector = SignalCollector(client: client, queries: QueryBuilder(
-            templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(milliseconds: Int64((schedule.scrapeInterval * 1000).rounded())),
-            tickInterval: ConfigDuration(milliseconds: Int64((schedule.tickInterval * 1000).rounded()))))
+        collector = Self.makeCollector(prometheus, schedule)
         fleet = Fleet(schedule: schedule)
         checker = Checker(schedule: schedule, profile: profile)
         nextTick = schedule.tickInterval / 2
@@ -154,6 +149,17 @@ struct World {
         keys = schedule.models.map { ModelKey(namespace: $0.namespace, modelID: $0.id) }
     }
 
+    /// The service's signal collector, as a process starts with it (what it remembers of the
+    /// gateway's targets dies with the process).
+    static func makeCollector(_ prometheus: SimulatedPrometheus, _ schedule: Schedule) -> SignalCollector {
+        // One attempt: a retry of a failing query at the same virtual time fails the same way, and the
+        // client's backoff sleeps in real time (even a zero backoff costs a timer round trip).
+        let client = PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1))
+        return SignalCollector(client: client, queries: QueryBuilder(
+            templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(milliseconds: Int64((schedule.scrapeInterval * 1000).rounded())),
+            tickInterval: ConfigDuration(milliseconds: Int64((schedule.tickInterval * 1000).rounded()))))
+    }
+
     func rawEntries(_ config: ExpectedConfig) -> [RawEntry] {
         config.rawEntries.map { RawEntry(key: $0.key, text: $0.text, location: EntryLocation(file: "/etc/replica-recommender/models/\($0.key)")) }
     }
@@ -170,6 +176,7 @@ struct World {
             options: EngineOptions(forgetAfterSeconds: schedule.forgetAfter, scaleDownStabilizationSeconds: schedule.scaleDownStabilization),
             logger: Simulation.logger)
         self.engine = engine
+        if t > 0 { collector = Self.makeCollector(prometheus, schedule) }
         checker.engineStarted(at: t)
         await loadConfig(at: t)
         recovered = false
@@ -291,7 +298,12 @@ struct World {
             let samples = exported(name, at: t, faults: faults)
             if samples != nil { lastScraped[name] = t }
             if name == "recommender", samples != nil {
-                scrapedDesired.merge(desired) { $1 }
+                // What this scrape read: the running process's page (a crashed one's last
+                // recommendations, never scraped, are in no sample).
+                for line in output {
+                    guard let namespace = line.labels["namespace"], let model = line.labels["model_name"], line.value.isFinite else { continue }
+                    scrapedDesired[ModelKey(namespace: namespace, modelID: model)] = Int(line.value)
+                }
                 lastRecommenderScrape = t
             }
             prometheus.state.withLock { state in
@@ -363,6 +375,10 @@ struct World {
             // reads back, is not simulated).
             await engine.recoverIfDue(from: collector, window: Simulation.recoveryWindow, now: Instant(seconds: SimulatedPrometheus.epoch + t), learned: false)
             recovered = await engine.recovered
+            if Simulation.trace {
+                let known = await engine.recommendations().map { "\($0.namespace)/\($0.modelID)" }.sorted().joined(separator: " ")
+                print("t=\(Simulation.format(t)) RECOVERY \(recovered ? "done" : "pending"); Prometheus holds \(scrapedDesired.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")); known \(known)")
+            }
         }
         let (signals, outcomes) = await collector.collect(retentions: await engine.retentionsInUse, now: Instant(seconds: SimulatedPrometheus.epoch + t))
         if !recovered { collector.answersDiscarded() }  // as the service's loop
