@@ -26,16 +26,40 @@ struct GatewayCounterBaselineTests {
         #expect(decisions.map(\.desired) == [0, 0, 0], "details: \(decisions.map(\.detail))")
     }
 
-    /// Requests the gateway counted while replicas served them (vLLM's signals see those) delay
-    /// zero only while they are in the window; they do not restart the retention as a wake would.
-    @Test func gatewayRequestsServedByReplicasDoNotRestartTheIdleCountdown() {
-        let config = model(retention: 300)
-        let decisions = run(config, from: observed(1, since: at(-1000), lastWake: at(-200)), ticks: [
-            (0, signals(gatewayRequests: 2)),
-            (15, signals(gatewayRequests: 0)),
-            (100, signals(gatewayRequests: 0)),  // R = 300 after the last wake at -200
+    /// Requests the gateway counted while replicas served them are timed by the replicas' request
+    /// counters (which show them): they delay zero only while they are in the gateway's window,
+    /// and do not restart the retention from the tick that saw them.
+    @Test func gatewayRequestsTheReplicasCountersShowDoNotRestartTheRetention() {
+        let decisions = run(model(retention: 30), from: observed(1, since: at(-1000)), ticks: [
+            (0, signals(requests: 1, gatewayRequests: 2)),
+            (10, signals(requests: 1, gatewayRequests: 0)),
+            (31, signals(requests: 0, gatewayRequests: 0)),  // the completion has left the window
         ])
         #expect(decisions.map(\.desired) == [1, 1, 0], "details: \(decisions.map(\.detail))")
+    }
+
+    /// Requests the gateway counted for the model that no replica's counter shows (nothing
+    /// completed in the window, nothing in flight) were served and lost — a restarted container's
+    /// counter back at its old value across a failed scrape hides them (fault simulation, schedule
+    /// 15521098117460259587: the model went to zero 13 s after its last request). The retention
+    /// counts from the last tick that saw them, and the detail says so. A count read back over a
+    /// blind stretch (requests long completed) or one the gateway's series cannot attribute to
+    /// this model alone restarts nothing.
+    @Test(arguments: [(true, false, [1, 1, 1, 0]), (false, false, [1, 0, 0, 0]), (true, true, [1, 0, 0, 0])] as [(Bool, Bool, [Int])])
+    func requestsTheGatewayCountedThatNoReplicaCounterShowsRestartTheRetention(attributedAlone: Bool, readBack: Bool, expected: [Int]) {
+        var first = signals(requests: 0, gatewayRequests: 2, seen: attributedAlone)
+        first.gatewayRequestsCaughtUp = readBack
+        let decisions = run(model(retention: 30), from: observed(1, since: at(-1000)), ticks: [
+            (0, first),
+            (10, signals(requests: 0, gatewayRequests: 0)),
+            (29, signals(requests: 0, gatewayRequests: 0)),
+            (31, signals(requests: 0, gatewayRequests: 0)),
+        ])
+        #expect(decisions.map(\.desired) == expected, "details: \(decisions.map(\.detail))")
+        if expected[1] == 1 {
+            #expect(decisions[1].detail.contains("the gateway counted a request 10s ago that no replica's request counter shows"), "\(decisions[1].detail)")
+            #expect(decisions[1].zeroAt == at(30))
+        }
     }
 }
 

@@ -68,6 +68,29 @@ struct AttributionAttackTests {
         #expect((decision?.desired ?? 0) >= 1, "stranded: \(decision?.reason.rawValue ?? "nil"): \(decision?.detail ?? "")")
     }
 
+    /// A gateway per namespace labels each series with its model's namespace. `org/m` runs in
+    /// `team-a`; `team-b` runs `org/other` and is starting `org/m` (no pod of it reports yet) when
+    /// requests for it reach `team-b`'s gateway: they are `team-b`'s demand (spec §4: the label
+    /// first) — not `team-a`'s, whose wake path they prove nothing for (fault simulation, schedule
+    /// 6900963101566896114: `team-b/org/m` was never exported while its requests waited). A label
+    /// naming a namespace where nothing runs (a shared gateway's own) still goes to the id where
+    /// it runs (the test above).
+    @Test func aSeriesLabelledWithANamespaceWhereModelsRunIsThatNamespacesDemand() async {
+        let running = ModelKey(namespace: "team-a", modelID: "org/m")
+        let starting = ModelKey(namespace: "team-b", modelID: "org/m")
+        let neighbour = ModelKey(namespace: "team-b", modelID: "org/other")
+        let engine = await decidedEngine(models: [running, neighbour], config: ["default": "enable_scale_to_zero: true\nretention_period: 10s"])
+        let gateway = [GatewayKey(namespace: "team-b", name: "org/m"): 2.0]
+        for second in [2.0, 3.0] {
+            await engine.tick(
+                completeFleet(ready: [running: 1, neighbour: 1], retentions: [ConfigDuration(seconds: 10)], gatewayRequests: gateway),
+                outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        let woken = await engine.decision(for: starting)
+        #expect((woken?.desired ?? 0) >= 1, "stranded: \(woken?.reason.rawValue ?? "never exported"): \(woken?.detail ?? "")")
+        #expect(await engine.decision(for: running)?.wakePath == WakePathStatus.none, "team-b's series proved a wake path for team-a")
+    }
+
     /// `org/m` is served in `team-a` behind the gateway (whose series carry no namespace label) and
     /// in `team-b` to in-cluster callers that do not go through any gateway. The gateway has never
     /// routed `team-b/org/m`, yet its series "prove" a wake path there, so `team-b` goes to zero
