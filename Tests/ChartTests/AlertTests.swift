@@ -11,7 +11,9 @@ struct AlertTests {
     /// The rule file content (`spec` of the PrometheusRule) the chart renders with `arguments`.
     func renderedRules(_ arguments: [String] = [], values: String? = nil) throws -> String {
         var extra = arguments
-        if let values { extra += ["-f", try valuesFile(values)] }
+        let file = try values.map(valuesFile)
+        defer { if let file { try? FileManager.default.removeItem(atPath: file) } }
+        if let file { extra += ["-f", file] }
         let (status, output) = try run("helm", [
             "template", "replica-recommender", chart, "--namespace", "monitoring", "--set", "prometheusRule.enabled=true",
             "--show-only", "templates/prometheusrule.yaml",
@@ -78,6 +80,7 @@ struct AlertTests {
             """)
         let directory = NSTemporaryDirectory() + "rr-alerts-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try rules.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
         try """
             rule_files: [rules.yaml]

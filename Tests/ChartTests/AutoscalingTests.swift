@@ -89,7 +89,9 @@ struct AutoscalingTests {
                 - {name: c1, namespace: prod, model: org/c.v2, autoscaler: hpa}
             """
         let objects = try render(values: values)
-        let (status, configMap) = try run("helm", ["template", "rr", chart, "-f", try valuesFile(values), "--show-only", "templates/configmap.yaml"])
+        let file = try valuesFile(values)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let (status, configMap) = try run("helm", ["template", "rr", chart, "-f", file, "--show-only", "templates/configmap.yaml"])
         try #require(status == 0)
         let resolver = ConfigResolver(
             config: ModelConfigSet.build(entries: try ConfigSource.parseDataMap(text: configMap, file: "rendered"), previous: nil),

@@ -51,7 +51,9 @@ func valuesFile(_ yaml: String) throws -> String {
 /// `helm template` of the chart with `arguments` (and `values`, a YAML document, when given).
 func render(_ arguments: [String] = [], values: String? = nil, source: String = chart, release: String = "rr") throws -> Rendering {
     var extra = arguments
-    if let values { extra += ["-f", try valuesFile(values)] }
+    let file = try values.map(valuesFile)
+    defer { if let file { try? FileManager.default.removeItem(atPath: file) } }
+    if let file { extra += ["-f", file] }
     let (status, output) = try run("helm", ["template", release, source] + extra)
     try #require(status == 0, "helm template \(extra.joined(separator: " ")): \(output)")
     var objects: [String: [[String: Any]]] = [:]
@@ -65,7 +67,9 @@ func render(_ arguments: [String] = [], values: String? = nil, source: String = 
 /// `helm template` expected to fail: its output (the error).
 func renderFailure(_ arguments: [String] = [], values: String? = nil) throws -> String {
     var extra = arguments
-    if let values { extra += ["-f", try valuesFile(values)] }
+    let file = try values.map(valuesFile)
+    defer { if let file { try? FileManager.default.removeItem(atPath: file) } }
+    if let file { extra += ["-f", file] }
     let (status, output) = try run("helm", ["template", "rr", chart] + extra)
     #expect(status != 0, "helm template \(extra.joined(separator: " ")) succeeded")
     return output

@@ -33,6 +33,7 @@ struct ChartConsumerTests {
     /// The chart's ScaledObject and HPA for the test model, rendered by helm.
     func renderedObjects() throws -> (scaledObject: [String: Any], hpa: [String: Any]) {
         let values = NSTemporaryDirectory() + "rr-chart-consumers-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: values) }
         try """
             autoscaling:
               targets:
@@ -62,6 +63,7 @@ struct ChartConsumerTests {
         let client = PrometheusClient(transport: CurlTransport(connection: PrometheusConnection(url: prometheus.url)))
         let directory = NSTemporaryDirectory() + "rr-chart-consumers-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try "model_id: \(Self.model)\nnamespace: \(Self.namespace)\nenable_scale_to_zero: false\nmin_replicas: 2\n"
             .write(toFile: directory + "/llama", atomically: true, encoding: .utf8)
 

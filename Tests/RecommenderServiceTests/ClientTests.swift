@@ -45,6 +45,7 @@ struct ClientTests {
         try await waitUntil(timeout: 30) { await httpStatus("http://127.0.0.1:\(port)/") != nil }
 
         let tokenFile = NSTemporaryDirectory() + "rr-bearer-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: tokenFile) }
         try "first\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let client = PrometheusClient(transport: CurlTransport(connection: PrometheusConnection(
             url: "http://127.0.0.1:\(port)/prom", bearerTokenFile: tokenFile, headers: [("X-Scope-OrgID", "tenant-a")])))

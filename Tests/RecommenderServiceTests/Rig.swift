@@ -6,7 +6,7 @@ import Recommendation
 @testable import RecommenderService
 
 /// The recommender wired to a real Prometheus, ticked by the test.
-struct Rig {
+final class Rig: Sendable {
     let engine: Engine
     let loop: TickLoop
     let watcher: ConfigWatcher
@@ -38,6 +38,8 @@ struct Rig {
     }
 
     func tick() async { await loop.tickOnce() }
+
+    deinit { try? FileManager.default.removeItem(atPath: configDirectory) }
 
     func decision(_ namespace: String, _ model: String) async -> Decision? {
         await engine.decision(for: ModelKey(namespace: namespace, modelID: model))
