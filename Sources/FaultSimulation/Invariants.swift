@@ -74,6 +74,11 @@ struct ModelFacts {
     /// The pending demand is in the TSDB: a queue sample > 0 since it began (flow control), or a
     /// counter rise since it began within the window (no flow control).
     var demandVisible = false
+    /// With a gateway per namespace: another namespace's model of the same name is known, and no
+    /// such model has a gateway series of its own namespace's label within the gateway window —
+    /// the label could be a shared gateway's own namespace, so the recommender gives the demand to
+    /// the model it knows (spec §4: never a namespace nobody configured or saw).
+    var labelAmbiguous = false
 }
 
 /// Checks the invariants at every step from ground truth: the fleet (who asked when, what was
@@ -320,7 +325,10 @@ struct Checker {
             }
 
             // Never stranded.
-            if facts[i].reporting || r.namedScoped || schedule.gatewayNamespaces == .perNamespace || value != nil { knowable[i] = true }
+            if facts[i].reporting || r.namedScoped || value != nil { knowable[i] = true }
+            // A gateway per namespace names the model's namespace — unless the label could be a
+            // shared gateway's own (another namespace's model of the name has no series of its own).
+            let attributable = knowable[i] || (schedule.gatewayNamespaces == .perNamespace && !facts[i].labelAmbiguous)
             let runtime = fleet.models[i]
             if let pending = runtime.pendingSince {
                 if model.viaAPI {
@@ -329,7 +337,7 @@ struct Checker {
                         report(.neverStranded, now, model.ref, "requests wait since t=\(Simulation.format(pending)), a wake call at t=\(Simulation.format(wake)), desired \(value.map(String.init) ?? "absent"); \(explain(key))")
                     }
                 } else {
-                    if !blind && facts[i].demandVisible && knowable[i] { visibleTicks[i] += 1 }
+                    if !blind && facts[i].demandVisible && attributable { visibleTicks[i] += 1 }
                     if visibleTicks[i] >= 2, (value ?? 0) < 1, !strandedReported[i] {
                         strandedReported[i] = true
                         report(.neverStranded, now, model.ref, "requests wait at the gateway since t=\(Simulation.format(pending)) (visible to \(visibleTicks[i]) ticks), desired \(value.map(String.init) ?? "absent") in \(model.namespace); \(explain(key))")

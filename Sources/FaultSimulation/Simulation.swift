@@ -551,6 +551,20 @@ struct World {
                     facts.sharers = max(facts.sharers, sharers)
                 }
                 facts.finite = finite
+                if schedule.gatewayNamespaces == .perNamespace, configuredNames.contains(model.requestedName) {
+                    let name = model.requestedName
+                    let window = max(3 * schedule.scrapeInterval, schedule.tickInterval + 2 * schedule.scrapeInterval)
+                    let others = models.indices.filter { j in
+                        j != i && models[j].namespace != model.namespace
+                            && known.contains(ModelKey(namespace: models[j].namespace, modelID: models[j].id))
+                            && Set([models[j].id] + aliases[j]).contains(name)
+                    }
+                    facts.labelAmbiguous = !others.isEmpty && !others.contains { j in
+                        let own = ["target_model_name": name, "namespace": models[j].namespace]
+                        return !tsdb.recentValues(Fleet.queueMetric, matching: own, at: t, within: window).isEmpty
+                            || !tsdb.recentValues(Fleet.gatewayCounterMetric, matching: own, at: t, within: window).isEmpty
+                    }
+                }
                 // Demand under a requested name no entry maps to the model is not its demand as
                 // far as the recommender can tell (an alias removed from the configuration).
                 if let since = pending[i], !model.viaAPI, configuredNames.contains(model.requestedName) {

@@ -389,9 +389,11 @@ struct Evidence {
         // Requests the gateway counted for this model alone that no replica's counter shows
         // (nothing completed in the window, nothing in flight): their completions are lost — a
         // restarted container's counter back at its old value across a failed scrape — so the
-        // retention counts from them too. (Requests the counters do show are timed by them; a
-        // read back over a blind stretch may hold requests completed long before the window.)
-        if s.gatewaySeen, !s.gatewayRequestsCaughtUp, (s.gatewayRequests ?? 0) > 0, s.requests == 0, !ownWake {
+        // retention counts from them too. Only when the gateway's count reaches no further back
+        // than the requests window: a longer one (a read back over a long blind stretch, a
+        // gateway window longer than R) may hold requests the window rightly no longer shows.
+        // (Requests the counters do show are timed by them.)
+        if s.gatewaySeen, let span = s.gatewayRequestsSpan, span <= retention, (s.gatewayRequests ?? 0) > 0, s.requests == 0, !ownWake {
             next.uncountedArrival = now
             next.lastActivity = now
         }

@@ -35,9 +35,10 @@ public struct ModelSignals: Sendable, Hashable {
     /// scrapes fail): what it served after its last scrape is unseen, so the window is no
     /// evidence of R without requests until that series has left it.
     public var requestsWindowEnded = false
-    /// `gatewayRequests` includes a read back over a stretch the recommender could not see (longer
-    /// than the gateway's usual window): requests counted then may be long completed.
-    public var gatewayRequestsCaughtUp = false
+    /// How far back, in seconds, the requests in `gatewayRequests` may lie: the gateway query's
+    /// window, or the stretch a read back covered when only such a read counted them (after the
+    /// recommender or the gateway was blind). Nil: not known.
+    public var gatewayRequestsSpan: Double?
 
     /// Creates signals; every one unknown unless given.
     public init(

@@ -594,8 +594,9 @@ public actor Engine {
         guard config != nil, recovered, lastTickAt != nil else { return [] }
         let names = nameIndex(now: now)
         var woken: [ModelKey] = []
+        let labelled = Set(outcome.queued.keys.filter { $0.namespace != nil })
         for (series, queued) in outcome.queued where queued > 0 {
-            for key in names.models(routedAs: series) {
+            for key in names.models(routedAs: series, labelled: labelled) {
                 guard let record = records[key], (record.decision?.desired ?? record.state.desired) == 0 else { continue }
                 record.signals.demand = max(record.signals.demand ?? 0, queued)
                 decideNow(record, now: now)

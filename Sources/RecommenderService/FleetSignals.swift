@@ -29,8 +29,11 @@ public struct FleetSignals: Sendable {
     public var requestsWindowResets: [ConfigDuration: [ModelKey: Double]] = [:]
     /// Per retention period, request-counter series that ended inside the window per model.
     public var requestsWindowEnded: [ConfigDuration: [ModelKey: Double]] = [:]
-    /// Gateway targets whose request count this tick was read back over a blind stretch.
-    public var gatewayRequestsCaughtUp: Set<GatewayKey> = []
+    /// Gateway targets whose request count this tick only a read back over a blind stretch
+    /// counted, with the seconds that read covered.
+    public var gatewayRequestsReadBack: [GatewayKey: Double] = [:]
+    /// The gateway request-counter query's window, in seconds (0: unknown).
+    public var gatewayWindowSeconds: Double = 0
     /// The vLLM pods' scrape interval in seconds (0: unknown, the window's coverage is not checked).
     public var scrapeInterval: Double = 0
 
@@ -83,12 +86,16 @@ public struct FleetSignals: Sendable {
         // model known only from a recovered recommendation while its pods' scrapes fail included.
         var proven = Set<ModelKey>()
         var named = Set<ModelKey>()
+        var labelled = Set<GatewayKey>()
+        for result in [demand, gatewayRequests] {
+            if case .success(let values) = result { labelled.formUnion(values.keys.filter { $0.namespace != nil }) }
+        }
         func gateway(_ result: Result<[GatewayKey: Double], PrometheusError>) -> Result<[ModelKey: Double], PrometheusError> {
             result.map { values in
                 var out: [ModelKey: Double] = [:]
                 for (key, value) in values {
-                    let models = names.models(routedAs: key)
-                    if let model = names.wakePathProven(by: key) { proven.insert(model) }
+                    let models = names.models(routedAs: key, labelled: labelled)
+                    if let model = names.wakePathProven(by: key, labelled: labelled) { proven.insert(model) }
                     let labelled = names.models(labelledAs: key)
                     named.formUnion(labelled.isEmpty ? names.candidates(named: key.name) : labelled)
                     for model in models { out[model, default: 0] += value }
@@ -120,7 +127,16 @@ public struct FleetSignals: Sendable {
             gatewayNamed: named, requestsWindowSamples: samples, scrapeInterval: scrapeInterval)
         attributed.requestsWindowResets = requestsWindowResets.mapValues(summed)
         attributed.requestsWindowEnded = requestsWindowEnded.mapValues(summed)
-        attributed.gatewayRequestsCaughtUp = Set(gatewayRequestsCaughtUp.flatMap { names.models(routedAs: $0) })
+        // How far back each model's gateway count may reach: the window, when a target counted it
+        // in the window; else the longest read back that counted it.
+        if case .success(let values) = gatewayRequests, gatewayWindowSeconds > 0 {
+            for (key, value) in values where value > 0 {
+                let span = gatewayRequestsReadBack[key] ?? gatewayWindowSeconds
+                for model in names.models(routedAs: key, labelled: labelled) {
+                    attributed.gatewayRequestsSpan[model] = min(attributed.gatewayRequestsSpan[model] ?? .infinity, span)
+                }
+            }
+        }
         return attributed
     }
 }
@@ -153,8 +169,8 @@ public struct AttributedSignals: Sendable {
     public var requestsWindowResets: [ConfigDuration: [ModelKey: Double]] = [:]
     /// Per retention period, request-counter series that ended inside the window per model.
     public var requestsWindowEnded: [ConfigDuration: [ModelKey: Double]] = [:]
-    /// Models whose gateway request count this tick was read back over a blind stretch.
-    public var gatewayRequestsCaughtUp: Set<ModelKey> = []
+    /// Per model, how far back (seconds) the requests its gateway count holds may lie.
+    public var gatewayRequestsSpan: [ModelKey: Double] = [:]
     /// The vLLM pods' scrape interval in seconds (0: unknown).
     public var scrapeInterval: Double = 0
 
@@ -180,7 +196,7 @@ public struct AttributedSignals: Sendable {
         signals.requestsWindowSeconds = windowSeconds
         signals.requestsWindowReset = (requestsWindowResets[retention]?[key] ?? 0) > 0
         signals.requestsWindowEnded = (requestsWindowEnded[retention]?[key] ?? 0) > 0
-        signals.gatewayRequestsCaughtUp = gatewayRequestsCaughtUp.contains(key)
+        signals.gatewayRequestsSpan = gatewayRequestsSpan[key]
         return signals
     }
 
@@ -213,9 +229,6 @@ public struct NameIndex: Sendable {
     /// Models adopted from a gateway series' namespace label alone (a shared gateway's own
     /// namespace once the id is evidenced elsewhere): no candidate for a wake path, no rival.
     private var gatewayAdopted: Set<ModelKey> = []
-    /// Namespaces where a model is evidenced (configured there or seen in vLLM series) or that an
-    /// entry names: a gateway series labelled with one of them is that namespace's demand.
-    private var modelNamespaces: Set<String> = []
 
     /// An index knowing nothing: every name is its own model.
     public init() {}
@@ -225,7 +238,6 @@ public struct NameIndex: Sendable {
     public init(models: [(config: ResolvedModelConfig, evidenced: Bool)], entries: [ModelEntry], gatewayAdopted: Set<ModelKey> = []) {
         self.gatewayAdopted = gatewayAdopted
         for (config, evidenced) in models {
-            if evidenced && !gatewayAdopted.contains(config.model) { modelNamespaces.insert(config.model.namespace) }
             for name in Set([config.model.modelID] + config.aliases) {
                 if evidenced { known[name, default: []].append(config.model) } else { weak[name, default: []].append(config.model) }
             }
@@ -233,7 +245,6 @@ public struct NameIndex: Sendable {
         for name in known.keys { known[name]!.sort() }
         for name in weak.keys { weak[name]!.sort() }
         for entry in entries {
-            if let namespace = entry.namespace { modelNamespaces.insert(namespace) }
             guard let modelID = entry.modelID, let aliases = entry.settings.aliases else { continue }
             for alias in aliases {
                 if let namespace = entry.namespace {
@@ -259,14 +270,16 @@ public struct NameIndex: Sendable {
     }
 
     /// The models a gateway series counts for, most certain first (spec §4: the series' namespace
-    /// label first): evidenced in the series' namespace; a scoped alias there; when the label names
-    /// a namespace where some model is evidenced or that an entry names (a gateway per namespace
-    /// labels its series with the model's namespace), the model of that id there, known or adopted
-    /// now (its pods may not report yet). Otherwise the label may be a shared gateway's own
-    /// namespace: evidenced anywhere; known without evidence in the namespace, then anywhere
-    /// (records adopted from a gateway's label alone last); else the model adopted there. A series
-    /// with no namespace for a name known nowhere: none.
-    public func models(routedAs key: GatewayKey) -> [ModelKey] {
+    /// label first): evidenced in the series' namespace; a scoped alias there; when a model of the
+    /// name known elsewhere has a series of its own namespace's label among `labelled` (the
+    /// labelled series answered this tick) — gateways per namespace, each labelling its series
+    /// with its model's namespace — the model of that name in the label's namespace, known or
+    /// adopted now (its pods may not report yet). Otherwise the label may be a shared gateway's
+    /// own namespace (which may run a model of its own): evidenced anywhere; known without
+    /// evidence in the namespace, then anywhere (records adopted from a gateway's label alone
+    /// last); else the model adopted there. A series with no namespace for a name known nowhere:
+    /// none.
+    public func models(routedAs key: GatewayKey, labelled: Set<GatewayKey> = []) -> [ModelKey] {
         let strong = known[key.name] ?? [], unsure = weak[key.name] ?? []
         guard let namespace = key.namespace else { return strong.isEmpty ? unsure : strong }
         let strongHere = strong.filter { $0.namespace == namespace }
@@ -274,7 +287,8 @@ public struct NameIndex: Sendable {
         if let modelID = scopedAliases[ModelKey(namespace: namespace, modelID: key.name)] {
             return [ModelKey(namespace: namespace, modelID: modelID)]
         }
-        if modelNamespaces.contains(namespace) {
+        let elsewhere = (strong + unsure).filter { $0.namespace != namespace && !gatewayAdopted.contains($0) }
+        if elsewhere.contains(where: { labelled.contains(GatewayKey(namespace: $0.namespace, name: key.name)) }) {
             let here = unsure.filter { $0.namespace == namespace }
             let known = here.filter { !gatewayAdopted.contains($0) }
             if !known.isEmpty { return known }
@@ -316,11 +330,11 @@ public struct NameIndex: Sendable {
     /// a namespace where the id is known therefore never proves a path for the same id elsewhere,
     /// even when its demand goes there (the model in the label's namespace may be known only
     /// from a recovered recommendation while its pods' scrapes fail).
-    public func wakePathProven(by key: GatewayKey) -> ModelKey? {
+    public func wakePathProven(by key: GatewayKey, labelled: Set<GatewayKey> = []) -> ModelKey? {
         let all = candidates(named: key.name)
         let here = key.namespace.map { namespace in all.filter { $0.namespace == namespace } } ?? []
         let candidates = here.isEmpty ? all : here
-        guard candidates.count == 1, models(routedAs: key) == candidates else { return nil }
+        guard candidates.count == 1, models(routedAs: key, labelled: labelled) == candidates else { return nil }
         return candidates[0]
     }
 
@@ -417,7 +431,8 @@ public struct SignalCollector: Sendable {
         fleet.requestsWindowSamples = samples
         fleet.requestsWindowResets = resets
         fleet.requestsWindowEnded = ended
-        fleet.gatewayRequestsCaughtUp = readBack
+        fleet.gatewayRequestsReadBack = readBack
+        fleet.gatewayWindowSeconds = queries.gatewayWindow.seconds
         fleet.scrapeInterval = queries.scrapeInterval.seconds
         var outcomes = requests.values.map { QueryOutcome(signal: .requests, error: $0.failure) }
         outcomes += [
@@ -539,13 +554,14 @@ public struct SignalCollector: Sendable {
     ///
     /// Also returns the recommender's own blind stretch that ended with this answer (seconds), nil
     /// when there was none — or when this answer only lingers over one already read back (see
-    /// ``catchUpDemand(_:blind:outcomes:)``) — and the targets whose count the read back raised.
+    /// ``catchUpDemand(_:blind:outcomes:)``) — and the targets whose count only the read back
+    /// counted, with the seconds it covered.
     func catchUp(
         _ answer: Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError>, now: Instant, firstCatchUp: Double? = nil
-    ) async -> (Result<[GatewayKey: Double], PrometheusError>, blind: Double?, readBack: Set<GatewayKey>) {
+    ) async -> (Result<[GatewayKey: Double], PrometheusError>, blind: Double?, readBack: [GatewayKey: Double]) {
         guard case .success(let plainAnswer) = answer else {
             sightings.missed()  // the gateway goes on counting while the recommender cannot see
-            return (answer.map(\.values), nil, [])
+            return (answer.map(\.values), nil, [:])
         }
         var values = plainAnswer.values
         let present = Set(plainAnswer.present.keys).union(values.keys)
@@ -559,25 +575,25 @@ public struct SignalCollector: Sendable {
         }
         guard let longest = (gaps.values.max()).map({ max($0, blind ?? 0) }) ?? blind else {
             sightings.record(present: present, counted: countable, lastValues: plainAnswer.present, at: now.seconds)
-            return (.success(values), nil, [])
+            return (.success(values), nil, [:])
         }
         // Back to the sample before the gap: within a gateway window before it was last counted.
         let margin = max(3 * max(queries.scrapeInterval.seconds, 1), queries.gatewayWindow.seconds)
         let seconds = min(longest + margin, GatewaySightings.longestCatchUp)
         guard case .success(let wide) = await targets(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
             sightings.missed()  // not recorded: the next answer tries the catch-up again
-            return (.success(values), nil, [])
+            return (.success(values), nil, [:])
         }
         // After the recommender's own blind stretch every target counts, those absent now too (a
         // gateway whose scrapes fail since: what it counted before is in the TSDB). A target with a
         // series in the gap but no increase was still seen routed; one never seen before was born
         // in the gap (its last value counts, as above).
         let bornInGap = blind != nil ? sightings.unseen(wide.present.keys) : []
-        var readBack = Set<GatewayKey>()
+        var readBack: [GatewayKey: Double] = [:]
         for (key, last) in wide.present where blind != nil || gaps[key] != nil {
             let born = bornInGap.contains(key) && last.isFinite ? last : 0
             let read = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, born)
-            if read > values[key] ?? 0 { readBack.insert(key) }
+            if read > 0, (values[key] ?? 0) == 0 { readBack[key] = seconds }
             values[key] = read
         }
         sightings.record(

@@ -42,13 +42,14 @@ struct GatewayCounterBaselineTests {
     /// completed in the window, nothing in flight) were served and lost — a restarted container's
     /// counter back at its old value across a failed scrape hides them (fault simulation, schedule
     /// 15521098117460259587: the model went to zero 13 s after its last request). The retention
-    /// counts from the last tick that saw them, and the detail says so. A count read back over a
-    /// blind stretch (requests long completed) or one the gateway's series cannot attribute to
-    /// this model alone restarts nothing.
-    @Test(arguments: [(true, false, [1, 1, 1, 0]), (false, false, [1, 0, 0, 0]), (true, true, [1, 0, 0, 0])] as [(Bool, Bool, [Int])])
-    func requestsTheGatewayCountedThatNoReplicaCounterShowsRestartTheRetention(attributedAlone: Bool, readBack: Bool, expected: [Int]) {
+    /// counts from the last tick that saw them, and the detail says so. A count that may reach
+    /// further back than R (a read back over a long blind stretch; a gateway window longer than
+    /// R), one of unknown reach, or one the gateway's series cannot attribute to this model alone
+    /// restarts nothing.
+    @Test(arguments: [(true, 15.0, [1, 1, 1, 0]), (false, 15, [1, 0, 0, 0]), (true, 45, [1, 0, 0, 0]), (true, nil, [1, 0, 0, 0])] as [(Bool, Double?, [Int])])
+    func requestsTheGatewayCountedThatNoReplicaCounterShowsRestartTheRetention(attributedAlone: Bool, span: Double?, expected: [Int]) {
         var first = signals(requests: 0, gatewayRequests: 2, seen: attributedAlone)
-        first.gatewayRequestsCaughtUp = readBack
+        first.gatewayRequestsSpan = span
         let decisions = run(model(retention: 30), from: observed(1, since: at(-1000)), ticks: [
             (0, first),
             (10, signals(requests: 0, gatewayRequests: 0)),

@@ -68,27 +68,53 @@ struct AttributionAttackTests {
         #expect((decision?.desired ?? 0) >= 1, "stranded: \(decision?.reason.rawValue ?? "nil"): \(decision?.detail ?? "")")
     }
 
-    /// A gateway per namespace labels each series with its model's namespace. `org/m` runs in
-    /// `team-a`; `team-b` runs `org/other` and is starting `org/m` (no pod of it reports yet) when
-    /// requests for it reach `team-b`'s gateway: they are `team-b`'s demand (spec §4: the label
-    /// first) — not `team-a`'s, whose wake path they prove nothing for (fault simulation, schedule
-    /// 6900963101566896114: `team-b/org/m` was never exported while its requests waited). A label
-    /// naming a namespace where nothing runs (a shared gateway's own) still goes to the id where
-    /// it runs (the test above).
-    @Test func aSeriesLabelledWithANamespaceWhereModelsRunIsThatNamespacesDemand() async {
+    /// Gateways per namespace label each series with its model's namespace. `org/m` runs in
+    /// `team-a` (its own gateway's series say `team-a`); `team-b` is starting `org/m` (no pod of
+    /// it reports yet) when requests for it reach `team-b`'s gateway: they are `team-b`'s demand
+    /// (spec §4: the label first) — not `team-a`'s, whose wake path they prove nothing for (fault
+    /// simulation, schedule 6900963101566896114: `team-b/org/m` was never exported while its
+    /// requests waited).
+    @Test func aSeriesLabelledWithAnotherNamespaceThanTheModelsOwnSeriesIsThatNamespacesDemand() async {
         let running = ModelKey(namespace: "team-a", modelID: "org/m")
         let starting = ModelKey(namespace: "team-b", modelID: "org/m")
-        let neighbour = ModelKey(namespace: "team-b", modelID: "org/other")
-        let engine = await decidedEngine(models: [running, neighbour], config: ["default": "enable_scale_to_zero: true\nretention_period: 10s"])
-        let gateway = [GatewayKey(namespace: "team-b", name: "org/m"): 2.0]
+        let engine = await decidedEngine(models: [running], config: ["default": "enable_scale_to_zero: true\nretention_period: 10s"])
+        let gateway = [GatewayKey(namespace: "team-a", name: "org/m"): 0.0, GatewayKey(namespace: "team-b", name: "org/m"): 2.0]
         for second in [2.0, 3.0] {
             await engine.tick(
-                completeFleet(ready: [running: 1, neighbour: 1], retentions: [ConfigDuration(seconds: 10)], gatewayRequests: gateway),
+                completeFleet(ready: [running: 1], retentions: [ConfigDuration(seconds: 10)], gatewayRequests: gateway),
                 outcomes: [], duration: 0, now: Instant(seconds: second))
         }
         let woken = await engine.decision(for: starting)
         #expect((woken?.desired ?? 0) >= 1, "stranded: \(woken?.reason.rawValue ?? "never exported"): \(woken?.detail ?? "")")
-        #expect(await engine.decision(for: running)?.wakePath == WakePathStatus.none, "team-b's series proved a wake path for team-a")
+        #expect(await engine.decision(for: running)?.reason != .wake)
+    }
+
+    /// A shared gateway in `llm-gw`, whose namespace also runs a model of its own (`acme/embed`):
+    /// its series for `org/m`, which runs at zero in `team-a` and has no series of its own
+    /// namespace's label, are `team-a`'s demand. Taking every label naming a namespace where a
+    /// model runs for that namespace's demand (a first version) invented `llm-gw/org/m` and left
+    /// `team-a/org/m` at zero while its requests waited.
+    @Test func aSharedGatewaysSeriesStillWakeTheModelWhenItsOwnNamespaceRunsAModel() async {
+        let atZero = ModelKey(namespace: "team-a", modelID: "org/m")
+        let neighbour = ModelKey(namespace: "llm-gw", modelID: "acme/embed")
+        let phantom = ModelKey(namespace: "llm-gw", modelID: "org/m")
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let engine = Engine(options: EngineOptions(), logger: logger)
+        await engine.loadConfig([
+            RawEntry(key: "m", text: "model_id: org/m\nnamespace: team-a\nenable_scale_to_zero: true\nretention_period: 10s", location: EntryLocation(file: "m")),
+            RawEntry(key: "e", text: "model_id: acme/embed\nnamespace: llm-gw\nenable_scale_to_zero: false", location: EntryLocation(file: "e")),
+        ], now: Instant(seconds: 0))
+        await engine.recover(.success([atZero: 0, neighbour: 1]), wakePaths: .success([atZero: 1]), now: Instant(seconds: 1))
+        for (second, queued) in [(2.0, 0.0), (3.0, 2.0), (4.0, 2.0)] {
+            await engine.tick(
+                completeFleet(ready: [neighbour: 1], retentions: [ConfigDuration(seconds: 10)],
+                              demand: [GatewayKey(namespace: "llm-gw", name: "org/m"): queued, GatewayKey(namespace: "llm-gw", name: "acme/embed"): 0]),
+                outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        let woken = await engine.decision(for: atZero)
+        #expect((woken?.desired ?? 0) >= 1, "stranded: \(woken?.reason.rawValue ?? "nil"): \(woken?.detail ?? "")")
+        #expect(await engine.decision(for: phantom) == nil, "invented \(phantom)")
     }
 
     /// `org/m` is served in `team-a` behind the gateway (whose series carry no namespace label) and
