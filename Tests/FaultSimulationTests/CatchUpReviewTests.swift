@@ -75,6 +75,31 @@ import Testing
         #expect(seen.filter { $0.key >= 130 }.values.allSatisfy { $0 == 0 }, "\(seen.sorted { $0.key < $1.key }.filter { $0.key >= 130 })")
     }
 
+    /// How far back a count may reach (the decision core restarts the retention from requests
+    /// no replica's counter shows only when they are within R): a count only the read back made
+    /// reaches over the gap it covered; one the plain window made, over the window.
+    @Test func aCountOnlyAReadBackMadeReachesOverTheStretchItCovered() async {
+        var tsdb = SimulatedTSDB()
+        Self.scrapes(&tsdb, pod: "gw-0", until: 80, gap: 50..<66) { $0 >= 64 ? 1 : 0 }
+        let prometheus = SimulatedPrometheus(tsdb: tsdb)
+        let collector = SignalCollector(
+            client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)),
+            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1)))
+        var spans: [Double: Double] = [:]
+        var window = 0.0
+        for t in stride(from: 40.0, through: 75, by: 1) {
+            prometheus.beginTick(at: t, faults: [])
+            let fleet = await collector.collect(retentions: [ConfigDuration(seconds: 60)], now: Instant(seconds: SimulatedPrometheus.epoch + t)).0
+            _ = prometheus.endTick()
+            window = fleet.gatewayWindowSeconds
+            if let value = try? fleet.gatewayRequests.get()[Self.key], value > 0 { spans[t] = fleet.gatewayRequestsReadBack[Self.key] ?? window }
+        }
+        #expect(window == 3)
+        let readBack = spans.filter { $0.value > window }
+        #expect(!readBack.isEmpty, "\(spans.sorted { $0.key < $1.key })")
+        #expect(readBack.values.allSatisfy { $0 >= 16 && $0 <= 16 + 3 + 1 }, "\(spans.sorted { $0.key < $1.key })")
+    }
+
     @Test func controlARequestCountedDuringTheGatewaysOwnScrapeGapIsCaughtUp() async {
         var tsdb = SimulatedTSDB()
         Self.scrapes(&tsdb, pod: "gw-0", until: 80, gap: 50..<66) { $0 >= 64 ? 1 : 0 }
