@@ -74,8 +74,8 @@ struct ModelFacts {
     /// The pending demand is in the TSDB: a queue sample > 0 since it began (flow control), or a
     /// counter rise since it began within the window (no flow control).
     var demandVisible = false
-    /// With a gateway per namespace: another namespace's model of the same name is known, and no
-    /// such model has a gateway series of its own namespace's label within the gateway window —
+    /// With a gateway per namespace: another namespace's model of the same name is known, and not
+    /// every such model has a gateway series of its own namespace's label within the gateway window —
     /// the label could be a shared gateway's own namespace, so the recommender gives the demand to
     /// the model it knows (spec §4: never a namespace nobody configured or saw).
     var labelAmbiguous = false

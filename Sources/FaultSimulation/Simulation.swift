@@ -559,10 +559,12 @@ struct World {
                             && known.contains(ModelKey(namespace: models[j].namespace, modelID: models[j].id))
                             && Set([models[j].id] + aliases[j]).contains(name)
                     }
-                    facts.labelAmbiguous = !others.isEmpty && !others.contains { j in
-                        let own = ["target_model_name": name, "namespace": models[j].namespace]
-                        return !tsdb.recentValues(Fleet.queueMetric, matching: own, at: t, within: window).isEmpty
-                            || !tsdb.recentValues(Fleet.gatewayCounterMetric, matching: own, at: t, within: window).isEmpty
+                    facts.labelAmbiguous = !others.isEmpty && !others.allSatisfy { j in
+                        Set([models[j].id] + aliases[j]).contains { other in
+                            let own = ["target_model_name": other, "namespace": models[j].namespace]
+                            return !tsdb.recentValues(Fleet.queueMetric, matching: own, at: t, within: window).isEmpty
+                                || !tsdb.recentValues(Fleet.gatewayCounterMetric, matching: own, at: t, within: window).isEmpty
+                        }
                     }
                 }
                 // Demand under a requested name no entry maps to the model is not its demand as

@@ -386,14 +386,21 @@ struct Evidence {
         if s.gatewaySeen { next.gatewaySeenAt = now }
         if ownWake { next.lastWake = now }
         if ownWake || (s.requests ?? 0) > 0 { next.lastActivity = now }
+        // The requests window must hold R of history (a fresh TSDB's does not yet, nor a counter
+        // first scraped less than R ago); the observation goes on meanwhile: what the window
+        // holds is complete, only short.
+        let held = s.requestsWindowSeconds ?? .infinity
+        let windowHolds = held >= retention && !s.requestsWindowReset && !s.requestsWindowEnded
+        windowHoldsR = windowHolds
         // Requests the gateway counted for this model alone that no replica's counter shows
-        // (nothing completed in the window, nothing in flight): their completions are lost — a
-        // restarted container's counter back at its old value across a failed scrape — so the
-        // retention counts from them too. Only when the gateway's count reaches no further back
-        // than the requests window: a longer one (a read back over a long blind stretch, a
+        // (nothing completed in a window that holds R, nothing in flight): their completions are
+        // lost — a restarted container's counter back at its old value across a failed scrape —
+        // so the retention counts from them too. Only when the gateway's count reaches no further
+        // back than the requests window: a longer one (a read back over a long blind stretch, a
         // gateway window longer than R) may hold requests the window rightly no longer shows.
-        // (Requests the counters do show are timed by them.)
-        if s.gatewaySeen, let span = s.gatewayRequestsSpan, span <= retention, (s.gatewayRequests ?? 0) > 0, s.requests == 0, !ownWake {
+        // (Requests the counters do show are timed by them; a window short of R — a counter whose
+        // first sample already counted them — holds the zero until R after that sample.)
+        if s.gatewaySeen, windowHolds, let span = s.gatewayRequestsSpan, span <= retention, (s.gatewayRequests ?? 0) > 0, s.requests == 0, !ownWake {
             next.uncountedArrival = now
             next.lastActivity = now
         }
@@ -419,9 +426,6 @@ struct Evidence {
         let observedEnough = next.observedSince.map { now.since($0) >= r } ?? false
         let wokeLongAgo = next.lastWake.map { now.since($0) >= r } ?? true
         let uncountedLongAgo = next.uncountedArrival.map { now.since($0) >= r } ?? true
-        // The requests window must hold R of history (a fresh TSDB's does not yet); the observation
-        // goes on meanwhile: what the window holds is complete, only short.
-        windowHoldsR = (s.requestsWindowSeconds.map { $0 >= r } ?? true) && !s.requestsWindowReset && !s.requestsWindowEnded
         idleForZero = quiet && (state.desired == 0 || (observedEnough && wokeLongAgo && uncountedLongAgo && windowHoldsR))
         if quiet, let since = next.observedSince {
             zeroAt = [next.lastWake, next.uncountedArrival].compactMap { $0?.adding(r) }.reduce(since.adding(r), Swift.max)

@@ -229,6 +229,8 @@ public struct NameIndex: Sendable {
     /// Models adopted from a gateway series' namespace label alone (a shared gateway's own
     /// namespace once the id is evidenced elsewhere): no candidate for a wake path, no rival.
     private var gatewayAdopted: Set<ModelKey> = []
+    /// Every name (id and aliases) each known model answers to.
+    private var namesOf: [ModelKey: Set<String>] = [:]
 
     /// An index knowing nothing: every name is its own model.
     public init() {}
@@ -238,6 +240,7 @@ public struct NameIndex: Sendable {
     public init(models: [(config: ResolvedModelConfig, evidenced: Bool)], entries: [ModelEntry], gatewayAdopted: Set<ModelKey> = []) {
         self.gatewayAdopted = gatewayAdopted
         for (config, evidenced) in models {
+            namesOf[config.model, default: []].formUnion([config.model.modelID] + config.aliases)
             for name in Set([config.model.modelID] + config.aliases) {
                 if evidenced { known[name, default: []].append(config.model) } else { weak[name, default: []].append(config.model) }
             }
@@ -270,11 +273,11 @@ public struct NameIndex: Sendable {
     }
 
     /// The models a gateway series counts for, most certain first (spec §4: the series' namespace
-    /// label first): evidenced in the series' namespace; a scoped alias there; when a model of the
-    /// name known elsewhere has a series of its own namespace's label among `labelled` (the
-    /// labelled series answered this tick) — gateways per namespace, each labelling its series
-    /// with its model's namespace — the model of that name in the label's namespace, known or
-    /// adopted now (its pods may not report yet). Otherwise the label may be a shared gateway's
+    /// label first): evidenced in the series' namespace; a scoped alias there; when every model of
+    /// the name known elsewhere has a series of its own namespace's label (under any of its
+    /// names) among `labelled` (the labelled series answered this tick) — gateways per namespace,
+    /// each labelling its series with its model's namespace, account for them all — the model of
+    /// that name in the label's namespace, known or adopted now (its pods may not report yet). Otherwise the label may be a shared gateway's
     /// own namespace (which may run a model of its own): evidenced anywhere; known without
     /// evidence in the namespace, then anywhere (records adopted from a gateway's label alone
     /// last); else the model adopted there. A series with no namespace for a name known nowhere:
@@ -288,7 +291,8 @@ public struct NameIndex: Sendable {
             return [ModelKey(namespace: namespace, modelID: modelID)]
         }
         let elsewhere = (strong + unsure).filter { $0.namespace != namespace && !gatewayAdopted.contains($0) }
-        if elsewhere.contains(where: { labelled.contains(GatewayKey(namespace: $0.namespace, name: key.name)) }) {
+        let ownSeries = { (model: ModelKey) in (self.namesOf[model] ?? []).contains { labelled.contains(GatewayKey(namespace: model.namespace, name: $0)) } }
+        if !elsewhere.isEmpty, elsewhere.allSatisfy(ownSeries) {
             let here = unsure.filter { $0.namespace == namespace }
             let known = here.filter { !gatewayAdopted.contains($0) }
             if !known.isEmpty { return known }

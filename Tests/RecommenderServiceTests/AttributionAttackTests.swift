@@ -117,6 +117,34 @@ struct AttributionAttackTests {
         #expect(await engine.decision(for: phantom) == nil, "invented \(phantom)")
     }
 
+    /// A mixed topology: a shared gateway in `llm-gw` routes `org/m` for `team-a` (at zero, no
+    /// series of its own label), while `team-b` has its own gateway for its `org/m`. Requests at
+    /// the shared gateway are `team-a`'s: one model of the name with its own label (`team-b`)
+    /// does not make every label a model's namespace (a version that asked for any such model
+    /// adopted `llm-gw/org/m` and left `team-a/org/m` at zero).
+    @Test func oneNamespacesOwnGatewayDoesNotMakeASharedGatewaysLabelAModelNamespace() async {
+        let atZero = ModelKey(namespace: "team-a", modelID: "org/m")
+        let ownGateway = ModelKey(namespace: "team-b", modelID: "org/m")
+        let phantom = ModelKey(namespace: "llm-gw", modelID: "org/m")
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let engine = Engine(options: EngineOptions(), logger: logger)
+        await engine.loadConfig([
+            RawEntry(key: "a", text: "model_id: org/m\nnamespace: team-a\nenable_scale_to_zero: true\nretention_period: 10s", location: EntryLocation(file: "a")),
+            RawEntry(key: "b", text: "model_id: org/m\nnamespace: team-b\nenable_scale_to_zero: true\nretention_period: 10s", location: EntryLocation(file: "b")),
+        ], now: Instant(seconds: 0))
+        await engine.recover(.success([atZero: 0, ownGateway: 1]), now: Instant(seconds: 1))
+        for (second, queued) in [(2.0, 0.0), (3.0, 2.0), (4.0, 2.0)] {
+            await engine.tick(
+                completeFleet(ready: [ownGateway: 1], retentions: [ConfigDuration(seconds: 10)],
+                              demand: [GatewayKey(namespace: "llm-gw", name: "org/m"): queued, GatewayKey(namespace: "team-b", name: "org/m"): 0]),
+                outcomes: [], duration: 0, now: Instant(seconds: second))
+        }
+        let woken = await engine.decision(for: atZero)
+        #expect((woken?.desired ?? 0) >= 1, "stranded: \(woken?.reason.rawValue ?? "nil"): \(woken?.detail ?? "")")
+        #expect(await engine.decision(for: phantom) == nil, "invented \(phantom)")
+    }
+
     /// `org/m` is served in `team-a` behind the gateway (whose series carry no namespace label) and
     /// in `team-b` to in-cluster callers that do not go through any gateway. The gateway has never
     /// routed `team-b/org/m`, yet its series "prove" a wake path there, so `team-b` goes to zero
