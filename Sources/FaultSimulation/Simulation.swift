@@ -487,20 +487,23 @@ struct World {
         for span in queryFaults where span.start <= t && t < span.end { if case .failover(let since) = span.kind { horizon = max(horizon, since) } }
         return prometheus.state.withLock { state in
             let tsdb = state.tsdb
+            // What the answering replica holds: during a failover, none of what came before its data.
+            var view = tsdb
+            if horizon > -.infinity { view.horizon = (horizon, []) }
             return models.enumerated().map { i, model in
                 var facts = ModelFacts()
                 let labels = ["namespace": model.namespace, "model_name": model.servedName]
-                let running = tsdb.freshValues(Fleet.runningMetric, matching: labels, at: t)
-                let waiting = tsdb.freshValues(Fleet.waitingMetric, matching: labels, at: t)
+                let running = view.freshValues(Fleet.runningMetric, matching: labels, at: t)
+                let waiting = view.freshValues(Fleet.waitingMetric, matching: labels, at: t)
                 // The service reads the counter over R plus one scrape (its last step inside the window).
-                let requests = tsdb.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i] + schedule.scrapeInterval)
+                let requests = view.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i] + schedule.scrapeInterval)
                 facts.reporting = !running.isEmpty
                 // A counter with an increase in the window, or one scraped at 0 at its pod's last
                 // scrape: it has never counted a request, so its first sample is evidence (the
                 // requests template's rule). Not a ghost: a restarted TSDB keeps no staleness.
                 facts.counterPresent = !requests.isEmpty
-                    || tsdb.recentValues(Fleet.requestsMetric, matching: labels, at: t, within: schedule.scrapeInterval + 1e-6).contains(0)
-                facts.counterExported = facts.counterPresent && !tsdb.freshValues(Fleet.requestsMetric, matching: labels, at: t).isEmpty
+                    || view.recentValues(Fleet.requestsMetric, matching: labels, at: t, within: schedule.scrapeInterval + 1e-6).contains(0)
+                facts.counterExported = facts.counterPresent && !view.freshValues(Fleet.requestsMetric, matching: labels, at: t).isEmpty
                 // Finite as the answering replica holds it: during a failover, a non-finite sample
                 // older than its data is not in the answer (schedule 12292053529570076681).
                 var answered = requests

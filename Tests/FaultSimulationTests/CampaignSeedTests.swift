@@ -22,6 +22,7 @@ struct CampaignSeedTests {
         (11_497_651_978_963_978_017, "checker: facts as of the queries' evaluation (a slow answer is late, not newer)"),
         (16_416_723_268_088_191_328, "checker: what Prometheus scraped is the running process's page, not a crashed one's unscraped output"),
         (17_335_983_384_433_035_398, "a restarted process starts with a fresh signal collector (its first answer reads the gateway back)"),
+        (13_925_873_358_993_470_329, "checker: during a failover a replica's series are what the answering replica holds (a TSDB restart's ghost of a pod is not reporting)"),
         (2_108_580_386_546_881_744, "uncounted gateway requests restart the retention only when the requests window holds R (a new counter's first value already counted them)"),
     ]
 
