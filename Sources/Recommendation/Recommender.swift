@@ -97,7 +97,8 @@ public struct Decision: Sendable, Hashable {
 /// 3. **idle → zero** — scale-to-zero allowed, every activity signal known and zero now, and the
 ///    recommender has observed the model continuously (complete data, a replica reporting, or at
 ///    zero) for the retention period R, with no wake within R: since `increase(...[R])` is zero,
-///    no request completed in the last R, so R is measured from the last request. The whole group
+///    no request completed in the last R, so R is measured from the last request (and from a
+///    request the gateway counted that no replica's counter shows, `ModelState.uncountedArrival`). The whole group
 ///    likewise. Zero needs a wake path, else the model is held with reason `no_wake_path`.
 /// 4. **active** — otherwise: sized to load (`target_concurrency`) or by saturation (KV-cache and
 ///    queue against targets, see `Sizer`), clamped to [max(1, min_replicas), max_replicas],
