@@ -95,26 +95,33 @@ struct AttributionAttackTests {
     /// model runs for that namespace's demand (a first version) invented `llm-gw/org/m` and left
     /// `team-a/org/m` at zero while its requests waited.
     @Test func aSharedGatewaysSeriesStillWakeTheModelWhenItsOwnNamespaceRunsAModel() async {
+        let (woken, phantom) = await Self.requestsQueueAtASharedGateway(
+            besides: "model_id: acme/embed\nnamespace: llm-gw\nenable_scale_to_zero: false", running: ModelKey(namespace: "llm-gw", modelID: "acme/embed"))
+        #expect((woken?.desired ?? 0) >= 1 && phantom == nil, "team-a: \(woken?.reason.rawValue ?? "nil") \(woken?.detail ?? ""); invented llm-gw/org/m: \(phantom != nil)")
+    }
+
+    /// `team-a/org/m` at zero (its wake path proven before a restart) while `running` (its entry
+    /// `besides`) serves: requests for `org/m` queue at a shared gateway labelled `llm-gw` for two
+    /// ticks, beside `running`'s own series under its own label. Returns `team-a/org/m`'s decision
+    /// and `llm-gw/org/m`'s.
+    static func requestsQueueAtASharedGateway(besides entry: String, running: ModelKey) async -> (woken: Decision?, phantom: Decision?) {
         let atZero = ModelKey(namespace: "team-a", modelID: "org/m")
-        let neighbour = ModelKey(namespace: "llm-gw", modelID: "acme/embed")
-        let phantom = ModelKey(namespace: "llm-gw", modelID: "org/m")
+        let itsSeries = GatewayKey(namespace: running.namespace, name: running.modelID)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let engine = Engine(options: EngineOptions(), logger: logger)
         await engine.loadConfig([
-            RawEntry(key: "m", text: "model_id: org/m\nnamespace: team-a\nenable_scale_to_zero: true\nretention_period: 10s", location: EntryLocation(file: "m")),
-            RawEntry(key: "e", text: "model_id: acme/embed\nnamespace: llm-gw\nenable_scale_to_zero: false", location: EntryLocation(file: "e")),
+            RawEntry(key: "a", text: "model_id: org/m\nnamespace: team-a\nenable_scale_to_zero: true\nretention_period: 10s", location: EntryLocation(file: "a")),
+            RawEntry(key: "b", text: entry, location: EntryLocation(file: "b")),
         ], now: Instant(seconds: 0))
-        await engine.recover(.success([atZero: 0, neighbour: 1]), wakePaths: .success([atZero: 1]), now: Instant(seconds: 1))
+        await engine.recover(.success([atZero: 0, running: 1]), wakePaths: .success([atZero: 1]), now: Instant(seconds: 1))
         for (second, queued) in [(2.0, 0.0), (3.0, 2.0), (4.0, 2.0)] {
             await engine.tick(
-                completeFleet(ready: [neighbour: 1], retentions: [ConfigDuration(seconds: 10)],
-                              demand: [GatewayKey(namespace: "llm-gw", name: "org/m"): queued, GatewayKey(namespace: "llm-gw", name: "acme/embed"): 0]),
+                completeFleet(ready: [running: 1], retentions: [ConfigDuration(seconds: 10)],
+                              demand: [GatewayKey(namespace: "llm-gw", name: "org/m"): queued, itsSeries: 0]),
                 outcomes: [], duration: 0, now: Instant(seconds: second))
         }
-        let woken = await engine.decision(for: atZero)
-        #expect((woken?.desired ?? 0) >= 1, "stranded: \(woken?.reason.rawValue ?? "nil"): \(woken?.detail ?? "")")
-        #expect(await engine.decision(for: phantom) == nil, "invented \(phantom)")
+        return (await engine.decision(for: atZero), await engine.decision(for: ModelKey(namespace: "llm-gw", modelID: "org/m")))
     }
 
     /// A mixed topology: a shared gateway in `llm-gw` routes `org/m` for `team-a` (at zero, no
@@ -123,26 +130,9 @@ struct AttributionAttackTests {
     /// does not make every label a model's namespace (a version that asked for any such model
     /// adopted `llm-gw/org/m` and left `team-a/org/m` at zero).
     @Test func oneNamespacesOwnGatewayDoesNotMakeASharedGatewaysLabelAModelNamespace() async {
-        let atZero = ModelKey(namespace: "team-a", modelID: "org/m")
-        let ownGateway = ModelKey(namespace: "team-b", modelID: "org/m")
-        let phantom = ModelKey(namespace: "llm-gw", modelID: "org/m")
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let engine = Engine(options: EngineOptions(), logger: logger)
-        await engine.loadConfig([
-            RawEntry(key: "a", text: "model_id: org/m\nnamespace: team-a\nenable_scale_to_zero: true\nretention_period: 10s", location: EntryLocation(file: "a")),
-            RawEntry(key: "b", text: "model_id: org/m\nnamespace: team-b\nenable_scale_to_zero: true\nretention_period: 10s", location: EntryLocation(file: "b")),
-        ], now: Instant(seconds: 0))
-        await engine.recover(.success([atZero: 0, ownGateway: 1]), now: Instant(seconds: 1))
-        for (second, queued) in [(2.0, 0.0), (3.0, 2.0), (4.0, 2.0)] {
-            await engine.tick(
-                completeFleet(ready: [ownGateway: 1], retentions: [ConfigDuration(seconds: 10)],
-                              demand: [GatewayKey(namespace: "llm-gw", name: "org/m"): queued, GatewayKey(namespace: "team-b", name: "org/m"): 0]),
-                outcomes: [], duration: 0, now: Instant(seconds: second))
-        }
-        let woken = await engine.decision(for: atZero)
-        #expect((woken?.desired ?? 0) >= 1, "stranded: \(woken?.reason.rawValue ?? "nil"): \(woken?.detail ?? "")")
-        #expect(await engine.decision(for: phantom) == nil, "invented \(phantom)")
+        let (woken, phantom) = await Self.requestsQueueAtASharedGateway(
+            besides: "model_id: org/m\nnamespace: team-b\nenable_scale_to_zero: true\nretention_period: 10s", running: ModelKey(namespace: "team-b", modelID: "org/m"))
+        #expect((woken?.desired ?? 0) >= 1 && phantom == nil, "team-a: \(woken?.reason.rawValue ?? "nil") \(woken?.detail ?? ""); invented llm-gw/org/m: \(phantom != nil)")
     }
 
     /// `org/m` is served in `team-a` behind the gateway (whose series carry no namespace label) and
