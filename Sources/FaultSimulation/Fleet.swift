@@ -50,6 +50,8 @@ struct Fleet {
         /// The last request the gateway counted while no replica of the model was ready (nothing
         /// in vLLM's series places the name in its namespace then).
         var lastUnservedGatewayArrival = -Double.infinity
+        /// The last request the gateway counted for the model, served or not.
+        var lastGatewayArrival = -Double.infinity
         /// Activity intervals (arrival, completion or ∞ while pending/in flight), for the checker.
         var lastCompletion = -Double.infinity
         /// Recently completed requests (arrival, completion), newest last.
@@ -143,6 +145,7 @@ struct Fleet {
         if !viaAPI {
             models[index].gatewayCount += 1
             models[index].gatewaySeen = true
+            models[index].lastGatewayArrival = t
             if !models[index].pods.contains(where: { $0.readyAt <= t }) { models[index].lastUnservedGatewayArrival = t }
         } else if firstAttempt {
             wakeCalls.append(index)  // the caller signals activity before sending

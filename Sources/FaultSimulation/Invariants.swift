@@ -415,9 +415,11 @@ struct Checker {
             // of the name evidenced elsewhere (spec §4: a label naming a namespace where the name
             // is known only from a recovered value or a wake goes to the models evidenced
             // elsewhere, so a request is never lost to a shared gateway's own namespace) — unless
-            // an entry names the twin's namespace (evidence: its requests go to it alone).
+            // an entry names the twin's namespace (evidence: its requests go to it alone). While no
+            // replica of the twin reports (its pods' scrapes fail), what its ready pods serve is in
+            // no series of its own either (schedule 15260727443853610683).
             for k in schedule.models.indices where k != j && schedule.models[k].id == schedule.models[j].id && !resolved[k].namedScoped {
-                calm = max(calm, fleet.models[k].lastUnservedGatewayArrival)
+                calm = max(calm, facts[k].reporting ? fleet.models[k].lastUnservedGatewayArrival : fleet.models[k].lastGatewayArrival)
             }
             retention = max(retention, r.retention)
         }

@@ -23,8 +23,23 @@ struct CampaignSeedTests {
         (16_416_723_268_088_191_328, "checker: what Prometheus scraped is the running process's page, not a crashed one's unscraped output"),
         (17_335_983_384_433_035_398, "a restarted process starts with a fresh signal collector (its first answer reads the gateway back)"),
         (13_925_873_358_993_470_329, "checker: during a failover a replica's series are what the answering replica holds (a TSDB restart's ghost of a pod is not reporting)"),
+        (15_260_727_443_853_610_683, "checker: a twin whose pods' scrapes fail has its served gateway requests count for the model too"),
         (2_108_580_386_546_881_744, "uncounted gateway requests restart the retention only when the requests window holds R (a new counter's first value already counted them)"),
     ]
+
+    /// Open (the final 100,000-schedule campaign of the fifth round): the model is at zero, the
+    /// recommender's answers are partial, requests queue at 160.9 and the gateway's scrapes fail
+    /// from 167; the recommender restarts at 224 and its first answer reads back only R − 3
+    /// scrapes (54 s), so the queue samples of 161–166 are never read. Fix in view: recover when
+    /// the last process last saw completely and read back from there.
+    @Test func aRestartDuringAPartialStretchWhileTheGatewayIsBlindStrandsTheModel() async {
+        let schedule = ScheduleGenerator(profile: .spec).generate(seed: 5_757_851_591_934_740_825)
+        let result = await Simulation(schedule: schedule, profile: .spec).run()
+        #expect(result.harnessError == nil)
+        withKnownIssue("a new process's first read back does not reach into the last process's blind stretch") {
+            #expect(result.violations.isEmpty, "\(result.violations.prefix(1).map { "\($0)" })")
+        }
+    }
 
     @Test(arguments: seeds.map(\.seed))
     func theScheduleKeepsEveryPromise(seed: UInt64) async {
