@@ -79,6 +79,9 @@ struct ModelFacts {
     /// the label could be a shared gateway's own namespace, so the recommender gives the demand to
     /// the model it knows (spec §4: never a namespace nobody configured or saw).
     var labelAmbiguous = false
+    /// The name the model's requests use is one the configuration in force ties to it (its id or
+    /// an alias): after a restart forgets a broken entry's last good version, an alias no longer is.
+    var requestedNameMapped = true
 }
 
 /// Checks the invariants at every step from ground truth: the fleet (who asked when, what was
@@ -337,6 +340,7 @@ struct Checker {
                         report(.neverStranded, now, model.ref, "requests wait since t=\(Simulation.format(pending)), a wake call at t=\(Simulation.format(wake)), desired \(value.map(String.init) ?? "absent"); \(explain(key))")
                     }
                 } else {
+                    if !facts[i].requestedNameMapped { visibleTicks[i] = 0 }
                     if !blind && facts[i].demandVisible && attributable { visibleTicks[i] += 1 }
                     if visibleTicks[i] >= 2, (value ?? 0) < 1, !strandedReported[i] {
                         strandedReported[i] = true

@@ -554,6 +554,7 @@ struct World {
                     facts.sharers = max(facts.sharers, sharers)
                 }
                 facts.finite = finite
+                facts.requestedNameMapped = model.viaAPI || configuredNames.contains(model.requestedName)
                 if schedule.gatewayNamespaces == .perNamespace, configuredNames.contains(model.requestedName) {
                     let name = model.requestedName
                     let window = max(3 * schedule.scrapeInterval, schedule.tickInterval + 2 * schedule.scrapeInterval)
