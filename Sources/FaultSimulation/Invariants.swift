@@ -326,6 +326,9 @@ struct Checker {
             if let previous, previous > 0, value == nil, seeing[i] < schedule.forgetAfter - 2 * schedule.tickInterval {
                 report(.forgottenWhileBlind, now, model.ref, "forgotten after only \(Simulation.format(seeing[i]))s of ticks that could see (forget after \(Simulation.format(schedule.forgetAfter))s)", once: "blind\(i)")
             }
+            // Forgotten (spec §5: unseen for the period): the recommender knows the model again only
+            // from a source, so demand it cannot place (no label, no entry) is not its to see.
+            if previous != nil, value == nil { knowable[i] = false }
 
             // Never stranded.
             if facts[i].reporting || r.namedScoped || value != nil { knowable[i] = true }

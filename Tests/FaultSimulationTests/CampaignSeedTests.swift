@@ -25,6 +25,7 @@ struct CampaignSeedTests {
         (13_925_873_358_993_470_329, "checker: during a failover a replica's series are what the answering replica holds (a TSDB restart's ghost of a pod is not reporting)"),
         (15_260_727_443_853_610_683, "checker: a twin whose pods' scrapes fail has its served gateway requests count for the model too"),
         (12_363_582_012_307_267_950, "checker: demand under an alias a restart no longer ties to the model (a broken entry's last good version forgotten) is not its demand"),
+        (7_017_424_685_311_276_407, "checker: a model forgotten after its period unseen is known again only from a source (unlabelled demand for it cannot be placed)"),
         (2_108_580_386_546_881_744, "uncounted gateway requests restart the retention only when the requests window holds R (a new counter's first value already counted them)"),
     ]
 
