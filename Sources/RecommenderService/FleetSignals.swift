@@ -90,14 +90,16 @@ public struct FleetSignals: Sendable {
         for result in [demand, gatewayRequests] {
             if case .success(let values) = result { labelled.formUnion(values.keys.filter { $0.namespace != nil }) }
         }
+        var routedTo: [GatewayKey: [ModelKey]] = [:]
         func gateway(_ result: Result<[GatewayKey: Double], PrometheusError>) -> Result<[ModelKey: Double], PrometheusError> {
             result.map { values in
                 var out: [ModelKey: Double] = [:]
                 for (key, value) in values {
                     let models = names.models(routedAs: key, labelled: labelled)
+                    routedTo[key] = models
                     if let model = names.wakePathProven(by: key, labelled: labelled) { proven.insert(model) }
-                    let labelled = names.models(labelledAs: key)
-                    named.formUnion(labelled.isEmpty ? names.candidates(named: key.name) : labelled)
+                    let inLabel = names.models(labelledAs: key)
+                    named.formUnion(inLabel.isEmpty ? names.candidates(named: key.name) : inLabel)
                     for model in models { out[model, default: 0] += value }
                 }
                 return out
@@ -132,7 +134,7 @@ public struct FleetSignals: Sendable {
         if case .success(let values) = gatewayRequests, gatewayWindowSeconds > 0 {
             for (key, value) in values where value > 0 {
                 let span = gatewayRequestsReadBack[key] ?? gatewayWindowSeconds
-                for model in names.models(routedAs: key, labelled: labelled) {
+                for model in routedTo[key] ?? [] {
                     attributed.gatewayRequestsSpan[model] = min(attributed.gatewayRequestsSpan[model] ?? .infinity, span)
                 }
             }
@@ -277,11 +279,11 @@ public struct NameIndex: Sendable {
     /// the name known elsewhere has a series of its own namespace's label (under any of its
     /// names) among `labelled` (the labelled series answered this tick) — gateways per namespace,
     /// each labelling its series with its model's namespace, account for them all — the model of
-    /// that name in the label's namespace, known or adopted now (its pods may not report yet). Otherwise the label may be a shared gateway's
-    /// own namespace (which may run a model of its own): evidenced anywhere; known without
-    /// evidence in the namespace, then anywhere (records adopted from a gateway's label alone
-    /// last); else the model adopted there. A series with no namespace for a name known nowhere:
-    /// none.
+    /// that name in the label's namespace, known or adopted now (its pods may not report yet).
+    /// Otherwise the label may be a shared gateway's own namespace (which may run a model of its
+    /// own): evidenced anywhere; known without evidence in the namespace, then anywhere (records
+    /// adopted from a gateway's label alone last); else the model adopted there. A series with no
+    /// namespace for a name known nowhere: none.
     public func models(routedAs key: GatewayKey, labelled: Set<GatewayKey> = []) -> [ModelKey] {
         let strong = known[key.name] ?? [], unsure = weak[key.name] ?? []
         guard let namespace = key.namespace else { return strong.isEmpty ? unsure : strong }
