@@ -43,6 +43,7 @@ public struct Simulation: Sendable {
     /// The recommender's own series restart recovery reads back, besides `desiredMetric`.
     static let recoveryMetrics = [
         "recommender_model_gateway_last_seen_timestamp_seconds", "recommender_model_gateway_revoked_timestamp_seconds", "recommender_model_adopted_from_gateway_label",
+        "recommender_gateway_last_answered_timestamp_seconds",
     ]
     /// How far restart recovery looks back.
     static let recoveryWindow = ConfigDuration(seconds: 3600)
@@ -439,7 +440,9 @@ struct World {
         let text = await engine.renderMetrics()
         output = OutputParser.desiredLines(text)
         recoveryOutput = Simulation.recoveryMetrics.flatMap { metric in
-            OutputParser.lines(of: metric, in: text).map { SimulatedTSDB.Scraped(metric, $0.labels, $0.value) }
+            let labelled = OutputParser.lines(of: metric, in: text).map { SimulatedTSDB.Scraped(metric, $0.labels, $0.value) }
+            if labelled.isEmpty, let value = OutputParser.value(of: metric, in: text) { return [SimulatedTSDB.Scraped(metric, [:], value)] }
+            return labelled
         }
         reportedConflicts = OutputParser.value(of: "recommender_variant_name_conflicts", in: text)
         let before = desired

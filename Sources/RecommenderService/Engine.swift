@@ -321,12 +321,14 @@ public actor Engine {
         _ result: Result<[ModelKey: Double], PrometheusError>,
         wakePaths: Result<[ModelKey: Double], PrometheusError> = .success([:]),
         revoked: Result<[ModelKey: Double], PrometheusError> = .success([:]),
-        adopted: Result<[ModelKey: Double], PrometheusError> = .success([:]), now: Instant
+        adopted: Result<[ModelKey: Double], PrometheusError> = .success([:]),
+        gatewayAnswered: Result<Double?, PrometheusError> = .success(nil), now: Instant
     ) {
         // The wake paths are part of the recovery: without them every idle model would be held at
-        // `no_wake_path` until the gateway routed it again. Either read failing: retried next tick.
+        // `no_wake_path` until the gateway routed it again. So is how far the last process read the
+        // gateway (the first answer reads back from there). Any read failing: retried next tick.
         let all: Result<([ModelKey: Double], [ModelKey: Double], [ModelKey: Double], [ModelKey: Double]), PrometheusError> = result.flatMap { values in
-            wakePaths.flatMap { seen in revoked.flatMap { gone in adopted.map { (values, seen, gone, $0) } } }
+            wakePaths.flatMap { seen in revoked.flatMap { gone in adopted.flatMap { flags in gatewayAnswered.map { _ in (values, seen, gone, flags) } } } }
         }
         switch all {
         case .success(let (values, seen, revokedAt, adoptedFromLabel)):
@@ -389,6 +391,7 @@ public actor Engine {
             }
         }
         guard config != nil, recovered else { return }
+        if let answered = fleet.gatewayAnsweredAt { metrics.gatewayLastAnswered = answered }
 
         let elapsed = lastTickAt.map { max(0, now.since($0)) } ?? 0
         adoptConfiguredModels()

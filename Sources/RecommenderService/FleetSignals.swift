@@ -32,6 +32,9 @@ public struct FleetSignals: Sendable {
     /// Gateway targets whose request count this tick only a read back over a blind stretch
     /// counted, with the seconds that read covered.
     public var gatewayRequestsReadBack: [GatewayKey: Double] = [:]
+    /// When the gateway's request counters were last answered, by this process or (before its
+    /// first answer) the last one (exported for restart recovery).
+    public var gatewayAnsweredAt: Double?
     /// The gateway request-counter query's window, in seconds (0: unknown).
     public var gatewayWindowSeconds: Double = 0
     /// The vLLM pods' scrape interval in seconds (0: unknown, the window's coverage is not checked).
@@ -438,6 +441,7 @@ public struct SignalCollector: Sendable {
         fleet.requestsWindowResets = resets
         fleet.requestsWindowEnded = ended
         fleet.gatewayRequestsReadBack = readBack
+        fleet.gatewayAnsweredAt = sightings.lastAnswered
         fleet.gatewayWindowSeconds = queries.gatewayWindow.seconds
         fleet.scrapeInterval = queries.scrapeInterval.seconds
         var outcomes = requests.values.map { QueryOutcome(signal: .requests, error: $0.failure) }
@@ -466,6 +470,21 @@ public struct SignalCollector: Sendable {
             return .failure(error)
         }
     }
+
+    /// Reads back when the last process's gateway request-counter query was last answered (the
+    /// latest over this service's replicas, within `window`); nil when no replica exported it.
+    public func recoverGatewayAnswered(window: ConfigDuration) async -> Result<Double?, PrometheusError> {
+        do {
+            let samples = try await client.query(queries.query(.recoveryGatewayAnswered, range: window))
+            return .success(samples.map(\.value).filter { $0.isFinite && $0 > 0 }.max())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Restart recovery read `at` (see ``recoverGatewayAnswered(window:)``): this process's first
+    /// answer reads the gateway back from there.
+    public func gatewayAnsweredRecovered(_ at: Double?) { sightings.recovered(at) }
 
     /// One requests query's answer.
     struct RequestsWindow: Sendable {
@@ -694,9 +713,19 @@ final class GatewaySightings: Sendable {
         /// When each target last had an increase in the answer (its window held two samples, or a
         /// catch-up read counted it), and its counter's last value then.
         var counted: [GatewayKey: (at: Double, value: Double?)] = [:]
+        /// When the last process's answer was last recorded (restart recovery): the first answer
+        /// of this one reads back from there.
+        var recovered: Double?
     }
 
     private let state = Mutex(State())
+
+    /// Restart recovery read when the last process's answer was last recorded (nil: none).
+    func recovered(_ at: Double?) { state.withLock { $0.recovered = at } }
+
+    /// When an answer was last recorded, by this process or (before its first) the last one: the
+    /// gateway was read up to there. Exported, for the next process's first answer.
+    var lastAnswered: Double? { state.withLock { state in state.last ?? state.recovered } }
 
     /// An answer failed (or was not read): every target is away until the next one recorded.
     func missed() { state.withLock { $0.missed = true } }
@@ -732,7 +761,10 @@ final class GatewaySightings: Sendable {
     ) -> (gaps: [GatewayKey: Double], blind: Double?, born: [GatewayKey], fresh: Bool) {
         state.withLock { state in
             guard let previous = state.last else {
-                let blind = first.flatMap { $0 > 0 ? $0 : nil }
+                // From the last process's last answer when that is farther back (its queries failed
+                // before it stopped: nobody read the gateway since), at most an hour.
+                let sinceLast = state.recovered.flatMap { $0 < now ? min(now - $0, Self.longestCatchUp) : nil }
+                let blind = [first, sinceLast].compactMap { $0 }.max().flatMap { $0 > 0 ? $0 : nil }
                 if let blind, linger > 0 { state.linger = (now - blind, now + linger) }
                 return ([:], blind, [], blind != nil)
             }

@@ -9,6 +9,7 @@ public enum Signal: String, Sendable, CaseIterable {
     case recoveryWakePathRevoked = "recovery_wake_path_revoked"
     case recoveryAdopted = "recovery_adopted"
     case recoveryLearned = "recovery_learned"
+    case recoveryGatewayAnswered = "recovery_gateway_answered"
     case demandCatchUp = "demand_catch_up"
 }
 
@@ -101,6 +102,13 @@ public struct QueryTemplates: Sendable {
     public var recoveryAdopted =
         "max by (namespace, model_name) (last_over_time(recommender_model_adopted_from_gateway_label{$RECOMMENDER_SELECTOR}[$RANGE]))"
 
+    /// Restart recovery of how far the last process had read the gateway: when its request-counter
+    /// query was last answered (one series per replica of this service; the latest counts). A
+    /// process's first answer reads the gateway back from there, so what queued or was counted
+    /// while no process could see (the last one's queries failing, then the restart) is demand.
+    public var recoveryGatewayAnswered =
+        "max_over_time(recommender_gateway_last_answered_timestamp_seconds{$RECOMMENDER_SELECTOR}[$RANGE])"
+
     /// Restart recovery of adaptive keep-alive's learned values: `$METRIC` is each learned gauge,
     /// `$LABEL` the label that tells its samples apart (`, quantile`), if any.
     public var recoveryLearned =
@@ -125,6 +133,7 @@ public struct QueryTemplates: Sendable {
         case .recoveryWakePathRevoked: recoveryWakePathRevoked
         case .recoveryAdopted: recoveryAdopted
         case .recoveryLearned: recoveryLearned
+        case .recoveryGatewayAnswered: recoveryGatewayAnswered
         }
     }
 }

@@ -51,7 +51,9 @@ extension Engine {
         let wakePaths = await collector.recoverWakePaths(window: window)
         let revoked = await collector.recoverWakePathRevocations(window: window)
         let adopted = await collector.recoverAdopted(window: window)
-        recover(values, wakePaths: wakePaths, revoked: revoked, adopted: adopted, now: now)
+        let answered = await collector.recoverGatewayAnswered(window: window)
+        recover(values, wakePaths: wakePaths, revoked: revoked, adopted: adopted, gatewayAnswered: answered, now: now)
+        if recovered, case .success(let at) = answered { collector.gatewayAnsweredRecovered(at.flatMap { $0 <= now.seconds ? $0 : nil }) }
         if learned, recovered { recoverLearned(await collector.recoverLearned(window: window)) }
     }
 }

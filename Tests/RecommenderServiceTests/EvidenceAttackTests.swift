@@ -217,4 +217,43 @@ struct EvidenceAttackTests {
         #expect(last.desired >= 1, "\(woken.map { "\($0.elapsed): \($0.decision.desired) \($0.decision.reason) \($0.decision.detail)" })")
         #expect(last.reason == .wake)
     }
+
+    /// The last process's queries failed (partial answers) while requests queued at the gateway
+    /// for a model at zero; the gateway's scrapes failed soon after (its series went stale), and
+    /// the process restarted. A new process's first answer reads the gateway back over R − 3
+    /// scrapes only, which misses the queue: it reads back from when the last process last read
+    /// the gateway (`recommender_gateway_last_answered_timestamp_seconds`, recovered) instead.
+    @Test func aNewProcessReadsTheGatewayBackFromWhereTheLastOneStopped() async throws {
+        let prometheus = try await SharedPrometheus.instance.get()
+        let lastProcess = try await TestExporter(prometheus: prometheus, name: "recommender-last-process")
+        let gateway = try await TestExporter(prometheus: prometheus, name: "blind-gateway")
+        defer { lastProcess.stop(); gateway.stop() }
+        let model = "org/queued-while-blind"
+        let queue = "llm_d_epp_flow_control_queue_size"
+        let target = "target_model_name=\"\(model)\""
+        // The last process read the gateway up to here, then its answers failed.
+        lastProcess.set("recommender_gateway_last_answered_timestamp_seconds", "", Date().timeIntervalSince1970 - 1)
+        try await waitForSeries(prometheus, "recommender_gateway_last_answered_timestamp_seconds{target=\"recommender-last-process\"}")
+        gateway.set(queue, target, 2)
+        try await waitForSeries(prometheus, "\(queue){\(target)} == 2")
+        gateway.remove(queue, target)  // the gateway's scrapes fail from here: the series goes stale
+        try await waitForSeries(prometheus, "\(queue){\(target)}", count: 0)
+        lastProcess.stop()  // the last process is gone; its series stays in the TSDB
+        // Long enough that the queue's samples are older than R − 3 scrapes.
+        let retention = ConfigDuration(seconds: 6)
+        try await Task.sleep(for: .seconds(6))
+
+        let key = GatewayKey(namespace: nil, name: model)
+        let unrecovered = collector(prometheus)
+        let (before, _) = await unrecovered.collect(retentions: [retention])
+        #expect((try? before.demand.get())?[key] == nil, "R − 3 scrapes alone miss the queue (else this test proves nothing)")
+
+        let recovering = collector(prometheus)
+        let answered = await recovering.recoverGatewayAnswered(window: ConfigDuration(seconds: 3600))
+        #expect((try? answered.get()).flatMap { $0 } != nil)
+        recovering.gatewayAnsweredRecovered(try answered.get())
+        let (fleet, outcomes) = await recovering.collect(retentions: [retention])
+        #expect((try? fleet.demand.get())?[key] == 2, "the queue of the blind stretch is demand")
+        #expect(outcomes.contains { $0.signal == .demandCatchUp && $0.error == nil })
+    }
 }

@@ -208,6 +208,26 @@ struct InventoryTests {
         #expect(decision?.desired == 0)
     }
 
+    /// How far the last process read the gateway is part of the recovery too: without it a new
+    /// process's first answer would read back R − 3 scrapes only. The value read is exported from
+    /// the first tick (a restart before this process reads the gateway itself keeps it), then
+    /// this process's own.
+    @Test func aRecoveryWithoutWhereTheLastProcessReadTheGatewayIsRetried() async {
+        let engine = Engine(options: EngineOptions(environmentScaleToZero: true), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        await engine.loadConfig([], now: Instant(seconds: 99))
+        await engine.recover(.success([:]), gatewayAnswered: .failure(.unreachable("connection refused")), now: Instant(seconds: 100))
+        #expect(await !engine.recovered)
+        await engine.recover(.success([:]), gatewayAnswered: .success(60), now: Instant(seconds: 105))
+        #expect(await engine.recovered)
+        var fleet = completeFleet()
+        fleet.gatewayAnsweredAt = 60
+        await engine.tick(fleet, outcomes: [], duration: 0, now: Instant(seconds: 110))
+        #expect((await engine.renderMetrics()).contains("\nrecommender_gateway_last_answered_timestamp_seconds 60\n"))
+        fleet.gatewayAnsweredAt = 115
+        await engine.tick(fleet, outcomes: [], duration: 0, now: Instant(seconds: 115))
+        #expect((await engine.renderMetrics()).contains("\nrecommender_gateway_last_answered_timestamp_seconds 115\n"))
+    }
+
     @Test func gatewayDemandWithANamespaceLabelAdoptsTheModelThere() async {
         let engine = await decidedEngine(models: [])
         await engine.tick(completeFleet(demand: [GatewayKey(namespace: "models", name: "org/new"): 4]), outcomes: [], duration: 0, now: Instant(seconds: 5))
