@@ -382,7 +382,7 @@ struct World {
             }
         }
         let (signals, outcomes) = await collector.collect(retentions: await engine.retentionsInUse, now: Instant(seconds: SimulatedPrometheus.epoch + t))
-        if !recovered { collector.answersDiscarded() }  // as the service's loop
+        if await !engine.decides { collector.answersDiscarded() }  // as the service's loop
         let (elapsed, unsupported) = prometheus.endTick()
         if let first = unsupported.first {
             result.harnessError = first.description

@@ -377,6 +377,10 @@ public actor Engine {
 
     // MARK: - Ticks
 
+    /// Whether a tick decides (the configuration is loaded and recovery is done): answers
+    /// collected while it does not are read again once it does.
+    public var decides: Bool { config != nil && recovered }
+
     /// Applies one tick's signals: inventory, decisions, logs and metrics.
     public func tick(_ fleet: FleetSignals, outcomes: [SignalCollector.QueryOutcome], duration: Double, now: Instant) {
         for outcome in outcomes {

@@ -433,10 +433,12 @@ public struct SignalCollector: Sendable {
         let scrapes = 3 * max(queries.scrapeInterval.seconds, 1)
         let firstCatchUp = retentions.map(\.seconds).min().map { max($0 - scrapes, 0.001) }
         var extra: [QueryOutcome] = []
-        let (caughtUp, blind, readBack) = await catchUp(await gatewayRequests, now: now ?? Instant(seconds: Date().timeIntervalSince1970), firstCatchUp: firstCatchUp)
+        let at = now ?? Instant(seconds: Date().timeIntervalSince1970)
+        let (caughtUp, blind, readBack) = await catchUp(await gatewayRequests, now: at, firstCatchUp: firstCatchUp)
+        let caughtUpDemand = await catchUpDemand(await demand, now: at, counterBlind: blind, firstCatchUp: firstCatchUp, outcomes: &extra)
         var fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
-            kvCache: await kv, demand: await catchUpDemand(await demand, blind: blind, outcomes: &extra), gatewayRequests: caughtUp)
+            kvCache: await kv, demand: caughtUpDemand, gatewayRequests: caughtUp)
         fleet.requestsWindowSamples = samples
         fleet.requestsWindowResets = resets
         fleet.requestsWindowEnded = ended
@@ -473,16 +475,21 @@ public struct SignalCollector: Sendable {
 
     /// Reads back when the last process's gateway request-counter query was last answered (the
     /// latest over this service's replicas, within `window`); nil when no replica exported it.
-    public func recoverGatewayAnswered(window: ConfigDuration) async -> Result<Double?, PrometheusError> {
+    /// A value later than `now` (a replica's clock ahead, a corrupt sample) says nothing of how far
+    /// that replica read: it is dropped before the latest is taken, and when no other is left the
+    /// whole hour is read back.
+    public func recoverGatewayAnswered(window: ConfigDuration, now: Instant) async -> Result<Double?, PrometheusError> {
         do {
             let samples = try await client.query(queries.query(.recoveryGatewayAnswered, range: window))
-            return .success(samples.map(\.value).filter { $0.isFinite && $0 > 0 }.max())
+            let values = samples.map(\.value).filter { $0.isFinite && $0 > 0 }
+            if let latest = values.filter({ $0 <= now.seconds }).max() { return .success(latest) }
+            return .success(values.isEmpty ? nil : now.seconds - GatewaySightings.longestCatchUp)
         } catch {
             return .failure(error)
         }
     }
 
-    /// Restart recovery read `at` (see ``recoverGatewayAnswered(window:)``): this process's first
+    /// Restart recovery read `at` (see ``recoverGatewayAnswered(window:now:)``): this process's first
     /// answer reads the gateway back from there.
     public func gatewayAnsweredRecovered(_ at: Double?) { sightings.recovered(at) }
 
@@ -627,22 +634,42 @@ public struct SignalCollector: Sendable {
         return (.success(values), fresh ? blind : nil, readBack)
     }
 
-    /// After the recommender's own blind stretch (`blind` seconds): the demand read over it (the
-    /// largest queue each target had, ``QueryTemplates/demandCatchUp``) joins the current demand.
-    /// A queue that formed while the recommender could not see is demand even when the gateway's
-    /// series went stale since (its scrapes fail): the current queue cannot show it. Read once,
-    /// over the stretch alone: the queue is a gauge, so what the last answer before it saw is no
-    /// news, and a later sample shows in the current queue (no lingering as for the counter,
-    /// whose rise needs a sample on each side; re-reading would wake a model again and again for
-    /// the same queue). A failed read leaves the current demand as it is.
+    /// After a stretch nobody read the queue over: the demand read over it (the largest queue each
+    /// target had, ``QueryTemplates/demandCatchUp``) joins the current demand. A queue that formed
+    /// while the recommender could not see is demand even when the gateway's series went stale
+    /// since (its scrapes fail): the current queue cannot show it — and with flow control a queued
+    /// request is in no request counter until it is dispatched, so the queue is its only trace.
+    /// The stretch is the queue's own (``GatewaySightings/demandStretch(at:blindAfter:counterBlind:first:)``):
+    /// its answers failed, or came farther apart than the demand query's window; the counter's
+    /// blind stretch (`counterBlind`); a process's first answer (from where the last process last
+    /// read the gateway, else `firstCatchUp`); a read back that failed before (owed until one
+    /// succeeds). Read once, with a scrape's margin: the queue is a gauge, so what the last answer
+    /// before it saw is no news, and a later sample shows in the current queue (re-reading would
+    /// wake a model again and again for the same queue). A failed read leaves the current demand
+    /// as it is and is tried again with the next answer.
     func catchUpDemand(
-        _ answer: Result<[GatewayKey: Double], PrometheusError>, blind: Double?, outcomes: inout [QueryOutcome]
+        _ answer: Result<[GatewayKey: Double], PrometheusError>, now: Instant, counterBlind: Double?, firstCatchUp: Double?,
+        outcomes: inout [QueryOutcome]
     ) async -> Result<[GatewayKey: Double], PrometheusError> {
-        guard let blind, case .success(var values) = answer else { return answer }
-        let seconds = min(max(blind, max(queries.scrapeInterval.seconds, 1)), GatewaySightings.longestCatchUp)
+        guard case .success(var values) = answer else {
+            sightings.demandFailed()
+            return answer
+        }
+        let scrape = max(queries.scrapeInterval.seconds, 1)
+        guard let from = sightings.demandStretch(
+            at: now.seconds, blindAfter: max(queries.gatewayWindow.seconds - scrape, 0), counterBlind: counterBlind, first: firstCatchUp)
+        else {
+            sightings.demandRead(at: now.seconds, owed: nil)
+            return answer
+        }
+        let seconds = min(max(now.seconds - from, 0) + scrape, GatewaySightings.longestCatchUp)
         let read = await byTarget(.demandCatchUp, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up))))
         outcomes.append(QueryOutcome(signal: .demandCatchUp, error: read.failure))
-        guard case .success(let past) = read else { return answer }
+        guard case .success(let past) = read else {
+            sightings.demandRead(at: now.seconds, owed: from)
+            return answer
+        }
+        sightings.demandRead(at: now.seconds, owed: nil)
         for (key, value) in past where value.isFinite && value > 0 { values[key] = max(values[key] ?? 0, value) }
         return .success(values)
     }
@@ -716,6 +743,14 @@ final class GatewaySightings: Sendable {
         /// When the last process's answer was last recorded (restart recovery): the first answer
         /// of this one reads back from there.
         var recovered: Double?
+        /// Where this process's first answer began reading (nil: no answer yet).
+        var start: Double?
+        /// The queue: when its answer was last recorded (and the one before), whether one failed
+        /// since, and where a read back is owed from (a failed one, retried).
+        var demandLast: Double?
+        var demandPreviousLast: Double?
+        var demandMissed = false
+        var demandOwed: Double?
     }
 
     private let state = Mutex(State())
@@ -723,9 +758,49 @@ final class GatewaySightings: Sendable {
     /// Restart recovery read when the last process's answer was last recorded (nil: none).
     func recovered(_ at: Double?) { state.withLock { $0.recovered = at } }
 
-    /// When an answer was last recorded, by this process or (before its first) the last one: the
-    /// gateway was read up to there. Exported, for the next process's first answer.
-    var lastAnswered: Double? { state.withLock { state in state.last ?? state.recovered } }
+    /// Up to when the gateway was read — its request counters and its queue, the earlier of the
+    /// two — by this process or (before its first answer) the last one. Exported, for the next
+    /// process's first answer.
+    var lastAnswered: Double? {
+        state.withLock { state in
+            let before = state.recovered ?? state.start
+            guard let counter = state.last ?? before, let queue = state.demandOwed ?? state.demandLast ?? before else { return nil }
+            return min(counter, queue)
+        }
+    }
+
+    /// The queue's answer failed: its stretch is read back once an answer comes.
+    func demandFailed() { state.withLock { $0.demandMissed = true } }
+
+    /// Where the queue must be read back from at `now`, nil when it need not: a read owed; its
+    /// last answer when one failed since or it is older than `blindAfter`; the counter's blind
+    /// stretch (`counterBlind` seconds); at the process's first answer, where the last process
+    /// last read the gateway, else `first` seconds back. At most an hour back.
+    func demandStretch(at now: Double, blindAfter: Double, counterBlind: Double?, first: Double?) -> Double? {
+        state.withLock { state in
+            var from: [Double] = []
+            if let owed = state.demandOwed { from.append(owed) }
+            if let last = state.demandLast {
+                if state.demandMissed || now - last > blindAfter { from.append(last) }
+            } else {
+                if let recovered = state.recovered, recovered < now { from.append(recovered) }
+                if let first, first > 0 { from.append(now - first) }
+            }
+            if let counterBlind, counterBlind > 0 { from.append(now - counterBlind) }
+            if state.start == nil, let earliest = from.min() { state.start = earliest }
+            return from.min().map { max($0, now - Self.longestCatchUp) }
+        }
+    }
+
+    /// The queue answered at `now`; `owed`: the read back from there failed (tried again next).
+    func demandRead(at now: Double, owed: Double?) {
+        state.withLock { state in
+            state.demandPreviousLast = state.demandLast
+            state.demandLast = now
+            state.demandMissed = false
+            state.demandOwed = owed
+        }
+    }
 
     /// An answer failed (or was not read): every target is away until the next one recorded.
     func missed() { state.withLock { $0.missed = true } }
@@ -735,6 +810,8 @@ final class GatewaySightings: Sendable {
         state.withLock { state in
             state.last = state.previousLast
             state.missed = true
+            state.demandLast = state.demandPreviousLast
+            state.demandMissed = true
         }
     }
 
@@ -765,6 +842,7 @@ final class GatewaySightings: Sendable {
                 // before it stopped: nobody read the gateway since), at most an hour.
                 let sinceLast = state.recovered.flatMap { $0 < now ? min(now - $0, Self.longestCatchUp) : nil }
                 let blind = [first, sinceLast].compactMap { $0 }.max().flatMap { $0 > 0 ? $0 : nil }
+                if state.start == nil { state.start = now - (blind ?? 0) }
                 if let blind, linger > 0 { state.linger = (now - blind, now + linger) }
                 return ([:], blind, [], blind != nil)
             }

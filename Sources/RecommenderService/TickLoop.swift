@@ -33,7 +33,7 @@ public struct TickLoop: Service {
         let started = ContinuousClock.now
         await engine.recoverIfDue(from: collector, window: recoveryWindow, now: clock.now())
         let (fleet, outcomes) = await collector.collect(retentions: await engine.retentionsInUse, now: clock.now())
-        if await !engine.recovered { collector.answersDiscarded() }
+        if await !engine.decides { collector.answersDiscarded() }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         await engine.tick(fleet, outcomes: outcomes, duration: seconds, now: clock.now())
@@ -51,9 +51,9 @@ extension Engine {
         let wakePaths = await collector.recoverWakePaths(window: window)
         let revoked = await collector.recoverWakePathRevocations(window: window)
         let adopted = await collector.recoverAdopted(window: window)
-        let answered = await collector.recoverGatewayAnswered(window: window)
+        let answered = await collector.recoverGatewayAnswered(window: window, now: now)
         recover(values, wakePaths: wakePaths, revoked: revoked, adopted: adopted, gatewayAnswered: answered, now: now)
-        if recovered, case .success(let at) = answered { collector.gatewayAnsweredRecovered(at.flatMap { $0 <= now.seconds ? $0 : nil }) }
+        if recovered, case .success(let at) = answered { collector.gatewayAnsweredRecovered(at) }
         if learned, recovered { recoverLearned(await collector.recoverLearned(window: window)) }
     }
 }

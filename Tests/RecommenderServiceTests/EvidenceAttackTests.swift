@@ -249,7 +249,7 @@ struct EvidenceAttackTests {
         #expect((try? before.demand.get())?[key] == nil, "R − 3 scrapes alone miss the queue (else this test proves nothing)")
 
         let recovering = collector(prometheus)
-        let answered = await recovering.recoverGatewayAnswered(window: ConfigDuration(seconds: 3600))
+        let answered = await recovering.recoverGatewayAnswered(window: ConfigDuration(seconds: 3600), now: Instant(seconds: Date().timeIntervalSince1970))
         #expect((try? answered.get()).flatMap { $0 } != nil)
         recovering.gatewayAnsweredRecovered(try answered.get())
         let (fleet, outcomes) = await recovering.collect(retentions: [retention])
