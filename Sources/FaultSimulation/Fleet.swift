@@ -7,7 +7,14 @@ struct Fleet {
     static let waitingMetric = "vllm:num_requests_waiting"
     static let kvMetric = "vllm:kv_cache_usage_perc"
     static let queueMetric = "llm_d_epp_flow_control_queue_size"
+    /// The endpoint picker's request counter: a request scheduled to a pod (gateway-api-inference-extension
+    /// `pkg/epp/handlers/server.go`: `RecordRequestCounter` once `director.HandleRequest` succeeded;
+    /// with flow control, once the request left the queue).
     static let gatewayCounterMetric = "inference_objective_request_total"
+    /// Its error counter: a request rejected (no pod ready, without flow control), `RecordRequestErrCounter`.
+    static let gatewayErrorMetric = "inference_objective_request_error_total"
+    /// Both, for the checker: a series of either proves the path, a rise of either is demand.
+    static let gatewayCounterMetrics = [gatewayCounterMetric, gatewayErrorMetric]
     /// Requests a replica runs at once; more wait inside the pod.
     static let slots = 4
     /// A rejected request (no flow control) is retried after this many seconds.
@@ -45,7 +52,9 @@ struct Fleet {
         /// API callers waiting for a replica; `nextWake` is their next wake call.
         var apiWaiting: [Request] = []
         var nextWake = Double.infinity
+        /// Requests the gateway scheduled to a pod, and those it rejected.
         var gatewayCount = 0.0
+        var gatewayErrors = 0.0
         var gatewaySeen = false
         /// The last request the gateway counted while no replica of the model was ready (nothing
         /// in vLLM's series places the name in its namespace then).
@@ -143,7 +152,6 @@ struct Fleet {
     private mutating func arrive(_ index: Int, _ request: Request, at t: Double, firstAttempt: Bool) {
         let viaAPI = models[index].spec.viaAPI
         if !viaAPI {
-            models[index].gatewayCount += 1
             models[index].gatewaySeen = true
             models[index].lastGatewayArrival = t
             if !models[index].pods.contains(where: { $0.readyAt <= t }) { models[index].lastUnservedGatewayArrival = t }
@@ -151,12 +159,16 @@ struct Fleet {
             wakeCalls.append(index)  // the caller signals activity before sending
             models[index].nextWake = t + Self.rewakeEvery
         }
-        if place(index, request, at: t) { return }
+        if place(index, request, at: t) {
+            if !viaAPI { models[index].gatewayCount += 1 }
+            return
+        }
         if viaAPI {
             models[index].apiWaiting.append(request)
         } else if flowControl {
-            models[index].queued.append(request)
+            models[index].queued.append(request)  // counted when dispatched
         } else {
+            models[index].gatewayErrors += 1
             models[index].retrying.append((request, t + Self.retryAfter))
         }
     }
@@ -180,9 +192,10 @@ struct Fleet {
 
     private mutating func drain(_ index: Int, at t: Double) {
         guard models[index].pods.contains(where: { $0.ready(t) }) else { return }
-        let waiting = models[index].queued + models[index].apiWaiting
+        let queued = models[index].queued, waiting = models[index].apiWaiting
         models[index].queued.removeAll()
         models[index].apiWaiting.removeAll()
+        for request in queued where place(index, request, at: t) { models[index].gatewayCount += 1 }  // dispatched from the queue
         for request in waiting { _ = place(index, request, at: t) }
     }
 

@@ -164,6 +164,14 @@ public struct ScheduleGenerator: Sendable {
         }
         // Scale-down stabilization: a size above a lowered max_replicas must not be held.
         if rng.chance(0.3) { schedule.scaleDownStabilization = rng.pick([3 * schedule.tickInterval, 60]) }
+        // One gateway query failing while every other answers (a store holding only those series
+        // down): the queue's or the request counters' blind stretch is its own.
+        if rng.chance(0.25) {
+            let metric = rng.pick([Fleet.queueMetric, Fleet.gatewayCounterMetric])
+            let at = rng.double(0...schedule.duration).rounded()
+            let end = min(schedule.duration, at + (schedule.duration * rng.double(0.05...0.3)).rounded())
+            schedule.events.append(.fault(.queryFails(metric: metric), start: at, end: end))
+        }
     }
 
     func traffic(_ kind: SimModel.Kind, retention: Double, duration: Double, _ rng: inout SeededRandom) -> [Double] {

@@ -115,6 +115,8 @@ struct Checker {
     /// it, or the recommender exported it (recovered after a restart).
     private var knowable: [Bool]
     private var strandedReported: [Bool]
+    /// A gateway query fails this tick (`FaultKind.queryFails`): demand is unknown, a hold is right.
+    var gatewayQueryFailing = false
     /// The last disturbance of each model (fault end, edit, restart, wake call, container restart).
     private var disturbed: [Double]
     private var livenessReported: [Double?]
@@ -404,6 +406,7 @@ struct Checker {
     /// Since when model `i` (and its group) has been quiet, observed and undisturbed with every
     /// condition for a zero in place; nil when a condition is missing.
     func calmSince(_ i: Int, resolved: [ExpectedConfig.Resolved], facts: [ModelFacts], fleet: Fleet) -> (Double, Double)? {
+        guard !gatewayQueryFailing else { return nil }
         let model = schedule.models[i]
         var members = [i]
         if let group = resolved[i].group {

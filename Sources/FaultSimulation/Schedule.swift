@@ -187,6 +187,9 @@ public enum FaultKind: Sendable, Hashable {
     /// `dataSince` (it started then with empty storage): every query succeeds, the windows are
     /// short. The recommender's own series are left whole (recovery is another promise).
     case failover(dataSince: Double)
+    /// Queries that read `metric` fail (HTTP 503: the store holding those series does not
+    /// answer); every other query succeeds.
+    case queryFails(metric: String)
 
     /// The model the fault is about, if one.
     public var model: String? {
@@ -222,6 +225,7 @@ public enum FaultKind: Sendable, Hashable {
         case .harmlessAnnotations: "answers carry harmless PromQL info annotations"
         case .corruptRecovery: "the recovery query answers 1e300"
         case .failover(let since): "queries answered by an HA replica holding data only since t=\(Simulation.format(since))"
+        case .queryFails(let metric): "queries that read \(metric) fail (HTTP 503)"
         }
     }
 }

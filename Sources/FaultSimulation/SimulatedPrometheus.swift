@@ -92,6 +92,9 @@ public final class SimulatedPrometheus: PrometheusTransport {
                     return .success(HTTPResponse(status: 400, body: QueryAPI.error(type: "bad_data", message: error.description)))
                 }
             }
+            for case .queryFails(let metric) in active where expr.metrics.contains(metric) {
+                return .success(HTTPResponse(status: 503, body: Array("Service Unavailable\n".utf8)))
+            }
             // A store that did not answer: its series are missing, the answer says so.
             var partial: QueryAPI.PartialFlag?
             var hiddenLabels: [(namespace: String, served: String, requested: String)] = []

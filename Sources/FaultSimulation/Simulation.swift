@@ -142,6 +142,8 @@ struct World {
             case .failover:
                 spans.append(.init(kind: kind, start: start, end: end))
                 ends.append(start)  // the evidence starts afresh on the replica: a disturbance
+            case .queryFails:
+                spans.append(.init(kind: kind, start: start, end: end))
             default: break
             }
         }
@@ -323,7 +325,7 @@ struct World {
         if target.hasPrefix("gateway") {
             if faults.contains(.gatewayGap) { return nil }
             let namespace = target.hasPrefix("gateway/") ? String(target.dropFirst("gateway/".count)) : nil
-            var counters: [String: (labels: [String: String], count: Double, queue: Double)] = [:]
+            var counters: [String: (labels: [String: String], count: Double, errors: Double, queue: Double)] = [:]
             for model in fleet.models where model.gatewaySeen && (namespace == nil || model.spec.namespace == namespace) {
                 var labels = ["target_model_name": model.spec.requestedName, "job": "gateway"]
                 switch schedule.gatewayNamespaces {
@@ -332,13 +334,17 @@ struct World {
                 case .perNamespace: labels["namespace"] = model.spec.namespace
                 }
                 let key = labels["target_model_name"]! + "\u{0}" + (labels["namespace"] ?? "")
-                let previous = counters[key] ?? (labels, 0, 0)
-                counters[key] = (labels, previous.count + model.gatewayCount, previous.queue + Double(model.queued.count))
+                let previous = counters[key] ?? (labels, 0, 0, 0)
+                counters[key] = (labels, previous.count + model.gatewayCount, previous.errors + model.gatewayErrors, previous.queue + Double(model.queued.count))
             }
             var samples: [SimulatedTSDB.Scraped] = []
             for key in counters.keys.sorted() {
                 let entry = counters[key]!
-                samples.append(.init(Fleet.gatewayCounterMetric, entry.labels, entry.count))
+                // A counter's series exists from its first increment (a Prometheus CounterVec).
+                if entry.count > 0 { samples.append(.init(Fleet.gatewayCounterMetric, entry.labels, entry.count)) }
+                if entry.errors > 0 {
+                    samples.append(.init(Fleet.gatewayErrorMetric, entry.labels.merging(["error_code": "ServiceUnavailable"]) { $1 }, entry.errors))
+                }
                 if schedule.flowControl { samples.append(.init(Fleet.queueMetric, entry.labels, entry.queue)) }
             }
             return samples
@@ -397,7 +403,19 @@ struct World {
         let blind = queryFaults.contains { $0.kind.failsQueries && $0.start <= t && t < $0.end }
         // As of the queries' evaluation (the tick's start): a slow answer is late, not newer, and
         // the samples scraped while it was on its way are in none of them.
-        let facts = self.facts(at: t)
+        var facts = self.facts(at: t)
+        // A gateway query that failed saw nothing of the gateway this tick: no demand, no fresh path.
+        checker.gatewayQueryFailing = queryFaults.contains { span in
+            if case .queryFails(let metric) = span.kind { return span.start <= t && t < span.end && (metric == Fleet.queueMetric || Fleet.gatewayCounterMetrics.contains(metric)) }
+            return false
+        }
+        if checker.gatewayQueryFailing {
+            for i in facts.indices {
+                facts[i].demandVisible = false
+                facts[i].gatewayFresh = false
+                facts[i].wakePathFresh = false
+            }
+        }
         if Simulation.trace { for (i, f) in facts.enumerated() { print("t=\(Simulation.format(now)) FACTS \(keys[i]) reporting \(f.reporting) counter \(f.counterPresent) finite \(f.finite)") } }
         if Simulation.trace { for m in fleet.models { print("t=\(Simulation.format(now)) PODS \(m.spec.ref) target \(m.target) " + m.pods.map { "\($0.name) readyAt \($0.readyAt) counter \($0.counter)" }.joined(separator: ", ")) } }
         if Simulation.trace {
@@ -521,7 +539,7 @@ struct World {
                 for name in names {
                     let gateway = ["target_model_name": name]
                     let queue = tsdb.freshValues(Fleet.queueMetric, matching: gateway, at: t)
-                    let counter = tsdb.freshValues(Fleet.gatewayCounterMetric, matching: gateway, at: t)
+                    let counter = Fleet.gatewayCounterMetrics.flatMap { tsdb.freshValues($0, matching: gateway, at: t) }
                     finite = finite && (queue + counter).allSatisfy(\.isFinite)
                     // A source that keeps the model known (spec §5: seen in demand signals). The
                     // series' namespace label attributes it first (spec §4): a gateway per
@@ -535,7 +553,7 @@ struct World {
                     } else if schedule.gatewayNamespaces == .perNamespace {
                         let own = gateway.merging(["namespace": model.namespace]) { $1 }
                         if !tsdb.freshValues(Fleet.queueMetric, matching: own, at: t).isEmpty
-                            || !tsdb.freshValues(Fleet.gatewayCounterMetric, matching: own, at: t).isEmpty { facts.gatewayFresh = true }
+                            || Fleet.gatewayCounterMetrics.contains(where: { !tsdb.freshValues($0, matching: own, at: t).isEmpty }) { facts.gatewayFresh = true }
                     } else if !queue.isEmpty || !counter.isEmpty {
                         facts.gatewayFresh = true
                     }
@@ -548,10 +566,11 @@ struct World {
                     }.count
                     var proof = gateway
                     if sharers > 1 { proof["namespace"] = model.namespace }
-                    if tsdb.hasSeries(Fleet.queueMetric, matching: proof) || tsdb.hasSeries(Fleet.gatewayCounterMetric, matching: proof) {
+                    if tsdb.hasSeries(Fleet.queueMetric, matching: proof) || Fleet.gatewayCounterMetrics.contains(where: { tsdb.hasSeries($0, matching: proof) }) {
                         facts.wakePathSeen = true
                     }
-                    if !tsdb.freshValues(Fleet.queueMetric, matching: proof, at: t).isEmpty || !tsdb.freshValues(Fleet.gatewayCounterMetric, matching: proof, at: t).isEmpty {
+                    if !tsdb.freshValues(Fleet.queueMetric, matching: proof, at: t).isEmpty
+                        || Fleet.gatewayCounterMetrics.contains(where: { !tsdb.freshValues($0, matching: proof, at: t).isEmpty }) {
                         facts.wakePathFresh = true
                     }
                     facts.sharers = max(facts.sharers, sharers)
@@ -570,7 +589,7 @@ struct World {
                         Set([models[j].id] + aliases[j]).contains { other in
                             let own = ["target_model_name": other, "namespace": models[j].namespace]
                             return !tsdb.recentValues(Fleet.queueMetric, matching: own, at: t, within: window).isEmpty
-                                || !tsdb.recentValues(Fleet.gatewayCounterMetric, matching: own, at: t, within: window).isEmpty
+                                || Fleet.gatewayCounterMetrics.contains(where: { !tsdb.recentValues($0, matching: own, at: t, within: window).isEmpty })
                         }
                     }
                 }
@@ -586,7 +605,7 @@ struct World {
                             series.contains { $0.time >= max(since - 1e-9, horizon) && $0.time <= t && $0.value > 0 }
                         }
                     } else {
-                        facts.demandVisible = tsdb.samples(Fleet.gatewayCounterMetric, matching: gateway).contains { series in
+                        facts.demandVisible = Fleet.gatewayCounterMetrics.flatMap { tsdb.samples($0, matching: gateway) }.contains { series in
                             zip(series, series.dropFirst()).contains { a, b in
                                 b.time >= since - 1e-9 && b.time <= t && b.value > a.value && a.time > t - retentions[i] && a.time >= horizon
                             }

@@ -54,9 +54,13 @@ public struct QueryTemplates: Sendable {
     public var ready = "count by (namespace, model_name) (group by (namespace, model_name, pod, instance) (vllm:num_requests_running{$SELECTOR}))"
     /// Average KV-cache usage.
     public var kvCache = "avg by (namespace, model_name) (vllm:kv_cache_usage_perc{$SELECTOR})"
-    /// Demand at the gateway: the endpoint picker's queue, the newer metric name first.
+    /// Demand at the gateway: the endpoint picker's queue, the newer metric name first — its
+    /// largest value since the last tick (`$RANGE`: a tick plus a scrape): a request that queued
+    /// between two ticks shows even when the gateway's series went stale before the second (its
+    /// scrapes failing). With flow control a queued request is in no request counter until it is
+    /// dispatched, so for a model at zero the queue is its only trace.
     public var demand =
-        "sum by (namespace, target_model_name) (llm_d_epp_flow_control_queue_size{$GATEWAY_SELECTOR}) or sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size{$GATEWAY_SELECTOR})"
+        "sum by (namespace, target_model_name) (max_over_time(llm_d_epp_flow_control_queue_size{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, target_model_name) (max_over_time(inference_extension_flow_control_queue_size{$GATEWAY_SELECTOR}[$RANGE]))"
     /// Demand over a stretch the recommender could not see (`$RANGE`: the stretch): the largest
     /// queue each target had in it. Read once, after the recommender's own
     /// queries failed (an outage, a rejected token) or at a process's first answer: requests that
@@ -64,10 +68,15 @@ public struct QueryTemplates: Sendable {
     /// since (its scrapes fail) and the current queue cannot show them.
     public var demandCatchUp =
         "sum by (namespace, target_model_name) (max_over_time(llm_d_epp_flow_control_queue_size{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, target_model_name) (max_over_time(inference_extension_flow_control_queue_size{$GATEWAY_SELECTOR}[$RANGE]))"
-    /// The gateway's per-model request counter (every request it received, rejected or not),
-    /// increased over a few scrapes (`$RANGE` = 3 scrape intervals): demand for a model with no
-    /// replica, and its series prove the gateway routes the model (a wake path). The newer metric
-    /// name first, then the name of gateway-api-inference-extension before v1.0. `increase`
+    /// The gateway's per-model request counters, increased over a few scrapes (`$RANGE` = 3
+    /// scrape intervals): demand for a model with no replica, and their series prove the gateway
+    /// routes the model (a wake path). The endpoint picker counts a request in
+    /// `inference_objective_request_total` only once it is scheduled to a pod, and one it rejects
+    /// (no pod ready: a model at zero without flow control) in
+    /// `inference_objective_request_error_total` (label `error_code`; gateway-api-inference-extension
+    /// `pkg/epp/handlers/server.go`, `RecordRequestCounter` after `director.HandleRequest` succeeds,
+    /// `RecordRequestErrCounter` otherwise): the two are summed per target. The newer metric
+    /// names first, then those of gateway-api-inference-extension before v1.0. `increase`
     /// rides out a gateway restart (counter reset) and a missed scrape of one gateway.
     /// The answer also names every target with a sample in the window (`rr_present`, the sum of its
     /// last counters): a target whose scrapes resume shows there from its first sample, when
@@ -77,7 +86,7 @@ public struct QueryTemplates: Sendable {
     /// series in it (a wake path), one sample is enough. A replaced template without those series is caught up once
     /// `increase` answers again.
     public var gatewayRequests =
-        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])) or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])), \"rr_present\", \"true\", \"\", \"\")"
+        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or increase(inference_objective_request_error_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE]) or increase(inference_model_request_error_total{$GATEWAY_SELECTOR}[$RANGE])) or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_objective_request_error_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_error_total{$GATEWAY_SELECTOR}[$RANGE])), \"rr_present\", \"true\", \"\", \"\")"
     /// The label that marks the presence series of the gateway request-counter query.
     public static let presentLabel = "rr_present"
     /// Restart recovery, first: the value each model has now (series of a running replica of this
@@ -178,6 +187,13 @@ public struct QueryBuilder: Sendable {
         return ConfigDuration(milliseconds: max(3 * scrapeInterval.milliseconds, tickInterval.milliseconds + 2 * scrapeInterval.milliseconds))
     }
 
+    /// The window of the demand query: from the last tick, a tick plus a scrape (a minute when the
+    /// scrape interval is unknown).
+    public var demandWindow: ConfigDuration {
+        guard scrapeInterval.milliseconds > 0 else { return ConfigDuration(seconds: 60) }
+        return ConfigDuration(milliseconds: max(tickInterval.milliseconds, scrapeInterval.milliseconds) + scrapeInterval.milliseconds)
+    }
+
     /// The first recovery query (the current recommendations).
     public func recoveryCurrentQuery() -> String {
         Self.substitute(templates.recoveryCurrent, [("$RECOMMENDER_SELECTOR", recommenderSelector)])
@@ -189,6 +205,8 @@ public struct QueryBuilder: Sendable {
         var values = [("$GATEWAY_SELECTOR", gatewaySelector), ("$RECOMMENDER_SELECTOR", recommenderSelector), ("$SELECTOR", selector)]
         if signal == .gatewayRequests {
             values.append(("$RANGE", (range ?? gatewayWindow).prometheusRange))
+        } else if signal == .demand {
+            values.append(("$RANGE", (range ?? demandWindow).prometheusRange))
         } else if var range {
             if signal == .requests { range = ConfigDuration(milliseconds: range.milliseconds + scrapeInterval.milliseconds) }
             values.append(("$RANGE", range.prometheusRange))
