@@ -23,7 +23,7 @@ public enum ConsumerQueries {
         /// The chart's defaults (`autoscaling.keda.demand`).
         public init(
             queueMetrics: [String] = ["llm_d_epp_flow_control_queue_size", "inference_extension_flow_control_queue_size"],
-            requestCounters: [String] = ["inference_objective_request_total", "inference_model_request_total"],
+            requestCounters: [String] = ["inference_objective_request_total", "inference_objective_request_error_total", "inference_model_request_total", "inference_model_request_error_total"],
             modelLabel: String = "target_model_name", namespaceLabel: String = "", gatewaySelector: String = "",
             window: String = "2m"
         ) {

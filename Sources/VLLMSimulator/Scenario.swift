@@ -99,7 +99,7 @@ public struct Scenario: Sendable {
     public let seed: UInt64
     /// The endpoint picker's flow control: on, requests for a model with no ready replica wait in
     /// its queue (`llm_d_epp_flow_control_queue_size`); off, they are rejected at once (503) and
-    /// only its request counter (`inference_objective_request_total`) moves; the client retries.
+    /// only its error counter (`inference_objective_request_error_total`) moves; the client retries.
     public let flowControl: Bool
     /// Without flow control: scenario seconds a rejected client waits before it retries.
     public let retryAfter: Double

@@ -33,7 +33,7 @@ public struct Simulation: Sendable {
         var roundRobin = 0
         /// Without flow control: rejected requests waiting to retry (original arrival, retry time, attempts).
         var retrying: [(arrival: Double, at: Double, attempts: Int)] = []
-        /// Requests the gateway received (retries included) and rejected: its counters.
+        /// Requests the gateway scheduled to a pod and those it rejected (retries included): its counters.
         var gatewayReceived = 0
         var gatewayRejected = 0
         var report: ModelReport
@@ -186,10 +186,14 @@ public struct Simulation: Sendable {
             model.retrying.removeAll { $0.at <= now }
             attempts += due.map { ($0.arrival, $0.attempts) }
         }
+        // As the endpoint picker counts (gateway-api-inference-extension `pkg/epp/handlers/server.go`):
+        // `inference_objective_request_total` once a request is scheduled to a pod (with flow
+        // control, once it leaves the queue), `inference_objective_request_error_total` when it is
+        // rejected, its queue full or its wait over.
         for attempt in attempts {
-            model.gatewayReceived += 1
             if !ready.isEmpty && model.gatewayCount == 0 {
                 if attempt.attempts > 0 { model.report.recordWait(now - attempt.arrival) }
+                model.gatewayReceived += 1
                 model.inPods.append(attempt.arrival)
             } else if !scenario.flowControl {
                 // No flow control: 503 at once; the client retries later, or gives up.
@@ -203,6 +207,7 @@ public struct Simulation: Sendable {
             } else if model.gatewayCount < scenario.queueCapacity {
                 model.gateway.append(attempt.arrival)
             } else {
+                model.gatewayRejected += 1
                 model.report.dropped += 1
             }
         }
@@ -220,12 +225,14 @@ public struct Simulation: Sendable {
                 let arrival = model.gateway[model.gatewayHead]
                 model.gatewayHead += 1
                 model.report.recordWait(now - arrival)
+                model.gatewayReceived += 1
                 model.inPods.append(arrival)
             }
         }
         // Requests that waited too long at the gateway are dropped.
         while model.gatewayCount > 0, now - model.gateway[model.gatewayHead] > scenario.queueTimeout {
             model.gatewayHead += 1
+            model.gatewayRejected += 1
             model.report.dropped += 1
         }
 
@@ -305,7 +312,7 @@ public struct Simulation: Sendable {
             lines.append("# TYPE llm_d_epp_flow_control_queue_size gauge")
             for m in models { lines.append("llm_d_epp_flow_control_queue_size{target_model_name=\"\(m.spec.id)\"} \(m.gatewayCount)") }
         }
-        // The request counters exist once the gateway has received a request for the model.
+        // A counter exists once it has counted a request for the model.
         lines.append("# TYPE inference_objective_request_total counter")
         for m in models where m.gatewayReceived > 0 {
             lines.append("inference_objective_request_total{model_name=\"\(m.spec.id)\",target_model_name=\"\(m.spec.id)\"} \(m.gatewayReceived)")
