@@ -129,7 +129,7 @@ struct AutoscalingTests {
         let query = try #require(demand["query"] as? String)
         #expect(query.contains(#"target_model_name=~"meta/llama-3\\.1-8b|llama-8b-chat""#), "\(query)")
         #expect(query.contains("llm_d_epp_flow_control_queue_size|inference_extension_flow_control_queue_size"))
-        #expect(query.contains("increase({__name__=~\"inference_objective_request_total|inference_model_request_total\""))
+        #expect(query.contains("increase({__name__=~\"inference_objective_request_total|inference_objective_request_error_total|inference_model_request_total|inference_model_request_error_total\""))
         #expect(query.hasSuffix("[2m])) or vector(0))"))
         #expect(demand["activationThreshold"] as? String == "0")
         #expect(demand["ignoreNullValues"] as? String == "false")

@@ -218,9 +218,9 @@ struct QueryBuilderTests {
             == #"sum by (namespace, model_name) (increase(vllm:request_success_total{job="vllm"}[1m30s])) or label_replace(min by (namespace, model_name) (count_over_time(vllm:request_success_total{job="vllm"}[1m30s]) and vllm:request_success_total{job="vllm"} and min_over_time(vllm:request_success_total{job="vllm"}[1m30s]) > 0 or max by (namespace, model_name) (count_over_time(vllm:request_success_total{job="vllm"}[1m30s]))), "rr_window_samples", "true", "", "") or label_replace(sum by (namespace, model_name) (resets(vllm:request_success_total{job="vllm"}[1m30s])) > 0, "rr_window_resets", "true", "", "") or label_replace(count by (namespace, model_name) (count_over_time(vllm:request_success_total{job="vllm"}[1m30s]) unless vllm:request_success_total{job="vllm"}), "rr_window_ended", "true", "", "")"#)
         #expect(builder.query(.ready) == #"count by (namespace, model_name) (group by (namespace, model_name, pod, instance) (vllm:num_requests_running{job="vllm"}))"#)
         #expect(builder.query(.demand)
-            == #"sum by (namespace, target_model_name) (llm_d_epp_flow_control_queue_size{job="epp"}) or sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size{job="epp"})"#)
+            == #"sum by (namespace, target_model_name) (max_over_time(llm_d_epp_flow_control_queue_size{job="epp"}[1m])) or sum by (namespace, target_model_name) (max_over_time(inference_extension_flow_control_queue_size{job="epp"}[1m]))"#)
         #expect(builder.query(.gatewayRequests)
-            == #"sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{job="epp"}[1m])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{job="epp"}[1m])) or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{job="epp"}[1m]) or last_over_time(inference_model_request_total{job="epp"}[1m])), "rr_present", "true", "", "")"#)
+            == #"sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{job="epp"}[1m]) or increase(inference_objective_request_error_total{job="epp"}[1m])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{job="epp"}[1m]) or increase(inference_model_request_error_total{job="epp"}[1m])) or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{job="epp"}[1m]) or last_over_time(inference_objective_request_error_total{job="epp"}[1m]) or last_over_time(inference_model_request_total{job="epp"}[1m]) or last_over_time(inference_model_request_error_total{job="epp"}[1m])), "rr_present", "true", "", "")"#)
         // With the scrape interval set: the requests window is R + one scrape, the gateway's 3 scrapes.
         let scraped = QueryBuilder(scrapeInterval: ConfigDuration(seconds: 15))
         #expect(scraped.query(.requests, range: ConfigDuration(seconds: 600)).contains("[10m15s]"))
@@ -229,6 +229,9 @@ struct QueryBuilderTests {
         // rise between two ticks is in one of their windows.
         #expect(QueryBuilder(scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 5)).query(.gatewayRequests).contains("[7s]"))
         #expect(QueryBuilder(scrapeInterval: ConfigDuration(seconds: 15), tickInterval: ConfigDuration(seconds: 15)).query(.gatewayRequests).contains("[45s]"))
+        // The queue's largest value since the last tick: a tick and a scrape.
+        #expect(QueryBuilder(scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 5)).query(.demand).contains("[6s]"))
+        #expect(QueryBuilder(scrapeInterval: ConfigDuration(seconds: 30), tickInterval: ConfigDuration(seconds: 15)).query(.demand).contains("[1m]"))
         #expect(builder.query(.recovery, range: ConfigDuration(seconds: 86_400))
             == #"max by (namespace, model_name) (last_over_time(inferno_desired_replicas{job="rr"}[1d]))"#)
     }
