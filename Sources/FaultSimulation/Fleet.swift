@@ -17,8 +17,8 @@ struct Fleet {
     static let gatewayCounterMetrics = [gatewayCounterMetric, gatewayErrorMetric]
     /// Requests a replica runs at once; more wait inside the pod.
     static let slots = 4
-    /// A rejected request (no flow control) is retried after this many seconds.
-    static let retryAfter = 3.0
+    /// A rejected request (no flow control) is retried after this many seconds (the schedule's).
+    let retryAfter: Double
     /// An API caller waiting for a replica calls the wake API again this often.
     static let rewakeEvery = 10.0
 
@@ -61,6 +61,8 @@ struct Fleet {
         var lastUnservedGatewayArrival = -Double.infinity
         /// The last request the gateway counted for the model, served or not.
         var lastGatewayArrival = -Double.infinity
+        /// The last request the gateway rejected (no flow control; its client retries later).
+        var lastRejection = -Double.infinity
         /// Activity intervals (arrival, completion or ∞ while pending/in flight), for the checker.
         var lastCompletion = -Double.infinity
         /// Recently completed requests (arrival, completion), newest last.
@@ -83,6 +85,7 @@ struct Fleet {
     init(schedule: Schedule) {
         flowControl = schedule.flowControl
         scrapeInterval = schedule.scrapeInterval
+        retryAfter = schedule.clientRetryAfter
         models = schedule.models.map { Runtime(spec: $0) }
         for index in models.indices { addPod(index, readyAt: 0) }  // every model starts with a ready replica
     }
@@ -139,7 +142,8 @@ struct Fleet {
             // Retries.
             let due = models[index].retrying.filter { $0.at <= t }
             models[index].retrying.removeAll { $0.at <= t }
-            for retry in due { arrive(index, retry.request, at: t, firstAttempt: false) }
+            // A retry is a new request to the gateway and the pods (seen from its own arrival).
+            for retry in due { arrive(index, Request(arrival: t), at: t, firstAttempt: false) }
             // API callers re-wake while they wait.
             if !models[index].apiWaiting.isEmpty, models[index].nextWake <= t {
                 wakeCalls.append(index)
@@ -169,7 +173,8 @@ struct Fleet {
             models[index].queued.append(request)  // counted when dispatched
         } else {
             models[index].gatewayErrors += 1
-            models[index].retrying.append((request, t + Self.retryAfter))
+            models[index].lastRejection = t
+            models[index].retrying.append((request, t + retryAfter))
         }
     }
 
@@ -234,7 +239,7 @@ struct Fleet {
             removed.append(pod.target)
             for var request in pod.running + pod.waiting {
                 request.completes = .infinity
-                if models[index].spec.viaAPI { models[index].apiWaiting.append(request) } else if flowControl { models[index].queued.append(request) } else { models[index].retrying.append((request, t + Self.retryAfter)) }
+                if models[index].spec.viaAPI { models[index].apiWaiting.append(request) } else if flowControl { models[index].queued.append(request) } else { models[index].retrying.append((request, t + retryAfter)) }
             }
         }
         drain(index, at: t)
@@ -255,7 +260,7 @@ struct Fleet {
         }
         for var request in pod.running + pod.waiting {
             request.completes = .infinity
-            if models[index].spec.viaAPI { models[index].apiWaiting.append(request) } else if flowControl { models[index].queued.append(request) } else { models[index].retrying.append((request, t + Self.retryAfter)) }
+            if models[index].spec.viaAPI { models[index].apiWaiting.append(request) } else if flowControl { models[index].queued.append(request) } else { models[index].retrying.append((request, t + retryAfter)) }
         }
         pod.running = []
         pod.waiting = []
@@ -274,7 +279,9 @@ struct Fleet {
         let model = models[index]
         var last = -Double.infinity
         for request in model.recent where request.arrival <= horizon { last = max(last, min(request.completion, horizon)) }
-        var arrivals = model.queued.map(\.arrival) + model.apiWaiting.map(\.arrival) + model.retrying.map(\.request.arrival)
+        // A client waiting to retry is seen by nobody: its rejection was the last thing observable.
+        if model.lastRejection <= horizon { last = max(last, model.lastRejection) }
+        var arrivals = model.queued.map(\.arrival) + model.apiWaiting.map(\.arrival)
         for pod in model.pods { arrivals += pod.running.map(\.arrival) + pod.waiting.map(\.arrival) }
         if let earliest = arrivals.min(), earliest <= horizon { last = max(last, horizon) }
         return last

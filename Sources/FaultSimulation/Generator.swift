@@ -172,6 +172,9 @@ public struct ScheduleGenerator: Sendable {
             let end = min(schedule.duration, at + (schedule.duration * rng.double(0.05...0.3)).rounded())
             schedule.events.append(.fault(.queryFails(metric: metric), start: at, end: end))
         }
+        // Clients that retry a rejected request only after longer than the gateway's window: the
+        // rejection's count must be seen on its own (a new error counter's first value included).
+        if rng.chance(0.25) { schedule.clientRetryAfter = 30 }
     }
 
     func traffic(_ kind: SimModel.Kind, retention: Double, duration: Double, _ rng: inout SeededRandom) -> [Double] {

@@ -324,7 +324,8 @@ struct Checker {
 
             // Forgetting only counts ticks that could see.
             let sourced = facts[i].reporting || facts[i].gatewayFresh || r.namedScoped
-            if sourced { seeing[i] = 0 } else if !blind { seeing[i] += elapsed }
+            // A tick whose gateway query failed cannot see the gateway's series either.
+            if sourced { seeing[i] = 0 } else if !blind && !gatewayQueryFailing { seeing[i] += elapsed }
             if let previous, previous > 0, value == nil, seeing[i] < schedule.forgetAfter - 2 * schedule.tickInterval {
                 report(.forgottenWhileBlind, now, model.ref, "forgotten after only \(Simulation.format(seeing[i]))s of ticks that could see (forget after \(Simulation.format(schedule.forgetAfter))s)", once: "blind\(i)")
             }
@@ -346,6 +347,9 @@ struct Checker {
                     }
                 } else {
                     if !facts[i].requestedNameMapped { visibleTicks[i] = 0 }
+                    // Without flow control a rejected client waits to retry, seen by nobody: the
+                    // promise holds while its rejection is visible (R after it, as for a wake call).
+                    if !schedule.flowControl && !blind && !facts[i].demandVisible { visibleTicks[i] = 0 }
                     if !blind && facts[i].demandVisible && attributable { visibleTicks[i] += 1 }
                     if visibleTicks[i] >= 2, (value ?? 0) < 1, !strandedReported[i] {
                         strandedReported[i] = true

@@ -303,12 +303,15 @@ public struct Schedule: Sendable, Hashable {
     public var events: [ScheduleEvent]
     /// `--scale-down-stabilization`, seconds (0: a lower size at once).
     public var scaleDownStabilization: Double = 0
+    /// Seconds a client waits before it retries a rejected request (no flow control).
+    public var clientRetryAfter: Double = 3
 
     /// The readable form printed with a failure.
     public var description: String {
         var lines = [
             "seed \(seed): scrape \(Simulation.format(scrapeInterval))s, tick \(Simulation.format(tickInterval))s, run \(Simulation.format(duration))s, forget after \(Simulation.format(forgetAfter))s, Prometheus \(flavour.rawValue), gateway flow control \(flowControl ? "on" : "off"), gateway namespace label: \(gatewayNamespaces.rawValue)"
-                + (scaleDownStabilization > 0 ? ", scale-down stabilization \(Simulation.format(scaleDownStabilization))s" : ""),
+                + (scaleDownStabilization > 0 ? ", scale-down stabilization \(Simulation.format(scaleDownStabilization))s" : "")
+                + (clientRetryAfter != 3 ? ", clients retry after \(Simulation.format(clientRetryAfter))s" : ""),
             "models:",
         ]
         for model in models {

@@ -97,6 +97,9 @@ struct World {
     var checker: Checker
     var engine: Engine?
     var recovered = false
+    /// When the running process's first used answer was evaluated (a counter series born after it
+    /// counts its first value; one born before it is new to the process, not to the gateway).
+    var firstAnswerAt = Double.infinity
     var upAt = Double.infinity
     var output: [(labels: [String: String], value: Double)] = []
     /// The recommender's other exported series that restart recovery reads back.
@@ -183,6 +186,7 @@ struct World {
         checker.engineStarted(at: t)
         await loadConfig(at: t)
         recovered = false
+        firstAnswerAt = .infinity
         upAt = .infinity
     }
 
@@ -388,7 +392,7 @@ struct World {
             }
         }
         let (signals, outcomes) = await collector.collect(retentions: await engine.retentionsInUse, now: Instant(seconds: SimulatedPrometheus.epoch + t))
-        if await !engine.decides { collector.answersDiscarded() }  // as the service's loop
+        if await !engine.decides { collector.answersDiscarded() } else if firstAnswerAt == .infinity { firstAnswerAt = t }  // as the service's loop
         let (elapsed, unsupported) = prometheus.endTick()
         if let first = unsupported.first {
             result.harnessError = first.description
@@ -404,14 +408,18 @@ struct World {
         // As of the queries' evaluation (the tick's start): a slow answer is late, not newer, and
         // the samples scraped while it was on its way are in none of them.
         var facts = self.facts(at: t)
-        // A gateway query that failed saw nothing of the gateway this tick: no demand, no fresh path.
-        checker.gatewayQueryFailing = queryFaults.contains { span in
-            if case .queryFails(let metric) = span.kind { return span.start <= t && t < span.end && (metric == Fleet.queueMetric || Fleet.gatewayCounterMetrics.contains(metric)) }
-            return false
+        // A gateway query that failed saw nothing of its series this tick: no fresh path from the
+        // gateway (lenient), and no demand when it is the query demand shows in (the queue with
+        // flow control, the counters without).
+        let failing = queryFaults.compactMap { span -> String? in
+            if case .queryFails(let metric) = span.kind, span.start <= t, t < span.end { return metric }
+            return nil
         }
+        checker.gatewayQueryFailing = failing.contains { $0 == Fleet.queueMetric || Fleet.gatewayCounterMetrics.contains($0) }
         if checker.gatewayQueryFailing {
+            let demandBlind = failing.contains(schedule.flowControl ? Fleet.queueMetric : Fleet.gatewayCounterMetric)
             for i in facts.indices {
-                facts[i].demandVisible = false
+                if demandBlind { facts[i].demandVisible = false }
                 facts[i].gatewayFresh = false
                 facts[i].wakePathFresh = false
             }
@@ -501,6 +509,7 @@ struct World {
         let aliases = checker.resolved.map(\.aliases)
         let pending = fleet.models.map(\.pendingSince)
         let flowControl = schedule.flowControl
+        let firstAnswer = firstAnswerAt
         // The models the recommender exports (knows) now: a name's rivals are among them.
         let known = Set(desired.keys)
         // During a failover, what the answering replica holds: demand older than its data is invisible.
@@ -605,11 +614,19 @@ struct World {
                             series.contains { $0.time >= max(since - 1e-9, horizon) && $0.time <= t && $0.value > 0 }
                         }
                     } else {
-                        facts.demandVisible = Fleet.gatewayCounterMetrics.flatMap { tsdb.samples($0, matching: gateway) }.contains { series in
-                            zip(series, series.dropFirst()).contains { a, b in
-                                b.time >= since - 1e-9 && b.time <= t && b.value > a.value && a.time > t - retentions[i] && a.time >= horizon
+                        let window = retentions[i]
+                        let from = max(since - 1e-9, horizon)
+                        func rose(_ series: [(time: Double, value: Double)]) -> Bool {
+                            for (a, b) in zip(series, series.dropFirst())
+                            where b.time >= since - 1e-9 && b.time <= t && b.value > a.value && a.time > t - window && a.time >= horizon {
+                                return true
                             }
+                            // A counter's first sample counts its first value (a new series), once the
+                            // process has answered before it.
+                            guard let first = series.first else { return false }
+                            return first.time >= from && first.time > firstAnswer && first.time > t - window && first.time <= t && first.value > 0
                         }
+                        facts.demandVisible = Fleet.gatewayCounterMetrics.flatMap { tsdb.samples($0, matching: gateway) }.contains(where: rose)
                     }
                 }
                 return facts

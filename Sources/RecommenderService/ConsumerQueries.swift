@@ -5,11 +5,14 @@ import Foundation
 /// `rr.desiredQuery`, `rr.demandQuery`, `rr.adapterQuery`), so `explain --consumer` shows a user the
 /// query their KEDA or HPA really runs. The chart tests compare both.
 public enum ConsumerQueries {
+    /// The endpoint picker's error codes that are no demand for capacity (a malformed request, a
+    /// pod's error response already in the request counter), left out of the counters' increase.
+    static let demandErrorCodes = "error_code!~\"BadRequest|BadConfiguration|ModelServerError\","
     /// Which gateway series count as demand, and how they name the model.
     public struct DemandOptions: Sendable, Hashable {
         /// Gauges of requests queued in the endpoint picker's flow control.
         public var queueMetrics: [String]
-        /// Counters of requests the endpoint picker received (rejected ones included).
+        /// Counters of requests the endpoint picker scheduled and rejected.
         public var requestCounters: [String]
         /// The label naming the model on those series.
         public var modelLabel: String
@@ -59,7 +62,7 @@ public enum ConsumerQueries {
         }
         if !options.requestCounters.isEmpty {
             parts.append(
-                "(sum(increase({__name__=~\"\(options.requestCounters.joined(separator: "|"))\",\(selector)}[\(options.window)])) or vector(0))")
+                "(sum(increase({__name__=~\"\(options.requestCounters.joined(separator: "|"))\",\(Self.demandErrorCodes)\(selector)}[\(options.window)])) or vector(0))")
         }
         return parts.joined(separator: " + ")
     }

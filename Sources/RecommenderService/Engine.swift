@@ -322,7 +322,7 @@ public actor Engine {
         wakePaths: Result<[ModelKey: Double], PrometheusError> = .success([:]),
         revoked: Result<[ModelKey: Double], PrometheusError> = .success([:]),
         adopted: Result<[ModelKey: Double], PrometheusError> = .success([:]),
-        gatewayAnswered: Result<Double?, PrometheusError> = .success(nil), now: Instant
+        gatewayAnswered: Result<GatewayReadUpTo, PrometheusError> = .success(GatewayReadUpTo()), now: Instant
     ) {
         // The wake paths are part of the recovery: without them every idle model would be held at
         // `no_wake_path` until the gateway routed it again. So is how far the last process read the
@@ -395,7 +395,7 @@ public actor Engine {
             }
         }
         guard config != nil, recovered else { return }
-        if let answered = fleet.gatewayAnsweredAt { metrics.gatewayLastAnswered = answered }
+        metrics.gatewayReadUpTo = fleet.gatewayReadUpTo
 
         let elapsed = lastTickAt.map { max(0, now.since($0)) } ?? 0
         adoptConfiguredModels()

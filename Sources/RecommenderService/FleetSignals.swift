@@ -32,9 +32,9 @@ public struct FleetSignals: Sendable {
     /// Gateway targets whose request count this tick only a read back over a blind stretch
     /// counted, with the seconds that read covered.
     public var gatewayRequestsReadBack: [GatewayKey: Double] = [:]
-    /// When the gateway's request counters were last answered, by this process or (before its
-    /// first answer) the last one (exported for restart recovery).
-    public var gatewayAnsweredAt: Double?
+    /// Up to when the gateway's request counters and its queue were read, by this process or
+    /// (before its first answer) the last one (exported for restart recovery).
+    public var gatewayReadUpTo = GatewayReadUpTo()
     /// The gateway request-counter query's window, in seconds (0: unknown).
     public var gatewayWindowSeconds: Double = 0
     /// The vLLM pods' scrape interval in seconds (0: unknown, the window's coverage is not checked).
@@ -443,7 +443,7 @@ public struct SignalCollector: Sendable {
         fleet.requestsWindowResets = resets
         fleet.requestsWindowEnded = ended
         fleet.gatewayRequestsReadBack = readBack
-        fleet.gatewayAnsweredAt = sightings.lastAnswered
+        fleet.gatewayReadUpTo = sightings.readUpTo
         fleet.gatewayWindowSeconds = queries.gatewayWindow.seconds
         fleet.scrapeInterval = queries.scrapeInterval.seconds
         var outcomes = requests.values.map { QueryOutcome(signal: .requests, error: $0.failure) }
@@ -473,25 +473,29 @@ public struct SignalCollector: Sendable {
         }
     }
 
-    /// Reads back when the last process's gateway request-counter query was last answered (the
-    /// latest over this service's replicas, within `window`); nil when no replica exported it.
-    /// A value later than `now` (a replica's clock ahead, a corrupt sample) says nothing of how far
-    /// that replica read: it is dropped before the latest is taken, and when no other is left the
-    /// whole hour is read back.
-    public func recoverGatewayAnswered(window: ConfigDuration, now: Instant) async -> Result<Double?, PrometheusError> {
+    /// Reads back up to when the last process had read the gateway's request counters and its
+    /// queue (label `signal`: `gateway_requests`, `demand`; the latest over this service's
+    /// replicas, within `window`); nil for one no replica exported. A value later than `now` (a
+    /// replica's clock ahead, a corrupt sample) says nothing of how far that replica read: it is
+    /// dropped before the latest is taken, and when no other is left the whole hour is read back.
+    public func recoverGatewayAnswered(window: ConfigDuration, now: Instant) async -> Result<GatewayReadUpTo, PrometheusError> {
         do {
             let samples = try await client.query(queries.query(.recoveryGatewayAnswered, range: window))
-            let values = samples.map(\.value).filter { $0.isFinite && $0 > 0 }
-            if let latest = values.filter({ $0 <= now.seconds }).max() { return .success(latest) }
-            return .success(values.isEmpty ? nil : now.seconds - GatewaySightings.longestCatchUp)
+            func latest(_ signal: Signal) -> Double? {
+                // A series without the label (one time for both) counts for both.
+                let values = samples.filter { ($0.labels["signal"] ?? signal.rawValue) == signal.rawValue }.map(\.value).filter { $0.isFinite && $0 > 0 }
+                if let latest = values.filter({ $0 <= now.seconds }).max() { return latest }
+                return values.isEmpty ? nil : now.seconds - GatewaySightings.longestCatchUp
+            }
+            return .success(GatewayReadUpTo(counters: latest(.gatewayRequests), queue: latest(.demand)))
         } catch {
             return .failure(error)
         }
     }
 
-    /// Restart recovery read `at` (see ``recoverGatewayAnswered(window:now:)``): this process's first
-    /// answer reads the gateway back from there.
-    public func gatewayAnsweredRecovered(_ at: Double?) { sightings.recovered(at) }
+    /// Restart recovery read `readUpTo` (see ``recoverGatewayAnswered(window:now:)``): this
+    /// process's first answer reads the counters and the queue back from there.
+    public func gatewayAnsweredRecovered(_ readUpTo: GatewayReadUpTo) { sightings.recovered(readUpTo) }
 
     /// One requests query's answer.
     struct RequestsWindow: Sendable {
@@ -589,7 +593,7 @@ public struct SignalCollector: Sendable {
     /// ``catchUpDemand(_:blind:outcomes:)``) — and the targets whose count only the read back
     /// counted, with the seconds it covered.
     func catchUp(
-        _ answer: Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError>, now: Instant, firstCatchUp: Double? = nil
+        _ answer: Result<GatewayAnswer, PrometheusError>, now: Instant, firstCatchUp: Double? = nil
     ) async -> (Result<[GatewayKey: Double], PrometheusError>, blind: Double?, readBack: [GatewayKey: Double]) {
         guard case .success(let plainAnswer) = answer else {
             sightings.missed()  // the gateway goes on counting while the recommender cannot see
@@ -605,8 +609,12 @@ public struct SignalCollector: Sendable {
         for key in born {
             if let first = plainAnswer.present[key], first.isFinite, first > values[key] ?? 0 { values[key] = first }
         }
+        // A target known by its request counter whose error counter is new (the endpoint picker
+        // creates it with the first rejection, and `increase` never counts a series' first value):
+        // that value is its count — a model at zero whose first requests were rejected.
+        for (key, first) in sightings.bornErrors(plainAnswer.errors) where first.isFinite && first > values[key] ?? 0 { values[key] = first }
         guard let longest = (gaps.values.max()).map({ max($0, blind ?? 0) }) ?? blind else {
-            sightings.record(present: present, counted: countable, lastValues: plainAnswer.present, at: now.seconds)
+            sightings.record(present: present, counted: countable, lastValues: plainAnswer.present, errors: plainAnswer.errors.keys, at: now.seconds)
             return (.success(values), nil, [:])
         }
         // Back to the sample before the gap: within a gateway window before it was last counted.
@@ -621,16 +629,18 @@ public struct SignalCollector: Sendable {
         // series in the gap but no increase was still seen routed; one never seen before was born
         // in the gap (its last value counts, as above).
         let bornInGap = blind != nil ? sightings.unseen(wide.present.keys) : []
+        let errorsBornInGap = sightings.unseenErrors(wide.errors.keys)
         var readBack: [GatewayKey: Double] = [:]
         for (key, last) in wide.present where blind != nil || gaps[key] != nil {
-            let born = bornInGap.contains(key) && last.isFinite ? last : 0
+            var born = bornInGap.contains(key) && last.isFinite ? last : 0
+            if errorsBornInGap.contains(key), let errors = wide.errors[key], errors.isFinite { born = max(born, errors) }
             let read = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, born)
             if read > 0, (values[key] ?? 0) == 0 { readBack[key] = seconds }
             values[key] = read
         }
         sightings.record(
             present: present.union(blind != nil ? Set(wide.present.keys) : []), counted: countable.union(gaps.keys),
-            lastValues: plainAnswer.present, at: now.seconds)
+            lastValues: plainAnswer.present, errors: Set(plainAnswer.errors.keys).union(wide.errors.keys), at: now.seconds)
         return (.success(values), fresh ? blind : nil, readBack)
     }
 
@@ -679,24 +689,34 @@ public struct SignalCollector: Sendable {
     }
 
     /// One gateway query's answer per target: the values, and the targets named by its presence
-    /// series (``QueryTemplates/presentLabel``) with their value (the sum of its current counters: a rise of any one shows).
-    func targets(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<(values: [GatewayKey: Double], present: [GatewayKey: Double]), PrometheusError> {
+    /// series (``QueryTemplates/presentLabel``) with their value (the sum of its current counters:
+    /// a rise of any one shows), and of those the error counters' part.
+    struct GatewayAnswer: Sendable {
+        var values: [GatewayKey: Double]
+        var present: [GatewayKey: Double]
+        var errors: [GatewayKey: Double] = [:]
+    }
+
+    /// One gateway query's answer per target (see ``GatewayAnswer``).
+    func targets(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<GatewayAnswer, PrometheusError> {
         do {
             let samples = try await client.query(queries.query(signal, range: range))  // the counter's window is the builder's unless given
             var values: [GatewayKey: Double] = [:]
             var present: [GatewayKey: Double] = [:]
+            var errors: [GatewayKey: Double] = [:]
             for sample in samples {
                 let target = sample.labels["target_model_name"].flatMap { $0.isEmpty ? nil : $0 } ?? sample.labels["model_name"]
                 guard let target, !target.isEmpty else { continue }
                 let namespace = sample.labels["namespace"].flatMap { $0.isEmpty ? nil : $0 }
                 let key = GatewayKey(namespace: namespace, name: target)
-                if sample.labels[QueryTemplates.presentLabel] != nil {
+                if let kind = sample.labels[QueryTemplates.presentLabel] {
                     present[key, default: 0] += sample.value
+                    if kind == QueryTemplates.presentErrors { errors[key, default: 0] += sample.value }
                 } else {
                     values[key, default: 0] += sample.value
                 }
             }
-            return .success((values, present))
+            return .success(GatewayAnswer(values: values, present: present, errors: errors))
         } catch {
             return .failure(error)
         }
@@ -740,9 +760,11 @@ final class GatewaySightings: Sendable {
         /// When each target last had an increase in the answer (its window held two samples, or a
         /// catch-up read counted it), and its counter's last value then.
         var counted: [GatewayKey: (at: Double, value: Double?)] = [:]
-        /// When the last process's answer was last recorded (restart recovery): the first answer
-        /// of this one reads back from there.
-        var recovered: Double?
+        /// Up to when the last process read the counters and the queue (restart recovery): the
+        /// first answer of this one reads back from there.
+        var recovered = GatewayReadUpTo()
+        /// When each target's error counters were last answered (their first value counts once).
+        var errorsSeen: [GatewayKey: Double] = [:]
         /// Where this process's first answer began reading (nil: no answer yet).
         var start: Double?
         /// The queue: when its answer was last recorded (and the one before), whether one failed
@@ -755,17 +777,33 @@ final class GatewaySightings: Sendable {
 
     private let state = Mutex(State())
 
-    /// Restart recovery read when the last process's answer was last recorded (nil: none).
-    func recovered(_ at: Double?) { state.withLock { $0.recovered = at } }
+    /// Restart recovery read up to when the last process read the gateway.
+    func recovered(_ readUpTo: GatewayReadUpTo) { state.withLock { $0.recovered = readUpTo } }
 
-    /// Up to when the gateway was read — its request counters and its queue, the earlier of the
-    /// two — by this process or (before its first answer) the last one. Exported, for the next
-    /// process's first answer.
-    var lastAnswered: Double? {
+    /// Up to when the gateway's request counters and its queue were read, by this process or
+    /// (before its first answer) the last one. Exported, for the next process's first answer.
+    var readUpTo: GatewayReadUpTo {
         state.withLock { state in
-            let before = state.recovered ?? state.start
-            guard let counter = state.last ?? before, let queue = state.demandOwed ?? state.demandLast ?? before else { return nil }
-            return min(counter, queue)
+            GatewayReadUpTo(
+                counters: state.last ?? state.recovered.counters ?? state.start,
+                queue: state.demandOwed ?? state.demandLast ?? state.recovered.queue ?? state.start)
+        }
+    }
+
+    /// The targets of `errors` whose error counters this process has not answered before, once
+    /// an answer has been recorded, with their value (the first value of a new counter).
+    func bornErrors(_ errors: [GatewayKey: Double]) -> [(GatewayKey, Double)] {
+        state.withLock { state in
+            guard state.last != nil else { return [] }
+            return errors.filter { state.errorsSeen[$0.key] == nil }.map { ($0.key, $0.value) }
+        }
+    }
+
+    /// The targets of `keys` whose error counters this process has not answered before (see ``bornErrors(_:)``).
+    func unseenErrors(_ keys: some Collection<GatewayKey>) -> Set<GatewayKey> {
+        state.withLock { state in
+            guard state.last != nil else { return [] }
+            return Set(keys.filter { state.errorsSeen[$0] == nil })
         }
     }
 
@@ -779,11 +817,13 @@ final class GatewaySightings: Sendable {
     func demandStretch(at now: Double, blindAfter: Double, counterBlind: Double?, first: Double?) -> Double? {
         state.withLock { state in
             var from: [Double] = []
+            // A read owed for longer than the longest read back is given up (it can only fail again).
+            if let owed = state.demandOwed, now - owed > Self.longestCatchUp + 60 { state.demandOwed = nil }
             if let owed = state.demandOwed { from.append(owed) }
             if let last = state.demandLast {
                 if state.demandMissed || now - last > blindAfter { from.append(last) }
             } else {
-                if let recovered = state.recovered, recovered < now { from.append(recovered) }
+                if let recovered = state.recovered.queue, recovered < now { from.append(recovered) }
                 if let first, first > 0 { from.append(now - first) }
             }
             if let counterBlind, counterBlind > 0 { from.append(now - counterBlind) }
@@ -840,7 +880,7 @@ final class GatewaySightings: Sendable {
             guard let previous = state.last else {
                 // From the last process's last answer when that is farther back (its queries failed
                 // before it stopped: nobody read the gateway since), at most an hour.
-                let sinceLast = state.recovered.flatMap { $0 < now ? min(now - $0, Self.longestCatchUp) : nil }
+                let sinceLast = state.recovered.counters.flatMap { $0 < now ? min(now - $0, Self.longestCatchUp) : nil }
                 let blind = [first, sinceLast].compactMap { $0 }.max().flatMap { $0 > 0 ? $0 : nil }
                 if state.start == nil { state.start = now - (blind ?? 0) }
                 if let blind, linger > 0 { state.linger = (now - blind, now + linger) }
@@ -885,9 +925,13 @@ final class GatewaySightings: Sendable {
     }
 
     /// Records the targets answered at `now`; `counted`, those whose increase it holds (see `gaps`).
-    func record(present: some Collection<GatewayKey>, counted: some Collection<GatewayKey>, lastValues: [GatewayKey: Double], at now: Double) {
+    func record(
+        present: some Collection<GatewayKey>, counted: some Collection<GatewayKey>, lastValues: [GatewayKey: Double],
+        errors: some Collection<GatewayKey> = [GatewayKey](), at now: Double
+    ) {
         state.withLock { state in
             for key in present { state.seen[key] = now }
+            for key in errors { state.errorsSeen[key] = now }
             for key in counted { state.counted[key] = (now, lastValues[key]) }
             state.previousLast = state.last
             state.last = now
@@ -896,7 +940,20 @@ final class GatewaySightings: Sendable {
                 for (key, seen) in state.seen where now - seen > Self.longestCatchUp { state.forgotten.insert(key) }
                 state.seen = state.seen.filter { now - $0.value <= Self.longestCatchUp }
                 state.counted = state.counted.filter { state.seen[$0.key] != nil }
+                state.errorsSeen = state.errorsSeen.filter { now - $0.value <= Self.longestCatchUp }
             }
         }
+    }
+}
+
+/// Up to when the gateway's request counters and its queue were read (Unix seconds; nil: not
+/// known): exported per signal, read back by restart recovery.
+public struct GatewayReadUpTo: Sendable, Equatable {
+    public var counters: Double?
+    public var queue: Double?
+
+    public init(counters: Double? = nil, queue: Double? = nil) {
+        self.counters = counters
+        self.queue = queue
     }
 }

@@ -20,7 +20,7 @@ struct ServiceMetrics: Sendable {
     var scaleToZeroEvents = 0
     var coldStarts = Histogram(bounds: [5, 15, 30, 60, 120, 300, 600, 1200, 1800])
     var recoveredModels = 0
-    var gatewayLastAnswered: Double?
+    var gatewayReadUpTo = GatewayReadUpTo()
     var gatewayPolls = 0
     var gatewayPollErrors = 0
     var gatewayPollWakes = 0
@@ -97,8 +97,9 @@ extension Engine {
         w.histogram("recommender_cold_start_seconds", m.coldStarts)
         w.single("recommender_variant_name_conflicts", "gauge", "variant_name values shared by several models of one namespace (consumers would mix them).", Double(variantConflicts.count))
         w.single("recommender_kill_switch", "gauge", "1 while the kill switch keeps every model at >= 1.", killSwitch ? 1 : 0)
-        if let answered = m.gatewayLastAnswered {
-            w.single("recommender_gateway_last_answered_timestamp_seconds", "gauge", "When the gateway's request counters were last read (restart recovery: the next process reads the gateway back from there, at most an hour).", answered)
+        w.family("recommender_gateway_last_answered_timestamp_seconds", "gauge", "Up to when the gateway's request counters (signal gateway_requests) and its queue (demand) were read (restart recovery: the next process reads them back from there, at most an hour).")
+        for (signal, value) in [(Signal.gatewayRequests, m.gatewayReadUpTo.counters), (Signal.demand, m.gatewayReadUpTo.queue)] {
+            if let value { w.sample("recommender_gateway_last_answered_timestamp_seconds", "signal=\"\(signal.rawValue)\"", value) }
         }
         w.single("recommender_recovered_models", "gauge", "Models whose last recommendation was read back from Prometheus at start.", Double(m.recoveredModels))
         w.single("recommender_ready", "gauge", "1 once config is loaded, recovery is done and a tick has decided.", readiness().ready ? 1 : 0)

@@ -75,7 +75,11 @@ public struct QueryTemplates: Sendable {
     /// (no pod ready: a model at zero without flow control) in
     /// `inference_objective_request_error_total` (label `error_code`; gateway-api-inference-extension
     /// `pkg/epp/handlers/server.go`, `RecordRequestCounter` after `director.HandleRequest` succeeds,
-    /// `RecordRequestErrCounter` otherwise): the two are summed per target. The newer metric
+    /// `RecordRequestErrCounter` otherwise): the two are summed per target — the error counter
+    /// without the codes that are no demand for capacity (`BadRequest`, `BadConfiguration`: a
+    /// malformed request; `ModelServerError`: a pod's error response, already in the request
+    /// counter). The presence series of the error counters is apart (`rr_present="errors"`): a
+    /// target known by its request counter whose error counter is new counts its first value. The newer metric
     /// names first, then those of gateway-api-inference-extension before v1.0. `increase`
     /// rides out a gateway restart (counter reset) and a missed scrape of one gateway.
     /// The answer also names every target with a sample in the window (`rr_present`, the sum of its
@@ -86,9 +90,11 @@ public struct QueryTemplates: Sendable {
     /// series in it (a wake path), one sample is enough. A replaced template without those series is caught up once
     /// `increase` answers again.
     public var gatewayRequests =
-        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or increase(inference_objective_request_error_total{$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE]) or increase(inference_model_request_error_total{$GATEWAY_SELECTOR}[$RANGE])) or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_objective_request_error_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_error_total{$GATEWAY_SELECTOR}[$RANGE])), \"rr_present\", \"true\", \"\", \"\")"
+        "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or increase(inference_objective_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE]) or increase(inference_model_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE])) or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])), \"rr_present\", \"true\", \"\", \"\") or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE])), \"rr_present\", \"errors\", \"\", \"\")"
     /// The label that marks the presence series of the gateway request-counter query.
     public static let presentLabel = "rr_present"
+    /// Its value on the error counters' presence series (`true` on the request counters').
+    public static let presentErrors = "errors"
     /// Restart recovery, first: the value each model has now (series of a running replica of this
     /// service; a restarted pod's old series are stale and absent), so the latest wins over an
     /// older pod's higher value.
@@ -111,10 +117,11 @@ public struct QueryTemplates: Sendable {
     public var recoveryAdopted =
         "max by (namespace, model_name) (last_over_time(recommender_model_adopted_from_gateway_label{$RECOMMENDER_SELECTOR}[$RANGE]))"
 
-    /// Restart recovery of how far the last process had read the gateway: when its request-counter
-    /// query was last answered (one series per replica of this service; the latest counts). A
-    /// process's first answer reads the gateway back from there, so what queued or was counted
-    /// while no process could see (the last one's queries failing, then the restart) is demand.
+    /// Restart recovery of how far the last process had read the gateway: up to when its request
+    /// counters and its queue were read (label `signal`; one series per replica of this service;
+    /// the latest counts). A process's first answer reads each back from there, so what queued or
+    /// was counted while no process could see (the last one's queries failing, then the restart)
+    /// is demand.
     public var recoveryGatewayAnswered =
         "max_over_time(recommender_gateway_last_answered_timestamp_seconds{$RECOMMENDER_SELECTOR}[$RANGE])"
 

@@ -52,7 +52,9 @@ import Testing
         let collector = SignalCollector(
             client: PrometheusClient(transport: flaky, retry: RetryPolicy(attempts: 1)),
             queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 2)))
-        if let recovered { collector.gatewayAnsweredRecovered(SimulatedPrometheus.epoch + recovered) }
+        if let recovered {
+            collector.gatewayAnsweredRecovered(GatewayReadUpTo(counters: SimulatedPrometheus.epoch + recovered, queue: SimulatedPrometheus.epoch + recovered))
+        }
         var seen: [Double: Double] = [:]
         for t in ticks {
             let failing = fail(t)
@@ -109,5 +111,61 @@ import Testing
         #expect(recovered[120] == 2, "\(recovered)")
         let fresh = await Self.run(tsdb, ticks: [120]) { _ in nil }
         #expect(fresh[120] == nil, "without the recovered value the read misses the queue (else this proves nothing): \(fresh)")
+    }
+
+    /// A model known by its request counter (it served before) goes to zero; a client's first
+    /// request and its two quick retries are rejected (no flow control) and it gives up. The
+    /// endpoint picker creates the error counter with the first rejection, and the series' first
+    /// sample already holds 3: `increase` never counts a series' first value, and the next
+    /// samples do not move. The error counter is new to the process: its first value counts.
+    @Test func aNewErrorCounterOfAKnownTargetCountsItsFirstValue() async {
+        var tsdb = SimulatedTSDB()
+        var t = 0.5
+        while t <= 90 {
+            var samples: [SimulatedTSDB.Scraped] = [.init("inference_objective_request_total", ["target_model_name": "org/chat", "job": "gw"], 7)]
+            if t >= 60 {
+                samples.append(.init("inference_objective_request_error_total", ["target_model_name": "org/chat", "job": "gw", "error_code": "ServiceUnavailable"], 3))
+            }
+            tsdb.scrape(target: "gw-0", at: t, samples)
+            t += 1
+        }
+        let prometheus = SimulatedPrometheus(tsdb: tsdb)
+        let collector = SignalCollector(
+            client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)),
+            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 2)))
+        var seen: [Double: Double] = [:]
+        for t in stride(from: 40.0, through: 70, by: 2) {
+            prometheus.beginTick(at: t, faults: [])
+            let fleet = await collector.collect(retentions: [ConfigDuration(seconds: 60)], now: Instant(seconds: SimulatedPrometheus.epoch + t)).0
+            _ = prometheus.endTick()
+            if let value = try? fleet.gatewayRequests.get()[Self.key] { seen[t] = value }
+        }
+        #expect(seen.filter { (60...63).contains($0.key) }.values.contains(3), "\(seen.sorted { $0.key < $1.key })")
+        #expect(seen.filter { $0.key < 60 || $0.key > 64 }.values.allSatisfy { $0 == 0 }, "counted once: \(seen.sorted { $0.key < $1.key })")
+    }
+
+    /// Rejections for reasons that are no demand for capacity (a malformed request) wake nothing.
+    @Test func rejectedMalformedRequestsAreNoDemand() async {
+        var tsdb = SimulatedTSDB()
+        var t = 0.5
+        while t <= 90 {
+            tsdb.scrape(target: "gw-0", at: t, [
+                .init("inference_objective_request_total", ["target_model_name": "org/chat", "job": "gw"], 7),
+                .init("inference_objective_request_error_total", ["target_model_name": "org/chat", "job": "gw", "error_code": "BadRequest"], t >= 60 ? 5 : 1),
+            ])
+            t += 1
+        }
+        let prometheus = SimulatedPrometheus(tsdb: tsdb)
+        let collector = SignalCollector(
+            client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)),
+            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 2)))
+        var seen: [Double: Double] = [:]
+        for t in stride(from: 40.0, through: 70, by: 2) {
+            prometheus.beginTick(at: t, faults: [])
+            let fleet = await collector.collect(retentions: [ConfigDuration(seconds: 60)], now: Instant(seconds: SimulatedPrometheus.epoch + t)).0
+            _ = prometheus.endTick()
+            if let value = try? fleet.gatewayRequests.get()[Self.key] { seen[t] = value }
+        }
+        #expect(!seen.isEmpty && seen.values.allSatisfy { $0 == 0 }, "\(seen.sorted { $0.key < $1.key })")
     }
 }

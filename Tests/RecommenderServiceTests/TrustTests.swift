@@ -217,15 +217,18 @@ struct InventoryTests {
         await engine.loadConfig([], now: Instant(seconds: 99))
         await engine.recover(.success([:]), gatewayAnswered: .failure(.unreachable("connection refused")), now: Instant(seconds: 100))
         #expect(await !engine.recovered)
-        await engine.recover(.success([:]), gatewayAnswered: .success(60), now: Instant(seconds: 105))
+        await engine.recover(.success([:]), gatewayAnswered: .success(GatewayReadUpTo(counters: 60, queue: 58)), now: Instant(seconds: 105))
         #expect(await engine.recovered)
         var fleet = completeFleet()
-        fleet.gatewayAnsweredAt = 60
+        fleet.gatewayReadUpTo = GatewayReadUpTo(counters: 60, queue: 58)
         await engine.tick(fleet, outcomes: [], duration: 0, now: Instant(seconds: 110))
-        #expect((await engine.renderMetrics()).contains("\nrecommender_gateway_last_answered_timestamp_seconds 60\n"))
-        fleet.gatewayAnsweredAt = 115
+        var page = await engine.renderMetrics()
+        #expect(page.contains("\nrecommender_gateway_last_answered_timestamp_seconds{signal=\"gateway_requests\"} 60\n"), "\(page)")
+        #expect(page.contains("\nrecommender_gateway_last_answered_timestamp_seconds{signal=\"demand\"} 58\n"))
+        fleet.gatewayReadUpTo = GatewayReadUpTo(counters: 115, queue: 115)
         await engine.tick(fleet, outcomes: [], duration: 0, now: Instant(seconds: 115))
-        #expect((await engine.renderMetrics()).contains("\nrecommender_gateway_last_answered_timestamp_seconds 115\n"))
+        page = await engine.renderMetrics()
+        #expect(page.contains("\nrecommender_gateway_last_answered_timestamp_seconds{signal=\"gateway_requests\"} 115\n"))
     }
 
     @Test func gatewayDemandWithANamespaceLabelAdoptsTheModelThere() async {

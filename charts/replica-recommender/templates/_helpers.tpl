@@ -153,7 +153,7 @@ Arguments: dict "target" "root".
 {{- $selector := join "," $matchers -}}
 {{- $parts := list -}}
 {{- with $d.queueMetrics }}{{ $parts = append $parts (printf "(sum({__name__=~\"%s\",%s}) or vector(0))" (join "|" .) $selector) }}{{ end -}}
-{{- with $d.requestCounters }}{{ $parts = append $parts (printf "(sum(increase({__name__=~\"%s\",%s}[%s])) or vector(0))" (join "|" .) $selector $d.window) }}{{ end -}}
+{{- with $d.requestCounters }}{{ $parts = append $parts (printf "(sum(increase({__name__=~\"%s\",error_code!~\"BadRequest|BadConfiguration|ModelServerError\",%s}[%s])) or vector(0))" (join "|" .) $selector $d.window) }}{{ end -}}
 {{- join " + " $parts -}}
 {{- end -}}
 
