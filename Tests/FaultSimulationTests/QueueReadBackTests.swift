@@ -113,6 +113,22 @@ import Testing
         #expect(fresh[120] == nil, "without the recovered value the read misses the queue (else this proves nothing): \(fresh)")
     }
 
+    /// Ticks every 2 s from 40 to 70; the gateway requests counted for `org/chat` at each.
+    static func gatewayRequests(_ tsdb: SimulatedTSDB) async -> [Double: Double] {
+        let prometheus = SimulatedPrometheus(tsdb: tsdb)
+        let collector = SignalCollector(
+            client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)),
+            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 2)))
+        var seen: [Double: Double] = [:]
+        for t in stride(from: 40.0, through: 70, by: 2) {
+            prometheus.beginTick(at: t, faults: [])
+            let fleet = await collector.collect(retentions: [ConfigDuration(seconds: 60)], now: Instant(seconds: SimulatedPrometheus.epoch + t)).0
+            _ = prometheus.endTick()
+            if let value = try? fleet.gatewayRequests.get()[key] { seen[t] = value }
+        }
+        return seen
+    }
+
     /// A model known by its request counter (it served before) goes to zero; a client's first
     /// request and its two quick retries are rejected (no flow control) and it gives up. The
     /// endpoint picker creates the error counter with the first rejection, and the series' first
@@ -129,17 +145,7 @@ import Testing
             tsdb.scrape(target: "gw-0", at: t, samples)
             t += 1
         }
-        let prometheus = SimulatedPrometheus(tsdb: tsdb)
-        let collector = SignalCollector(
-            client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)),
-            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 2)))
-        var seen: [Double: Double] = [:]
-        for t in stride(from: 40.0, through: 70, by: 2) {
-            prometheus.beginTick(at: t, faults: [])
-            let fleet = await collector.collect(retentions: [ConfigDuration(seconds: 60)], now: Instant(seconds: SimulatedPrometheus.epoch + t)).0
-            _ = prometheus.endTick()
-            if let value = try? fleet.gatewayRequests.get()[Self.key] { seen[t] = value }
-        }
+        let seen = await Self.gatewayRequests(tsdb)
         #expect(seen.filter { (60...63).contains($0.key) }.values.contains(3), "\(seen.sorted { $0.key < $1.key })")
         #expect(seen.filter { $0.key < 60 || $0.key > 64 }.values.allSatisfy { $0 == 0 }, "counted once: \(seen.sorted { $0.key < $1.key })")
     }
@@ -155,17 +161,7 @@ import Testing
             ])
             t += 1
         }
-        let prometheus = SimulatedPrometheus(tsdb: tsdb)
-        let collector = SignalCollector(
-            client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)),
-            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 2)))
-        var seen: [Double: Double] = [:]
-        for t in stride(from: 40.0, through: 70, by: 2) {
-            prometheus.beginTick(at: t, faults: [])
-            let fleet = await collector.collect(retentions: [ConfigDuration(seconds: 60)], now: Instant(seconds: SimulatedPrometheus.epoch + t)).0
-            _ = prometheus.endTick()
-            if let value = try? fleet.gatewayRequests.get()[Self.key] { seen[t] = value }
-        }
+        let seen = await Self.gatewayRequests(tsdb)
         #expect(!seen.isEmpty && seen.values.allSatisfy { $0 == 0 }, "\(seen.sorted { $0.key < $1.key })")
     }
 }
