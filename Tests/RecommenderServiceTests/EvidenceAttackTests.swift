@@ -256,4 +256,39 @@ struct EvidenceAttackTests {
         #expect((try? fleet.demand.get())?[key] == 2, "the queue of the blind stretch is demand")
         #expect(outcomes.contains { $0.signal == .demandCatchUp && $0.error == nil })
     }
+
+    /// A model the gateway has routed before (its request counter exists) is at zero; a client's
+    /// request and two quick retries are rejected, and it gives up. The endpoint picker creates
+    /// the error counter with the first rejection: its first sample already holds 3, which
+    /// `increase` never counts. A target's error counter new to the process counts that value —
+    /// once (and a malformed request's rejection, `BadRequest`, never).
+    @Test func aNewErrorCounterOfARoutedModelIsDemandOnce() async throws {
+        let prometheus = try await SharedPrometheus.instance.get()
+        let gateway = try await TestExporter(prometheus: prometheus, name: "rejecting-gateway")
+        defer { gateway.stop() }
+        let model = "org/rejected-at-zero"
+        let target = "model_name=\"\(model)\",target_model_name=\"\(model)\""
+        gateway.set("inference_objective_request_total", target, 7)
+        gateway.set("inference_objective_request_error_total", target + ",error_code=\"BadRequest\"", 2)
+        try await waitForSeries(prometheus, "count_over_time(inference_objective_request_total{model_name=\"\(model)\"}[10s]) >= 3")
+        let collector = collector(prometheus)
+        let key = GatewayKey(namespace: nil, name: model)
+        var seen: [Double] = []
+        for _ in 0..<8 {
+            let (fleet, _) = await collector.collect(retentions: [ConfigDuration(seconds: 60)])
+            seen.append((try? fleet.gatewayRequests.get())?[key] ?? -1)
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(seen.allSatisfy { $0 == 0 }, "a routed model, no demand yet (a malformed request's rejection is none): \(seen)")
+        gateway.set("inference_objective_request_error_total", target + ",error_code=\"ServiceUnavailable\"", 3)
+        try await waitForSeries(prometheus, "inference_objective_request_error_total{model_name=\"\(model)\",error_code=\"ServiceUnavailable\"}")
+        seen = []
+        for _ in 0..<12 {
+            let (fleet, _) = await collector.collect(retentions: [ConfigDuration(seconds: 60)])
+            seen.append((try? fleet.gatewayRequests.get())?[key] ?? -1)
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(seen.filter { $0 == 3 }.count == 1, "the first rejections count once: \(seen)")
+        #expect(seen.allSatisfy { $0 == 0 || $0 == 3 }, "\(seen)")
+    }
 }
