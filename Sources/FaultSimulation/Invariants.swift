@@ -334,7 +334,8 @@ struct Checker {
             if previous != nil, value == nil { knowable[i] = false }
 
             // Never stranded.
-            if facts[i].reporting || r.namedScoped || value != nil { knowable[i] = true }
+            // Reporting makes a model knowable only to a tick whose answers could see it.
+            if (facts[i].reporting && !blind) || r.namedScoped || value != nil { knowable[i] = true }
             // A gateway per namespace names the model's namespace — unless the label could be a
             // shared gateway's own (another namespace's model of the name has no series of its own).
             let attributable = knowable[i] || (schedule.gatewayNamespaces == .perNamespace && !facts[i].labelAmbiguous)

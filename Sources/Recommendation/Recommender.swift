@@ -400,8 +400,11 @@ struct Evidence {
         // back than the requests window: a longer one (a read back over a long blind stretch, a
         // gateway window longer than R) may hold requests the window rightly no longer shows.
         // (Requests the counters do show are timed by them; a window short of R — a counter whose
-        // first sample already counted them — holds the zero until R after that sample.)
-        if s.gatewaySeen, windowHolds, let span = s.gatewayRequestsSpan, span <= retention, (s.gatewayRequests ?? 0) > 0, s.requests == 0, !ownWake {
+        // first sample already counted them — holds the zero until R after that sample.) A window
+        // that holds R but has a reset or an ended series in it counts too: the request lost
+        // there may be the very one (a container restarted, its pod not ready for a scrape or two:
+        // its series back at the old value before the ended-series hold could time anything).
+        if s.gatewaySeen, held >= retention, let span = s.gatewayRequestsSpan, span <= retention, (s.gatewayRequests ?? 0) > 0, s.requests == 0, !ownWake {
             next.uncountedArrival = now
             next.lastActivity = now
         }

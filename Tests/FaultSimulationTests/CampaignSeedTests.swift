@@ -29,6 +29,8 @@ struct CampaignSeedTests {
         (2_108_580_386_546_881_744, "uncounted gateway requests restart the retention only when the requests window holds R (a new counter's first value already counted them)"),
         (5_757_851_591_934_740_825, "a new process's first answer reads the gateway back from where the last process last read it (recovered)"),
         (16_833_968_030_673_257_759, "a new process's first answer reads the gateway back from where the last process last read it (recovered)"),
+        (2_908_720_266_718_910_427, "requests the gateway counted that no replica counter shows restart the retention though the window has an ended series (a container restarted, its pod not ready for a scrape)"),
+        (13_360_920_607_623_687_441, "checker: a model reporting only while every answer failed was never knowable to the recommender"),
     ]
 
     @Test(arguments: seeds.map(\.seed))
