@@ -62,6 +62,26 @@ struct GatewayCounterBaselineTests {
             #expect(decisions[1].zeroAt == at(30))
         }
     }
+
+    /// The hidden request counted while the window has an ended series (or a reset) in it: a
+    /// container restarted, its pod not ready for a scrape, then back with its counter at the old
+    /// value — the ended-series hold lifts as soon as the series is back, and the gateway's count
+    /// was the only trace (fault simulation, schedule 2908720266718910427: a zero 7 s after the
+    /// last request, R 60 s). The retention counts from it all the same.
+    @Test(arguments: [(true, false), (false, true)])
+    func requestsTheGatewayCountedRestartTheRetentionThoughTheWindowHasAnEndedSeriesOrAReset(ended: Bool, reset: Bool) {
+        var first = signals(requests: 0, gatewayRequests: 1, seen: true)
+        first.gatewayRequestsSpan = 15
+        first.requestsWindowEnded = ended
+        first.requestsWindowReset = reset
+        let decisions = run(model(retention: 30), from: observed(1, since: at(-1000)), ticks: [
+            (0, first),
+            (5, signals(requests: 0, gatewayRequests: 0)),
+            (29, signals(requests: 0, gatewayRequests: 0)),
+            (31, signals(requests: 0, gatewayRequests: 0)),
+        ])
+        #expect(decisions.map(\.desired) == [1, 1, 1, 0], "details: \(decisions.map(\.detail))")
+    }
 }
 
 /// A model recommended 0 can still have a replica reporting: its consumer's cooldown has not
