@@ -351,6 +351,9 @@ struct Checker {
                     // Without flow control a rejected client waits to retry, seen by nobody: the
                     // promise holds while its rejection is visible (R after it, as for a wake call).
                     if !schedule.flowControl && !blind && !facts[i].demandVisible { visibleTicks[i] = 0 }
+                    // ... R after the rejection itself: a count first sampled after a gateway scrape
+                    // gap is no later demand (schedule 13235911227745305247).
+                    if !schedule.flowControl && now - runtime.lastRejection >= r.retention { visibleTicks[i] = 0 }
                     if !blind && facts[i].demandVisible && attributable { visibleTicks[i] += 1 }
                     if visibleTicks[i] >= 2, (value ?? 0) < 1, !strandedReported[i] {
                         strandedReported[i] = true
