@@ -50,12 +50,7 @@ struct GatewayCounterBaselineTests {
     func requestsTheGatewayCountedThatNoReplicaCounterShowsRestartTheRetention(attributedAlone: Bool, span: Double?, expected: [Int]) {
         var first = signals(requests: 0, gatewayRequests: 2, seen: attributedAlone)
         first.gatewayRequestsSpan = span
-        let decisions = run(model(retention: 30), from: observed(1, since: at(-1000)), ticks: [
-            (0, first),
-            (10, signals(requests: 0, gatewayRequests: 0)),
-            (29, signals(requests: 0, gatewayRequests: 0)),
-            (31, signals(requests: 0, gatewayRequests: 0)),
-        ])
+        let decisions = quietAfter(first, then: [10, 29, 31])
         #expect(decisions.map(\.desired) == expected, "details: \(decisions.map(\.detail))")
         if expected[1] == 1 {
             #expect(decisions[1].detail.contains("the gateway counted a request 10s ago that no replica's request counter shows"), "\(decisions[1].detail)")
@@ -74,13 +69,14 @@ struct GatewayCounterBaselineTests {
         first.gatewayRequestsSpan = 15
         first.requestsWindowEnded = ended
         first.requestsWindowReset = reset
-        let decisions = run(model(retention: 30), from: observed(1, since: at(-1000)), ticks: [
-            (0, first),
-            (5, signals(requests: 0, gatewayRequests: 0)),
-            (29, signals(requests: 0, gatewayRequests: 0)),
-            (31, signals(requests: 0, gatewayRequests: 0)),
-        ])
+        let decisions = quietAfter(first, then: [5, 29, 31])
         #expect(decisions.map(\.desired) == [1, 1, 1, 0], "details: \(decisions.map(\.detail))")
+    }
+
+    /// A model at 1, observed long, R 30 s: `first` at t = 0, then quiet ticks (nothing counted
+    /// anywhere) at `then`.
+    func quietAfter(_ first: ModelSignals, then: [Double]) -> [Decision] {
+        run(model(retention: 30), from: observed(1, since: at(-1000)), ticks: [(0, first)] + then.map { ($0, signals(requests: 0, gatewayRequests: 0)) })
     }
 }
 
