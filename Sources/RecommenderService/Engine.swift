@@ -394,7 +394,7 @@ public actor Engine {
                 logger.info("prometheus query recovered", metadata: ["signal": "\(outcome.signal.rawValue)"])
             }
         }
-        guard config != nil, recovered else { return }
+        guard decides else { return }
         metrics.gatewayReadUpTo = fleet.gatewayReadUpTo
 
         let elapsed = lastTickAt.map { max(0, now.since($0)) } ?? 0
@@ -598,7 +598,7 @@ public actor Engine {
     public func gatewayPolled(_ outcome: GatewayPollOutcome, now: Instant) -> [ModelKey] {
         metrics.gatewayPolls += outcome.targets
         metrics.gatewayPollErrors += outcome.failures.count
-        guard config != nil, recovered, lastTickAt != nil else { return [] }
+        guard decides, lastTickAt != nil else { return [] }
         let names = nameIndex(now: now)
         var woken: [ModelKey] = []
         let labelled = Set(outcome.queued.keys.filter { $0.namespace != nil })
