@@ -143,7 +143,7 @@ struct Fleet {
             let due = models[index].retrying.filter { $0.at <= t }
             models[index].retrying.removeAll { $0.at <= t }
             // A retry is a new request to the gateway and the pods (seen from its own arrival).
-            for retry in due { arrive(index, Request(arrival: t), at: t, firstAttempt: false) }
+            for _ in due { arrive(index, Request(arrival: t), at: t, firstAttempt: false) }
             // API callers re-wake while they wait.
             if !models[index].apiWaiting.isEmpty, models[index].nextWake <= t {
                 wakeCalls.append(index)

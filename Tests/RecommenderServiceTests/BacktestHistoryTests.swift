@@ -88,8 +88,8 @@ struct BacktestHistoryTests {
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let reader = output.fileHandleForReading
+        let data = try await offPool { let data = reader.readDataToEndOfFile(); process.waitUntilExit(); return data }
         #expect(process.terminationStatus == 0)
         let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let runs = try #require(report["runs"] as? [[String: Any]])

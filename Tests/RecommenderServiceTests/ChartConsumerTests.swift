@@ -109,18 +109,20 @@ struct ChartConsumerTests {
 
         // explain --consumer prints the same queries and what they return now.
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("replica-recommender").path
-        let (status, text) = try run(binary, [
+        let keda = [
             "explain", "--config", directory, "--model", Self.model, "--namespace", Self.namespace, "--consumer", "keda",
             "--alias", "chart-llama-lora", "--prometheus-url", prometheus.url,
-        ])
+        ]
+        let (status, text) = try await offPool { try self.run(binary, keda) }
         #expect(status == 0, "\(text)")
         #expect(text.contains(recommendation) && text.contains(demand), "\(text)")
         #expect(text.contains("now: 2: 2 replica(s), active"), "\(text)")
         #expect(text.contains("now: 0: inactive"), "\(text)")
-        let (hpaStatus, hpaText) = try run(binary, [
+        let hpaArguments = [
             "explain", "--config", directory, "--model", Self.model, "--namespace", Self.namespace, "--consumer", "hpa",
             "--prometheus-url", prometheus.url, "--json",
-        ])
+        ]
+        let (hpaStatus, hpaText) = try await offPool { try self.run(binary, hpaArguments) }
         #expect(hpaStatus == 0, "\(hpaText)")
         let report = try JSONSerialization.jsonObject(with: Data(hpaText.utf8)) as? [String: Any]
         let hpaQuery = (report?["queries"] as? [[String: Any]])?.first

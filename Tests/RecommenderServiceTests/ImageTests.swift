@@ -63,9 +63,11 @@ struct ImageTests {
         var rootfs: String { path + "/rootfs" }
         let runtime: [String: Any]
 
-        init() throws {
-            path = NSTemporaryDirectory() + "rr-image-\(UUID().uuidString)"
-            let (status, output) = try ImageTests.run(["umoci", "unpack", "--image", "\(ImageTests.layout):\(try ImageTests.appVersion())", path])
+        init() async throws {
+            let path = NSTemporaryDirectory() + "rr-image-\(UUID().uuidString)"
+            self.path = path
+            let image = "\(ImageTests.layout):\(try ImageTests.appVersion())"
+            let (status, output) = try await offPool { try ImageTests.run(["umoci", "unpack", "--image", image, path]) }
             guard status == 0 else { throw HarnessError("umoci unpack failed: \(output)") }
             runtime = try ImageTests.json(path + "/config.json")
             // The mount point a container runtime creates for /proc.
@@ -98,14 +100,14 @@ struct ImageTests {
         func cleanup() { try? FileManager.default.removeItem(atPath: path) }
     }
 
-    @Test func imageCarriesTheChartTagAnnotationsANonRootUserAndStaysUnder60MB() throws {
+    @Test func imageCarriesTheChartTagAnnotationsANonRootUserAndStaysUnder60MB() async throws {
         let version = try Self.appVersion()
         let (manifest, config) = try Self.image()
         let annotations = manifest["annotations"] as? [String: String] ?? [:]
         #expect(annotations["org.opencontainers.image.version"] == version)
         #expect(annotations["org.opencontainers.image.title"] == "replica-recommender")
         let revision = try #require(annotations["org.opencontainers.image.revision"])
-        #expect(try Self.run(["git", "cat-file", "-e", revision + "^{commit}"], directory: Self.root).status == 0,
+        #expect(try await offPool { try Self.run(["git", "cat-file", "-e", revision + "^{commit}"], directory: Self.root) }.status == 0,
                 "revision \(revision) is not a commit of this repository")
         let image = config["config"] as? [String: Any] ?? [:]
         #expect(image["User"] as? String == "65532:65532")
@@ -119,18 +121,19 @@ struct ImageTests {
 
         // The docker-loadable archive names the image as the chart does.
         let archive = Self.root + "/.build/image/replica-recommender-\(version).docker.tar"
-        let (status, listing) = try Self.run(["tar", "-xOf", archive, "manifest.json"])
+        let (status, listing) = try await offPool { try Self.run(["tar", "-xOf", archive, "manifest.json"]) }
         #expect(status == 0, "\(listing)")
         let entries = try JSONSerialization.jsonObject(with: Data(listing.utf8)) as? [[String: Any]]
         // skopeo writes the normalized name, which docker load lists as replica-recommender:<version>.
         #expect(entries?.first?["RepoTags"] as? [String] == ["docker.io/library/replica-recommender:\(version)"])
     }
 
-    @Test func everySharedLibraryTheBinaryNeedsIsInTheImage() throws {
-        let bundle = try Bundle()
+    @Test func everySharedLibraryTheBinaryNeedsIsInTheImage() async throws {
+        let bundle = try await Bundle()
         defer { bundle.cleanup() }
         #expect(bundle.user == "65532:65532")
-        let (status, output) = try Self.run(["chroot", bundle.rootfs, "/lib64/ld-linux-x86-64.so.2", "--list", "/usr/local/bin/replica-recommender"])
+        let rootfs = bundle.rootfs
+        let (status, output) = try await offPool { try Self.run(["chroot", rootfs, "/lib64/ld-linux-x86-64.so.2", "--list", "/usr/local/bin/replica-recommender"]) }
         #expect(status == 0, "\(output)")
         #expect(output.contains("libcurl.so.4") && output.contains("libssl.so.3"))
         #expect(!output.contains("not found"), "\(output)")
@@ -138,27 +141,29 @@ struct ImageTests {
         #expect(try String(contentsOfFile: bundle.rootfs + "/etc/passwd", encoding: .utf8).contains("nonroot:x:65532:65532:"))
     }
 
-    @Test func checkConfigRunsInsideTheImageAsTheNonRootUser() throws {
-        let bundle = try Bundle()
+    @Test func checkConfigRunsInsideTheImageAsTheNonRootUser() async throws {
+        let bundle = try await Bundle()
         defer { bundle.cleanup() }
         try bundle.install(Self.root + "/config/examples/seed-1-overview.yaml", at: "/config/seed-1-overview.yaml")
         try bundle.install(Self.root + "/config/examples/broken.yaml", at: "/config/broken.yaml")
 
-        let clean = try Self.run(try bundle.command(["check-config", "/config/seed-1-overview.yaml"]))
+        let cleanCommand = try bundle.command(["check-config", "/config/seed-1-overview.yaml"])
+        let clean = try await offPool { try Self.run(cleanCommand) }
         #expect(clean.status == 0, "\(clean.output)")
         #expect(clean.output.contains("/config/seed-1-overview.yaml: OK: 4 entries"), "\(clean.output)")
-        let broken = try Self.run(try bundle.command(["check-config", "/config/broken.yaml"]))
+        let brokenCommand = try bundle.command(["check-config", "/config/broken.yaml"])
+        let broken = try await offPool { try Self.run(brokenCommand) }
         #expect(broken.status == 1, "\(broken.output)")
         #expect(broken.output.contains("/config/broken.yaml:9: default: enable_scale_to_zero: expected a boolean"), "\(broken.output)")
     }
 
     @Test func serveInsideTheImageAnswersHealthzAndReachesATLSPrometheusWithItsCAFile() async throws {
-        let bundle = try Bundle()
+        let bundle = try await Bundle()
         defer { bundle.cleanup() }
         let certificates = NSTemporaryDirectory() + "rr-image-tls-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: certificates, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: certificates) }
-        try TLSTests.makeCertificates(in: certificates)
+        try await offPool { try TLSTests.makeCertificates(in: certificates) }
         let prometheus = try await PrometheusServer(
             webConfig: "tls_server_config:\n  cert_file: \(certificates)/server.crt\n  key_file: \(certificates)/server.key\n"
         ) { url in await ImageTests.status(url + "/-/ready", ca: certificates + "/ca.crt") == 200 }
@@ -228,7 +233,7 @@ struct ImageTests {
 
     /// The HTTP status of a GET over TLS verified with `ca`, via curl (URLSession cannot take a CA file).
     static func status(_ url: String, ca: String) async -> Int? {
-        guard let result = try? run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, url]) else { return nil }
+        guard let result = try? await offPool({ try run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, url]) }) else { return nil }
         return Int(result.output)
     }
 }

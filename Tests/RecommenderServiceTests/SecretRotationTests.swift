@@ -179,7 +179,7 @@ struct SecretRotationTests {
         let second = NSTemporaryDirectory() + "rr-tls-b-\(UUID().uuidString)"
         for directory in [first, second] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try TLSTests.makeCertificates(in: directory)
+            try await offPool { try TLSTests.makeCertificates(in: directory) }
         }
         func read(_ directory: String, _ name: String) throws -> String { try String(contentsOfFile: directory + "/" + name, encoding: .utf8) }
         func payload(_ directory: String) throws -> [String: String] {

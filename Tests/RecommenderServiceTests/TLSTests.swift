@@ -28,7 +28,7 @@ struct TLSTests {
     @Test func caFileAndClientCertificateReachATLSPrometheusAndTheirAbsenceFails() async throws {
         let certificates = NSTemporaryDirectory() + "rr-tls-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: certificates, withIntermediateDirectories: true)
-        try Self.makeCertificates(in: certificates)
+        try await offPool { try Self.makeCertificates(in: certificates) }
         let web = """
             tls_server_config:
               cert_file: \(certificates)/server.crt
