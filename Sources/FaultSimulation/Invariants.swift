@@ -82,6 +82,12 @@ struct ModelFacts {
     /// The name the model's requests use is one the configuration in force ties to it (its id or
     /// an alias): after a restart forgets a broken entry's last good version, an alias no longer is.
     var requestedNameMapped = true
+    /// A running or waiting gauge of the model's pods above 0 that its pods no longer export: a
+    /// series that vanished while the TSDB was down gets no staleness marker (its scrape cache is
+    /// lost), so Prometheus answers its last value for the 5-minute lookback. The recommender sees
+    /// a request in flight, as every consumer of that Prometheus does; the data is not good, and
+    /// liveness waits until the ghost is gone (schedule 2891639600023089667).
+    var ghostInFlight = false
 }
 
 /// Checks the invariants at every step from ground truth: the fleet (who asked when, what was
@@ -267,6 +273,7 @@ struct Checker {
 
         // Observation: complete data, a replica reporting (with its request counter) or already at zero.
         for (i, model) in models.enumerated() {
+            if facts[i].ghostInFlight { disturbed[i] = max(disturbed[i], now) }
             let key = ModelKey(namespace: model.namespace, modelID: model.id)
             let observed = !blind && facts[i].finite && ((facts[i].reporting && facts[i].counterPresent) || lastOutput[key] == 0)
             streakStart[i] = observed ? (streakStart[i] ?? now) : nil

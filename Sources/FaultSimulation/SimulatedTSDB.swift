@@ -326,6 +326,17 @@ public struct SimulatedTSDB: Sendable {
         }
     }
 
+    /// Instant values of the series of `metric` with `labels` whose newest sample is older than
+    /// `olderThan` seconds: series their target no longer exports that no staleness marker ended
+    /// (they vanished while the TSDB was down), answered until the lookback passes.
+    public func ghostValues(_ metric: String, matching labels: [String: String], at time: Double, olderThan: Double) -> [Double] {
+        matching(metric, labels).compactMap { s in
+            guard let value = instantValue(s, at: time), let last = s.samples.last(where: { $0.time <= time }),
+                last.time < time - olderThan else { return nil }
+            return value
+        }
+    }
+
     /// `increase(metric{labels}[range])` per matching series at `time` (series with a result only).
     public func increases(_ metric: String, matching labels: [String: String], at time: Double, range: Double) -> [Double] {
         matching(metric, labels).compactMap { s in

@@ -528,6 +528,10 @@ struct World {
                 // The service reads the counter over R plus one scrape (its last step inside the window).
                 let requests = view.increases(Fleet.requestsMetric, matching: labels, at: t, range: retentions[i] + schedule.scrapeInterval)
                 facts.reporting = !running.isEmpty
+                let exportedNow = schedule.scrapeInterval + 1e-6
+                facts.ghostInFlight = [Fleet.runningMetric, Fleet.waitingMetric].contains { metric in
+                    view.ghostValues(metric, matching: labels, at: t, olderThan: exportedNow).contains { $0 > 0 }
+                }
                 // A counter with an increase in the window, or one scraped at 0 at its pod's last
                 // scrape: it has never counted a request, so its first sample is evidence (the
                 // requests template's rule). Not a ghost: a restarted TSDB keeps no staleness.
@@ -578,7 +582,11 @@ struct World {
                     if tsdb.hasSeries(Fleet.queueMetric, matching: proof) || Fleet.gatewayCounterMetrics.contains(where: { tsdb.hasSeries($0, matching: proof) }) {
                         facts.wakePathSeen = true
                     }
-                    if !tsdb.freshValues(Fleet.queueMetric, matching: proof, at: t).isEmpty
+                    // Liveness asks for a zero only once the recommender could see the path: under
+                    // a name the configuration ties to the model. The gateway's series of a
+                    // requested name no entry maps proves nothing to it (the model is held with
+                    // no_wake_path; schedule 2891639600023089667, shrunk).
+                    if configuredNames.contains(name), !tsdb.freshValues(Fleet.queueMetric, matching: proof, at: t).isEmpty
                         || Fleet.gatewayCounterMetrics.contains(where: { !tsdb.freshValues($0, matching: proof, at: t).isEmpty }) {
                         facts.wakePathFresh = true
                     }

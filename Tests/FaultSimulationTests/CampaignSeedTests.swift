@@ -31,6 +31,7 @@ struct CampaignSeedTests {
         (16_833_968_030_673_257_759, "a new process's first answer reads the gateway back from where the last process last read it (recovered)"),
         (2_908_720_266_718_910_427, "requests the gateway counted that no replica counter shows restart the retention though the window has an ended series (a container restarted, its pod not ready for a scrape)"),
         (13_360_920_607_623_687_441, "checker: a model reporting only while every answer failed was never knowable to the recommender"),
+        (2_891_639_600_023_089_667, "checker: a running gauge that vanished while the TSDB was down is answered for the lookback (no staleness marker): phantom activity, not good data"),
         (13_235_911_227_745_305_247, "checker: without flow control the promise for a rejected request lasts R after the rejection, not after a count first sampled after a gateway scrape gap"),
     ]
 

@@ -134,6 +134,19 @@ import Testing
         #expect(await Self.violations(s, profile: .spec, [.liveness, .neverStranded]).isEmpty)
     }
 
+    @Test func aModelRequestedUnderANameNoEntryMapsIsHeldNotZeroed() async {
+        // Campaign schedule 2891639600023089667, shrunk: the gateway counts the model's requests
+        // under `base-lora`, which no entry ties to it. The recommender cannot prove a wake path:
+        // it holds the model at 1 (no_wake_path) rather than zero it, and liveness does not ask.
+        var aliased = Self.model("base", namespace: "team-b", kind: .aliased, arrivals: [15.6], service: 3, coldStart: 3)
+        aliased.requestedName = "base-lora"
+        let s = Self.schedule([aliased], retention: 10, duration: 60, flowControl: false)
+        let result = await Simulation(schedule: s, profile: .spec).run()
+        #expect(result.harnessError == nil)
+        #expect(result.violations.isEmpty, "\(result.violations.prefix(3))")
+        #expect(result.zeros(of: "team-b/org/base").isEmpty)
+    }
+
     @Test func demandWithoutFlowControlShowsInTheGatewayRequestCounter() async {
         let s = Self.schedule([Self.model("chat", arrivals: [5, 60])], duration: 90, flowControl: false)
         #expect(await Self.violations(s, profile: .spec, [.neverStranded]).isEmpty)
