@@ -147,6 +147,28 @@ import Testing
         #expect(result.zeros(of: "team-b/org/base").isEmpty)
     }
 
+    @Test func aRunningGaugeThatVanishedWhileTheTSDBWasDownHoldsTheModelUntilItsPodsReportAgain() async {
+        // Campaign schedule 2891639600023089667: the request runs 15.6–18.6 (scraped at 16–18),
+        // the TSDB is down 18.5–39, and the pods stop exporting vllm:num_requests_running at 29. The
+        // restarted TSDB wrote no staleness marker: it answers running = 1 (t = 18) for its 300 s
+        // lookback, then nothing (no replica reports). The pods export it again at 330: the model is
+        // held through both (never a zero on a ghost or on missing data), then reaches zero R after
+        // its pods report again — a ghost latched for good would keep it up.
+        let chat = Self.model("chat", arrivals: [15.6], service: 3, coldStart: 3)
+        let s = Self.schedule(
+            [chat], retention: 10,
+            events: [
+                .fault(.tsdbRestart, start: 18.5, end: 39),
+                .fault(.missingSeries(model: chat.ref, metric: Fleet.runningMetric), start: 29, end: 330),
+            ],
+            duration: 400, flowControl: false)
+        let result = await Simulation(schedule: s, profile: .spec).run()
+        #expect(result.harnessError == nil)
+        #expect(result.violations.isEmpty, "\(result.violations.prefix(3))")
+        let zero = result.zeros(of: chat.ref).first
+        #expect(zero.map { $0 >= 330 + 10 - 1 && $0 <= 330 + 10 + 2 + 1 } == true, "zero at \(zero.map(Simulation.format) ?? "never")")
+    }
+
     @Test func demandWithoutFlowControlShowsInTheGatewayRequestCounter() async {
         let s = Self.schedule([Self.model("chat", arrivals: [5, 60])], duration: 90, flowControl: false)
         #expect(await Self.violations(s, profile: .spec, [.neverStranded]).isEmpty)
