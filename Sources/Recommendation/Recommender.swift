@@ -162,6 +162,9 @@ public enum Recommender {
                 outcome.detail += "; held at \(held): entry `\(key)` is invalid and has no good version"
             }
         }
+        // max_replicas applies at once, whichever rule decided: a model that serves while its size
+        // is unknown keeps its last size, but not above a newly lowered ceiling.
+        outcome.desired = min(outcome.desired, max(config.maxReplicas ?? Int.max, config.activeFloor))
 
         stabilize(
             &outcome, config: config, previous: e.input.state, ready: e.input.signals.ready, next: &next,

@@ -109,6 +109,9 @@ struct DecisionTableTests {
             signals: ModelSignals(), state: observed(1), now: at(0), desired: 3, reason: .hold, phase: .held),
         Row(name: "a hold keeps a larger previous recommendation", config: model(max: 8),
             signals: ModelSignals(), state: observed(5), now: at(0), desired: 5, reason: .hold, phase: .held),
+        Row(name: "a model serving while its size is unknown keeps its size up to a newly lowered max_replicas", config: model(max: 1),
+            signals: ModelSignals(requests: 3, running: 1, waiting: nil, ready: 2, demand: 0, gatewayRequests: 0, gatewaySeen: true),
+            state: observed(2), now: at(0), desired: 1, reason: .active, phase: .active),
         Row(name: "model at zero with unknown signals stays at zero", config: model(),
             signals: ModelSignals(), state: ModelState(desired: 0), now: at(0), desired: 0, reason: .hold, phase: .zero),
         // wake
