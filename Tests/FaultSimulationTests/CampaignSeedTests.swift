@@ -41,6 +41,7 @@ struct CampaignSeedTests {
     static let open: [(seed: UInt64, defect: String)] = [
         (14_657_197_161_430_034_803, "a restarted process's first gateway answer cannot count an error counter born after the last process's last read (the gateway query failed across the restart; no flow control)"),
         (17_837_146_520_889_071_518, "a restarted process's first gateway answer cannot count an error counter born after the last process's last read (the gateway query failed across the restart; no flow control)"),
+        (4_768_474_916_190_934_135, "no flow control: a model zeroed while its requests were in flight between scrapes is woken by their rejection, then zeroed again 19 s after the last rejection (R 20 s) while its clients wait to retry; its new replica's window is younger than R when the last rejection shows"),
     ]
 
     @Test(arguments: open.map(\.seed))
