@@ -44,12 +44,18 @@ struct CampaignSeedTests {
         (4_768_474_916_190_934_135, "no flow control: a model zeroed while its requests were in flight between scrapes is woken by their rejection, then zeroed again 19 s after the last rejection (R 20 s) while its clients wait to retry; its new replica's window is younger than R when the last rejection shows"),
     ]
 
+    /// Replays a campaign schedule (the `spec` profile, as `rr-bench faults` generated it).
+    static func replay(_ seed: UInt64) async -> RunResult {
+        let result = await Simulation(schedule: ScheduleGenerator(profile: .spec).generate(seed: seed), profile: .spec).run()
+        #expect(result.harnessError == nil)
+        #expect(result.ticks > 5)
+        return result
+    }
+
     @Test(arguments: open.map(\.seed))
     func anOpenScheduleStillBreaksAPromise(seed: UInt64) async {
-        let schedule = ScheduleGenerator(profile: .spec).generate(seed: seed)
-        let result = await Simulation(schedule: schedule, profile: .spec).run()
+        let result = await Self.replay(seed)
         let defect = Self.open.first { $0.seed == seed }?.defect ?? ""
-        #expect(result.harnessError == nil)
         withKnownIssue("rr-bench faults --replay \(seed): \(defect)") {
             #expect(result.violations.isEmpty)
         }
@@ -57,11 +63,8 @@ struct CampaignSeedTests {
 
     @Test(arguments: seeds.map(\.seed))
     func theScheduleKeepsEveryPromise(seed: UInt64) async {
-        let schedule = ScheduleGenerator(profile: .spec).generate(seed: seed)
-        let result = await Simulation(schedule: schedule, profile: .spec).run()
+        let result = await Self.replay(seed)
         let fix = Self.seeds.first { $0.seed == seed }?.fix ?? ""
-        #expect(result.harnessError == nil)
         #expect(result.violations.isEmpty, "rr-bench faults --replay \(seed) (\(fix)): \(result.violations.prefix(3).map { "\($0)" })")
-        #expect(result.ticks > 5)
     }
 }
