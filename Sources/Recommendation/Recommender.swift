@@ -199,7 +199,7 @@ public enum Recommender {
         let desired: Int
         switch e.input.state.desired {
         case 0? where zeroAllowed: desired = 0
-        case let previous?: desired = min(max(previous, config.activeFloor), max(config.maxReplicas ?? Int.max, config.activeFloor))
+        case let previous?: desired = max(previous, config.activeFloor)  // max_replicas: `decide` clamps every rule
         case nil: desired = config.activeFloor
         }
         return (desired, .hold, "unknown: \(missing)")

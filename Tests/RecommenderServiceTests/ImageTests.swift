@@ -40,9 +40,13 @@ struct ImageTests {
         return (manifest, config)
     }
 
-    /// Runs a command to completion: exit status and combined output.
+    /// Runs a command to completion, off the async pool (`offPool`): exit status and combined output.
     @discardableResult
-    static func run(_ arguments: [String], directory: String? = nil) throws -> (status: Int32, output: String) {
+    static func run(_ arguments: [String], directory: String? = nil) async throws -> (status: Int32, output: String) {
+        try await offPool { try runBlocking(arguments, directory: directory) }
+    }
+
+    static func runBlocking(_ arguments: [String], directory: String?) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -67,7 +71,7 @@ struct ImageTests {
             let path = NSTemporaryDirectory() + "rr-image-\(UUID().uuidString)"
             self.path = path
             let image = "\(ImageTests.layout):\(try ImageTests.appVersion())"
-            let (status, output) = try await offPool { try ImageTests.run(["umoci", "unpack", "--image", image, path]) }
+            let (status, output) = try await ImageTests.run(["umoci", "unpack", "--image", image, path])
             guard status == 0 else { throw HarnessError("umoci unpack failed: \(output)") }
             runtime = try ImageTests.json(path + "/config.json")
             // The mount point a container runtime creates for /proc.
@@ -107,7 +111,7 @@ struct ImageTests {
         #expect(annotations["org.opencontainers.image.version"] == version)
         #expect(annotations["org.opencontainers.image.title"] == "replica-recommender")
         let revision = try #require(annotations["org.opencontainers.image.revision"])
-        #expect(try await offPool { try Self.run(["git", "cat-file", "-e", revision + "^{commit}"], directory: Self.root) }.status == 0,
+        #expect(try await Self.run(["git", "cat-file", "-e", revision + "^{commit}"], directory: Self.root).status == 0,
                 "revision \(revision) is not a commit of this repository")
         let image = config["config"] as? [String: Any] ?? [:]
         #expect(image["User"] as? String == "65532:65532")
@@ -121,7 +125,7 @@ struct ImageTests {
 
         // The docker-loadable archive names the image as the chart does.
         let archive = Self.root + "/.build/image/replica-recommender-\(version).docker.tar"
-        let (status, listing) = try await offPool { try Self.run(["tar", "-xOf", archive, "manifest.json"]) }
+        let (status, listing) = try await Self.run(["tar", "-xOf", archive, "manifest.json"])
         #expect(status == 0, "\(listing)")
         let entries = try JSONSerialization.jsonObject(with: Data(listing.utf8)) as? [[String: Any]]
         // skopeo writes the normalized name, which docker load lists as replica-recommender:<version>.
@@ -132,8 +136,7 @@ struct ImageTests {
         let bundle = try await Bundle()
         defer { bundle.cleanup() }
         #expect(bundle.user == "65532:65532")
-        let rootfs = bundle.rootfs
-        let (status, output) = try await offPool { try Self.run(["chroot", rootfs, "/lib64/ld-linux-x86-64.so.2", "--list", "/usr/local/bin/replica-recommender"]) }
+        let (status, output) = try await Self.run(["chroot", bundle.rootfs, "/lib64/ld-linux-x86-64.so.2", "--list", "/usr/local/bin/replica-recommender"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("libcurl.so.4") && output.contains("libssl.so.3"))
         #expect(!output.contains("not found"), "\(output)")
@@ -147,12 +150,10 @@ struct ImageTests {
         try bundle.install(Self.root + "/config/examples/seed-1-overview.yaml", at: "/config/seed-1-overview.yaml")
         try bundle.install(Self.root + "/config/examples/broken.yaml", at: "/config/broken.yaml")
 
-        let cleanCommand = try bundle.command(["check-config", "/config/seed-1-overview.yaml"])
-        let clean = try await offPool { try Self.run(cleanCommand) }
+        let clean = try await Self.run(try bundle.command(["check-config", "/config/seed-1-overview.yaml"]))
         #expect(clean.status == 0, "\(clean.output)")
         #expect(clean.output.contains("/config/seed-1-overview.yaml: OK: 4 entries"), "\(clean.output)")
-        let brokenCommand = try bundle.command(["check-config", "/config/broken.yaml"])
-        let broken = try await offPool { try Self.run(brokenCommand) }
+        let broken = try await Self.run(try bundle.command(["check-config", "/config/broken.yaml"]))
         #expect(broken.status == 1, "\(broken.output)")
         #expect(broken.output.contains("/config/broken.yaml:9: default: enable_scale_to_zero: expected a boolean"), "\(broken.output)")
     }
@@ -233,7 +234,7 @@ struct ImageTests {
 
     /// The HTTP status of a GET over TLS verified with `ca`, via curl (URLSession cannot take a CA file).
     static func status(_ url: String, ca: String) async -> Int? {
-        guard let result = try? await offPool({ try run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, url]) }) else { return nil }
+        guard let result = try? await run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, url]) else { return nil }
         return Int(result.output)
     }
 }
