@@ -7,7 +7,7 @@
 /// expr      := compared (("or" | "and" | "unless") compared)*
 /// compared  := unary [">" number]
 /// unary     := AGG [("by"|"without") "(" labels ")"] "(" expr ")" [("by"|"without") "(" labels ")"]
-///            | RANGEFN "(" selector "[" duration "]" ")"
+///            | RANGEFN "(" selector "[" duration "]" ["offset" duration] ")"
 ///            | selector
 /// selector  := metric ["{" [matcher ("," matcher)*] "}"] | "{" matcher ("," matcher)* "}"
 /// matcher   := label ("=" | "!=" | "=~" | "!~") string
@@ -32,6 +32,8 @@ public indirect enum QueryExpr: Sendable, Hashable {
     /// `label_replace(expr, "dst", "value", "", "")`: a constant label added to every sample (the
     /// only form the service's templates use).
     case constantLabel(QueryExpr, label: String, value: String)
+    /// `f(m[r] offset o)`: the inner expression evaluated `seconds` earlier.
+    case shifted(QueryExpr, seconds: Double)
 
     /// Every metric name the expression reads.
     public var metrics: [String] {
@@ -39,7 +41,7 @@ public indirect enum QueryExpr: Sendable, Hashable {
         case .selector(let s), .rangeFunction(_, let s, _): [s.metric]
         case .aggregate(_, _, _, let inner): inner.metrics
         case .or(let a, let b), .and(let a, let b), .unless(let a, let b): a.metrics + b.metrics
-        case .constantLabel(let inner, _, _), .greaterThan(let inner, _): inner.metrics
+        case .constantLabel(let inner, _, _), .greaterThan(let inner, _), .shifted(let inner, _): inner.metrics
         }
     }
 
@@ -48,7 +50,7 @@ public indirect enum QueryExpr: Sendable, Hashable {
         switch self {
         case .aggregate(let a, _, _, _): a
         case .or(let a, _), .and(let a, _), .unless(let a, _): a.outerAggregation
-        case .constantLabel(let inner, _, _), .greaterThan(let inner, _): inner.outerAggregation
+        case .constantLabel(let inner, _, _), .greaterThan(let inner, _), .shifted(let inner, _): inner.outerAggregation
         default: nil
         }
     }
@@ -278,8 +280,20 @@ public enum QueryParser {
                 let rangeText = String(String.UnicodeScalarView(text[start..<index])).trimmingCharacters(in: .whitespaces)
                 guard let seconds = QueryParser.duration(rangeText) else { throw fail("a duration") }
                 try expect("]")
+                let save = index
+                var shift: Double?
+                if identifier() == "offset" {
+                    skipSpace()
+                    let start = index
+                    while index < text.count, text[index].properties.isAlphabetic || ("0"..."9").contains(text[index]) { index += 1 }
+                    guard let o = QueryParser.duration(String(String.UnicodeScalarView(text[start..<index]))) else { throw fail("a duration after `offset`") }
+                    shift = o
+                } else {
+                    index = save
+                }
                 try expect(")")
-                return .rangeFunction(function, vector, rangeSeconds: seconds)
+                let expr = QueryExpr.rangeFunction(function, vector, rangeSeconds: seconds)
+                return shift.map { .shifted(expr, seconds: $0) } ?? expr
             }
             if peek("(") {
                 index = save

@@ -176,6 +176,8 @@ public struct SimulatedTSDB: Sendable {
             }
         case .greaterThan(let inner, let threshold):
             return evaluate(inner, at: time, hidden: hidden).filter { $0.value > threshold }
+        case .shifted(let inner, let seconds):
+            return evaluate(inner, at: time - seconds, hidden: hidden)
         case .and(let lhs, let rhs), .unless(let lhs, let rhs):
             func identity(_ labels: [String: String]) -> [String: String] {
                 var labels = labels

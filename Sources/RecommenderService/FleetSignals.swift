@@ -602,6 +602,7 @@ public struct SignalCollector: Sendable {
         var values = plainAnswer.values
         let present = Set(plainAnswer.present.keys).union(values.keys)
         let countable = Set(plainAnswer.values.keys)
+        let bornSince = sightings.firstAnswerStretch(at: now.seconds, first: firstCatchUp)
         let (gaps, blind, born, fresh) = sightings.gaps(
             present: present, countable: countable, lastValues: plainAnswer.present, at: now.seconds,
             blindAfter: max(queries.gatewayWindow.seconds - max(queries.scrapeInterval.seconds, 0), 0), first: firstCatchUp,
@@ -629,7 +630,19 @@ public struct SignalCollector: Sendable {
         // series in the gap but no increase was still seen routed; one never seen before was born
         // in the gap (its last value counts, as above).
         let bornInGap = blind != nil ? sightings.unseen(wide.present.keys) : []
-        let errorsBornInGap = sightings.unseenErrors(wide.errors.keys)
+        var errorsBornInGap = sightings.unseenErrors(wide.errors.keys)
+        // A process's first answer: the error counters born since the last process last read the
+        // gateway (else since the first read back began) were created by rejections nobody
+        // counted — those absent from the gateway's error counters as they were then.
+        if let bornSince, blind != nil, !wide.errors.isEmpty {
+            let offset = ConfigDuration(milliseconds: Int64((bornSince * 1000).rounded(.down)))
+            let range = ConfigDuration(milliseconds: Int64(GatewaySightings.longestCatchUp * 1000))
+            guard case .success(let before) = await byTarget(.gatewayErrorsBefore, range: range, offset: offset) else {
+                sightings.missed()  // not recorded: the next answer tries the catch-up again
+                return (.success(values), nil, [:])
+            }
+            errorsBornInGap = Set(wide.errors.keys.filter { before[$0] == nil })
+        }
         var readBack: [GatewayKey: Double] = [:]
         for (key, last) in wide.present where blind != nil || gaps[key] != nil {
             var born = bornInGap.contains(key) && last.isFinite ? last : 0
@@ -684,8 +697,8 @@ public struct SignalCollector: Sendable {
         return .success(values)
     }
 
-    func byTarget(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<[GatewayKey: Double], PrometheusError> {
-        await targets(signal, range: range).map(\.values)
+    func byTarget(_ signal: Signal, range: ConfigDuration? = nil, offset: ConfigDuration? = nil) async -> Result<[GatewayKey: Double], PrometheusError> {
+        await targets(signal, range: range, offset: offset).map(\.values)
     }
 
     /// One gateway query's answer per target: the values, and the targets named by its presence
@@ -698,9 +711,9 @@ public struct SignalCollector: Sendable {
     }
 
     /// One gateway query's answer per target (see ``GatewayAnswer``).
-    func targets(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<GatewayAnswer, PrometheusError> {
+    func targets(_ signal: Signal, range: ConfigDuration? = nil, offset: ConfigDuration? = nil) async -> Result<GatewayAnswer, PrometheusError> {
         do {
-            let samples = try await client.query(queries.query(signal, range: range))  // the counter's window is the builder's unless given
+            let samples = try await client.query(queries.query(signal, range: range, offset: offset))  // the counter's window is the builder's unless given
             var values: [GatewayKey: Double] = [:]
             var present: [GatewayKey: Double] = [:]
             var errors: [GatewayKey: Double] = [:]
@@ -787,6 +800,17 @@ final class GatewaySightings: Sendable {
             GatewayReadUpTo(
                 counters: state.last ?? state.recovered.counters ?? state.start,
                 queue: state.demandOwed ?? state.demandLast ?? state.recovered.queue ?? state.start)
+        }
+    }
+
+    /// Before this process's first answer is recorded: how far back (seconds) nobody read the
+    /// gateway — to where the last process last read it, else `first` seconds (at most an hour).
+    /// Nil once an answer has been recorded, or when neither is known.
+    func firstAnswerStretch(at now: Double, first: Double?) -> Double? {
+        state.withLock { state in
+            guard state.last == nil else { return nil }
+            let stretch = state.recovered.counters.map { min(now - $0, Self.longestCatchUp) } ?? first
+            return stretch.flatMap { $0 > 0 ? $0 : nil }
         }
     }
 

@@ -11,13 +11,15 @@ public enum Signal: String, Sendable, CaseIterable {
     case recoveryLearned = "recovery_learned"
     case recoveryGatewayAnswered = "recovery_gateway_answered"
     case demandCatchUp = "demand_catch_up"
+    case gatewayErrorsBefore = "gateway_errors_before"
 }
 
 /// The PromQL templates, one per signal, each evaluated once per tick for every model at once.
 ///
 /// Placeholders: `$SELECTOR` (extra matchers on vLLM series, e.g. `job="vllm"`),
 /// `$GATEWAY_SELECTOR` (on the gateway queue series), `$RECOMMENDER_SELECTOR` (on this service's own
-/// `inferno_desired_replicas`), `$RANGE` (a retention period, or the recovery window).
+/// `inferno_desired_replicas`), `$RANGE` (a retention period, or the recovery window), `$OFFSET`
+/// (how far back ``gatewayErrorsBefore`` looks).
 public struct QueryTemplates: Sendable {
     /// Completed requests in the window, one query per distinct retention period; with, in the
     /// same answer, how many samples the window holds per model (series labelled
@@ -91,6 +93,15 @@ public struct QueryTemplates: Sendable {
     /// `increase` answers again.
     public var gatewayRequests =
         "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or increase(inference_objective_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE]) or increase(inference_model_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE])) or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])), \"rr_present\", \"true\", \"\", \"\") or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE])), \"rr_present\", \"errors\", \"\", \"\")"
+    /// The gateway's error counters as they were `$OFFSET` ago (their last value in the `$RANGE`
+    /// before then), read by a restarted process's first answer with `$OFFSET` back to where the
+    /// last process last read the gateway. An error counter present now that was not then was born
+    /// meanwhile — created by a rejection nobody counted (`increase` never counts a series' first
+    /// value, and the last process never saw it) — so its value is demand. Without it, a model at
+    /// zero whose first request was rejected while no process read the gateway waits for the
+    /// client's retry.
+    public var gatewayErrorsBefore =
+        "sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE] offset $OFFSET) or last_over_time(inference_model_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE] offset $OFFSET))"
     /// The label that marks the presence series of the gateway request-counter query.
     public static let presentLabel = "rr_present"
     /// Its value on the error counters' presence series (`true` on the request counters').
@@ -150,6 +161,7 @@ public struct QueryTemplates: Sendable {
         case .recoveryAdopted: recoveryAdopted
         case .recoveryLearned: recoveryLearned
         case .recoveryGatewayAnswered: recoveryGatewayAnswered
+        case .gatewayErrorsBefore: gatewayErrorsBefore
         }
     }
 }
@@ -206,10 +218,12 @@ public struct QueryBuilder: Sendable {
         Self.substitute(templates.recoveryCurrent, [("$RECOMMENDER_SELECTOR", recommenderSelector)])
     }
 
-    /// The query for `signal`, with `range` for `$RANGE` (left as written when there is none).
-    /// One pass over the template: a value is never itself searched for placeholders.
-    public func query(_ signal: Signal, range: ConfigDuration? = nil) -> String {
+    /// The query for `signal`, with `range` for `$RANGE` (left as written when there is none) and
+    /// `offset` for `$OFFSET`. One pass over the template: a value is never itself searched for
+    /// placeholders.
+    public func query(_ signal: Signal, range: ConfigDuration? = nil, offset: ConfigDuration? = nil) -> String {
         var values = [("$GATEWAY_SELECTOR", gatewaySelector), ("$RECOMMENDER_SELECTOR", recommenderSelector), ("$SELECTOR", selector)]
+        if let offset { values.append(("$OFFSET", offset.prometheusRange)) }
         if signal == .gatewayRequests {
             values.append(("$RANGE", (range ?? gatewayWindow).prometheusRange))
         } else if signal == .demand {

@@ -50,6 +50,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Template of the KV-cache query.") var queryKvCache: String?
     @Option(help: "Template of the gateway-demand query ($GATEWAY_SELECTOR).") var queryDemand: String?
     @Option(help: "Template of the gateway-demand query over a stretch the recommender could not see ($GATEWAY_SELECTOR, $RANGE).") var queryDemandCatchUp: String?
+    @Option(help: "Template of the gateway error counters as they were $OFFSET ago, read by a restarted process's first answer ($GATEWAY_SELECTOR, $RANGE, $OFFSET).") var queryGatewayErrorsBefore: String?
     @Option(help: "Template of the gateway request-counter query ($GATEWAY_SELECTOR).") var queryGatewayRequests: String?
     @Option(help: "Template of the recovery query ($RECOMMENDER_SELECTOR, $RANGE).") var queryRecovery: String?
 
@@ -149,6 +150,7 @@ struct Serve: AsyncParsableCommand {
         if let v = s.optional("query-demand", queryDemand) { templates.demand = v }
         if let v = s.optional("query-demand-catch-up", queryDemandCatchUp) { templates.demandCatchUp = v }
         if let v = s.optional("query-gateway-requests", queryGatewayRequests) { templates.gatewayRequests = v }
+        if let v = s.optional("query-gateway-errors-before", queryGatewayErrorsBefore) { templates.gatewayErrorsBefore = v }
         if let v = s.optional("query-recovery", queryRecovery) { templates.recovery = v }
         c.queries = QueryBuilder(
             templates: templates, selector: s.string("selector", selector, ""),

@@ -34,15 +34,14 @@ struct CampaignSeedTests {
         (2_891_639_600_023_089_667, "checker: a running gauge that vanished while the TSDB was down is answered for the lookback (no staleness marker): phantom activity, not good data"),
         (2_182_516_148_354_805_395, "max_replicas applies at once whichever rule decided (a model serving while its size is unknown kept its last size above a newly lowered ceiling)"),
         (13_235_911_227_745_305_247, "checker: without flow control the promise for a rejected request lasts R after the rejection, not after a count first sampled after a gateway scrape gap"),
+        (14_657_197_161_430_034_803, "a restarted process's first answer counts an error counter born after the last process last read the gateway (present now, absent then: `offset`)"),
+        (17_837_146_520_889_071_518, "a restarted process's first answer counts an error counter born after the last process last read the gateway (present now, absent then: `offset`)"),
+        (4_768_474_916_190_934_135, "a rejection the gateway counted while a just-woken replica's window is younger than R restarts the retention"),
     ]
 
     /// Schedules that still break a promise through the service, kept as known issues: the test
     /// fails once one stops reproducing (then move it to `seeds`, naming its fix).
-    static let open: [(seed: UInt64, defect: String)] = [
-        (14_657_197_161_430_034_803, "a restarted process's first gateway answer cannot count an error counter born after the last process's last read (the gateway query failed across the restart; no flow control)"),
-        (17_837_146_520_889_071_518, "a restarted process's first gateway answer cannot count an error counter born after the last process's last read (the gateway query failed across the restart; no flow control)"),
-        (4_768_474_916_190_934_135, "no flow control: a model zeroed while its requests were in flight between scrapes is woken by their rejection, then zeroed again 19 s after the last rejection (R 20 s) while its clients wait to retry; its new replica's window is younger than R when the last rejection shows"),
-    ]
+    static let open: [(seed: UInt64, defect: String)] = []
 
     /// Replays a campaign schedule (the `spec` profile, as `rr-bench faults` generated it).
     static func replay(_ seed: UInt64) async -> RunResult {

@@ -11,7 +11,7 @@ import Testing
     /// replaces; the learned keep-alive recovery is not part of the simulated restarts).
     @Test(arguments: Signal.allCases.filter { $0 != .recoveryLearned })
     func everyTemplateTheSimulationSendsParses(_ signal: Signal) throws {
-        let query = QueryBuilder(templates: SimulationQueries.templates, selector: "job=\"vllm\"").query(signal, range: ConfigDuration(seconds: 600))
+        let query = QueryBuilder(templates: SimulationQueries.templates, selector: "job=\"vllm\"").query(signal, range: ConfigDuration(seconds: 600), offset: ConfigDuration(seconds: 300))
         _ = try QueryParser.parse(query)
     }
 

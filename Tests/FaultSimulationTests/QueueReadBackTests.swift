@@ -150,6 +150,72 @@ import Testing
         #expect(seen.filter { $0.key < 60 || $0.key > 64 }.values.allSatisfy { $0 == 0 }, "counted once: \(seen.sorted { $0.key < $1.key })")
     }
 
+    /// The gateway's counters for `org/chat` at each scrape from 0.5 s to 130 s: its request
+    /// counter at 7 throughout; an error counter (a rejected request: no pod ready, no flow
+    /// control) created at `born` holding 3.
+    static func rejections(born: Double) -> SimulatedTSDB {
+        var tsdb = SimulatedTSDB()
+        var t = 0.5
+        while t <= 130 {
+            var samples: [SimulatedTSDB.Scraped] = [.init("inference_objective_request_total", ["target_model_name": "org/chat", "job": "gw"], 7)]
+            if t >= born {
+                samples.append(.init("inference_objective_request_error_total", ["target_model_name": "org/chat", "job": "gw", "error_code": "ServiceUnavailable"], 3))
+            }
+            tsdb.scrape(target: "gw-0", at: t, samples)
+            t += 1
+        }
+        return tsdb
+    }
+
+    /// A restarted process whose last one read the gateway up to `recovered`; its first answers at
+    /// `ticks` (the queries `fail` picks failing). The gateway requests counted for `org/chat`.
+    static func restarted(_ tsdb: SimulatedTSDB, recovered: Double?, ticks: [Double], fail: (@Sendable (String) -> Bool)? = nil) async -> [Double: Double] {
+        let prometheus = SimulatedPrometheus(tsdb: tsdb)
+        let flaky = Flaky(prometheus)
+        let collector = SignalCollector(
+            client: PrometheusClient(transport: flaky, retry: RetryPolicy(attempts: 1)),
+            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 2)))
+        if let recovered {
+            collector.gatewayAnsweredRecovered(GatewayReadUpTo(counters: SimulatedPrometheus.epoch + recovered, queue: SimulatedPrometheus.epoch + recovered))
+        }
+        var seen: [Double: Double] = [:]
+        for (n, t) in ticks.enumerated() {
+            flaky.failing.withLock { $0 = n == 0 ? fail : nil }
+            prometheus.beginTick(at: t, faults: [])
+            let fleet = await collector.collect(retentions: [ConfigDuration(seconds: 60)], now: Instant(seconds: SimulatedPrometheus.epoch + t)).0
+            _ = prometheus.endTick()
+            if let value = try? fleet.gatewayRequests.get()[key] { seen[t] = value }
+        }
+        return seen
+    }
+
+    /// The last process read the gateway up to 45 s (its gateway queries failed after, then it
+    /// restarted); a request for the model, at zero, was rejected at 60 s — the endpoint picker
+    /// created the error counter with it — and the client waits to retry. The new process's first
+    /// answer, at 70 s, counts it: the counter is present now and was not at 45 s (fault
+    /// simulation, schedules 14657197161430034803 and 17837146520889071518: stranded until the
+    /// client's retry). An error counter that was there at 45 s counts nothing.
+    @Test func aNewProcessCountsAnErrorCounterBornAfterTheLastOneLastReadTheGateway() async {
+        let bornAfter = await Self.restarted(Self.rejections(born: 60), recovered: 45, ticks: [70, 72, 74])
+        #expect(bornAfter[70] == 3, "\(bornAfter.sorted { $0.key < $1.key })")
+        #expect(bornAfter[74] == 0, "counted once: \(bornAfter.sorted { $0.key < $1.key })")
+        let bornBefore = await Self.restarted(Self.rejections(born: 30), recovered: 45, ticks: [70, 72])
+        #expect(bornBefore[70] == 0 && bornBefore[72] == 0, "\(bornBefore.sorted { $0.key < $1.key })")
+        // Nothing recovered (the first start, a failed recovery): born within the first read back
+        // (R − 3 scrapes, 57 s) counts — the last process may have counted it too, a wake at most.
+        let firstStart = await Self.restarted(Self.rejections(born: 60), recovered: nil, ticks: [70, 72])
+        #expect(firstStart[70] == 3, "\(firstStart.sorted { $0.key < $1.key })")
+        let longBefore = await Self.restarted(Self.rejections(born: 5), recovered: nil, ticks: [70, 72])
+        #expect(longBefore[70] == 0, "\(longBefore.sorted { $0.key < $1.key })")
+    }
+
+    /// The read of the error counters as they were fails at the first answer: the catch-up is
+    /// tried again with the next, which counts the rejection.
+    @Test func aFailedReadOfTheErrorCountersAsTheyWereIsTriedAgain() async {
+        let seen = await Self.restarted(Self.rejections(born: 60), recovered: 45, ticks: [70, 72, 74]) { $0.contains(" offset ") }
+        #expect(seen[72] == 3, "\(seen.sorted { $0.key < $1.key })")
+    }
+
     /// Rejections for reasons that are no demand for capacity (a malformed request) wake nothing.
     @Test func rejectedMalformedRequestsAreNoDemand() async {
         var tsdb = SimulatedTSDB()

@@ -73,6 +73,30 @@ struct GatewayCounterBaselineTests {
         #expect(decisions.map(\.desired) == [1, 1, 1, 0], "details: \(decisions.map(\.detail))")
     }
 
+    /// A model woken from zero by rejected requests (flow control off: the gateway counts them,
+    /// no replica serves them, their clients retry later). Its new replica's request window is
+    /// younger than R when the gateway counts the last rejection, a tick after the wake: the
+    /// retention counts from that tick, not from the wake — the clients of that request retry
+    /// into a model R after it (fault simulation, schedule 4768474916190934135: zeroed 19 s after
+    /// the last rejection, R 20 s, while its client waited to retry).
+    @Test func aRejectionCountedWhileTheNewReplicasWindowIsYoungRestartsTheRetention() {
+        func young(_ held: Double, gatewayRequests: Double) -> ModelSignals {
+            var s = signals(requests: 0, gatewayRequests: gatewayRequests)
+            s.requestsWindowSeconds = held
+            s.gatewayRequestsSpan = 5
+            return s
+        }
+        let decisions = run(model(retention: 30), from: observed(0, since: at(-1000)), ticks: [
+            (0, signals(ready: 0, gatewayRequests: 2)),  // rejected: wake
+            (5, young(5, gatewayRequests: 1)),  // the replica is up; one more rejection before it was
+            (10, young(10, gatewayRequests: 0)),
+            (31, young(31, gatewayRequests: 0)),  // R after the wake, not after the last rejection
+            (36, young(36, gatewayRequests: 0)),
+        ])
+        #expect(decisions.map(\.desired) == [1, 1, 1, 1, 0], "details: \(decisions.map(\.detail))")
+        #expect(decisions[3].zeroAt == at(35), "\(decisions[3].detail)")
+    }
+
     /// A model at 1, observed long, R 30 s: `first` at t = 0, then quiet ticks (nothing counted
     /// anywhere) at `then`.
     func quietAfter(_ first: ModelSignals, then: [Double]) -> [Decision] {

@@ -260,6 +260,45 @@ struct EvidenceAttackTests {
         #expect(outcomes.contains { $0.signal == .demandCatchUp && $0.error == nil })
     }
 
+    /// The last process read the gateway, then its gateway queries failed and it restarted; a
+    /// request for a model at zero was rejected meanwhile (no flow control): the endpoint picker
+    /// created the error counter with it, and `increase` never counts a series' first value. The
+    /// new process's first answer counts it — the counter is present now and was not when the last
+    /// process last read the gateway (`offset`, real Prometheus) — though it is older than the
+    /// R − 3 scrapes a process with nothing recovered reads back.
+    @Test func aNewProcessCountsAnErrorCounterBornAfterTheLastOneLastReadTheGateway() async throws {
+        let prometheus = try await SharedPrometheus.instance.get()
+        let lastProcess = try await TestExporter(prometheus: prometheus, name: "recommender-before-rejection")
+        let gateway = try await TestExporter(prometheus: prometheus, name: "rejecting-while-blind")
+        defer { lastProcess.stop(); gateway.stop() }
+        let model = "org/rejected-while-blind"
+        let target = "model_name=\"\(model)\",target_model_name=\"\(model)\""
+        gateway.set("inference_objective_request_total", target, 7)
+        try await waitForSeries(prometheus, "count_over_time(inference_objective_request_total{model_name=\"\(model)\"}[10s]) >= 3")
+        lastProcess.set("recommender_gateway_last_answered_timestamp_seconds", "", Date().timeIntervalSince1970)
+        try await waitForSeries(prometheus, "recommender_gateway_last_answered_timestamp_seconds{target=\"recommender-before-rejection\"}")
+        lastProcess.remove("recommender_gateway_last_answered_timestamp_seconds", "")
+        try await Task.sleep(for: .seconds(2))
+        gateway.set("inference_objective_request_error_total", target + ",error_code=\"ServiceUnavailable\"", 3)
+        try await waitForSeries(prometheus, "inference_objective_request_error_total{model_name=\"\(model)\",error_code=\"ServiceUnavailable\"}")
+        // Older than R − 3 scrapes (R 6 s) by the time the new process answers.
+        try await Task.sleep(for: .seconds(7))
+        let retention = ConfigDuration(seconds: 6)
+        let key = GatewayKey(namespace: nil, name: model)
+
+        let unrecovered = collector(prometheus)
+        let (fresh, _) = await unrecovered.collect(retentions: [retention])
+        #expect((try? fresh.gatewayRequests.get())?[key] == 0, "R − 3 scrapes alone do not reach its birth (else this test proves nothing)")
+
+        let recovering = collector(prometheus)
+        let answered = await recovering.recoverGatewayAnswered(window: ConfigDuration(seconds: 3600), now: Instant(seconds: Date().timeIntervalSince1970))
+        recovering.gatewayAnsweredRecovered(try answered.get())
+        let (first, outcomes) = await recovering.collect(retentions: [retention])
+        #expect((try? first.gatewayRequests.get())?[key] == 3, "the rejection nobody counted is demand: \(outcomes.filter { $0.error != nil })")
+        let (second, _) = await recovering.collect(retentions: [retention])
+        #expect((try? second.gatewayRequests.get())?[key] == 0, "counted once")
+    }
+
     /// A model the gateway has routed before (its request counter exists) is at zero; a client's
     /// request and two quick retries are rejected, and it gives up. The endpoint picker creates
     /// the error counter with the first rejection: its first sample already holds 3, which
