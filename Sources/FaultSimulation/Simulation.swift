@@ -161,9 +161,11 @@ struct World {
         // One attempt: a retry of a failing query at the same virtual time fails the same way, and the
         // client's backoff sleeps in real time (even a zero backoff costs a timer round trip).
         let client = PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1))
-        return SignalCollector(client: client, queries: QueryBuilder(
+        var collector = SignalCollector(client: client, queries: QueryBuilder(
             templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(milliseconds: Int64((schedule.scrapeInterval * 1000).rounded())),
             tickInterval: ConfigDuration(milliseconds: Int64((schedule.tickInterval * 1000).rounded()))))
+        collector.evaluatesAtReceipt = false  // every query of a tick is evaluated at its virtual time
+        return collector
     }
 
     func rawEntries(_ config: ExpectedConfig) -> [RawEntry] {

@@ -402,15 +402,19 @@ struct Evidence {
         // so the retention counts from them too. Only when the gateway's count reaches no further
         // back than the requests window: a longer one (a read back over a long blind stretch, a
         // gateway window longer than R) may hold requests the window rightly no longer shows.
-        // (Requests the counters do show are timed by them.) A window that has a reset or an ended
-        // series in it counts too: the request lost there may be the very one (a container
-        // restarted, its pod not ready for a scrape or two: its series back at the old value
-        // before the ended-series hold could time anything). So does a window younger than R: a
-        // replica just woken by rejected requests (flow control off) has served none of them, and
-        // the last rejection may come after its first scrape — its client retries R after it at
-        // the earliest. (A request its counter's first sample already counted, counted again here,
-        // costs at most the gateway's span.)
-        if s.gatewaySeen, let span = s.gatewayRequestsSpan, span <= retention, (s.gatewayRequests ?? 0) > 0, s.requests == 0, !ownWake {
+        // (Requests the counters do show are timed by them; a window short of R — a counter whose
+        // first sample already counted them — holds the zero until R after that sample.) A window
+        // that holds R but has a reset or an ended series in it counts too: the request lost
+        // there may be the very one (a container restarted, its pod not ready for a scrape or two:
+        // its series back at the old value before the ended-series hold could time anything).
+        // And the tick that first sees a replica after a wake from zero, whatever its window
+        // holds: the requests the gateway counted then were rejected before the replica was
+        // ready (flow control off; it has served none of them), their clients retry R after them
+        // at the earliest, and the wake tick came before the last of them. Only that tick: the
+        // gateway's window shows a request for a few ticks, and counting it again at each would
+        // put the zero that much later than R after it.
+        let firstReady = state.coldStartSince != nil && (s.ready ?? 0) >= 1
+        if s.gatewaySeen, held >= retention || firstReady, let span = s.gatewayRequestsSpan, span <= retention, (s.gatewayRequests ?? 0) > 0, s.requests == 0, !ownWake {
             next.uncountedArrival = now
             next.lastActivity = now
         }

@@ -382,6 +382,11 @@ public struct SignalCollector: Sendable {
     let sightings = GatewaySightings()
 
     /// Creates a collector.
+    /// The store evaluates a query when it receives it (Prometheus without `time`): a read pinned
+    /// to a past moment by `offset` adds the time since the tick began. Off for a store that
+    /// evaluates every query of a tick at the tick's time (the fault simulation's).
+    public var evaluatesAtReceipt = true
+
     public init(client: PrometheusClient, queries: QueryBuilder) {
         self.client = client
         self.queries = queries
@@ -402,6 +407,7 @@ public struct SignalCollector: Sendable {
     /// Collects every signal; `retentions` are the distinct retention periods in use, `now` the
     /// tick's time (the wall clock when nil), which dates the gateway sightings.
     public func collect(retentions: Set<ConfigDuration>, now: Instant? = nil) async -> (FleetSignals, [QueryOutcome]) {
+        let started = ContinuousClock.now
         async let running = byModel(.running)
         async let waiting = byModel(.waiting)
         async let ready = byModel(.ready)
@@ -434,7 +440,7 @@ public struct SignalCollector: Sendable {
         let firstCatchUp = retentions.map(\.seconds).min().map { max($0 - scrapes, 0.001) }
         var extra: [QueryOutcome] = []
         let at = now ?? Instant(seconds: Date().timeIntervalSince1970)
-        let (caughtUp, blind, readBack) = await catchUp(await gatewayRequests, now: at, firstCatchUp: firstCatchUp)
+        let (caughtUp, blind, readBack) = await catchUp(await gatewayRequests, now: at, firstCatchUp: firstCatchUp, started: started, outcomes: &extra)
         let caughtUpDemand = await catchUpDemand(await demand, now: at, counterBlind: blind, firstCatchUp: firstCatchUp, outcomes: &extra)
         var fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
@@ -593,7 +599,8 @@ public struct SignalCollector: Sendable {
     /// ``catchUpDemand(_:blind:outcomes:)``) — and the targets whose count only the read back
     /// counted, with the seconds it covered.
     func catchUp(
-        _ answer: Result<GatewayAnswer, PrometheusError>, now: Instant, firstCatchUp: Double? = nil
+        _ answer: Result<GatewayAnswer, PrometheusError>, now: Instant, firstCatchUp: Double? = nil,
+        started: ContinuousClock.Instant = .now, outcomes: inout [QueryOutcome]
     ) async -> (Result<[GatewayKey: Double], PrometheusError>, blind: Double?, readBack: [GatewayKey: Double]) {
         guard case .success(let plainAnswer) = answer else {
             sightings.missed()  // the gateway goes on counting while the recommender cannot see
@@ -614,6 +621,14 @@ public struct SignalCollector: Sendable {
         // creates it with the first rejection, and `increase` never counts a series' first value):
         // that value is its count — a model at zero whose first requests were rejected.
         for (key, first) in sightings.bornErrors(plainAnswer.errors) where first.isFinite && first > values[key] ?? 0 { values[key] = first }
+        // A first answer's read of the error counters as they were that failed: tried again with
+        // each later answer (its counters were the baseline meanwhile), until it succeeds.
+        if !bornSince.isFirst, let from = sightings.bornErrorsOwed(at: now.seconds), !plainAnswer.errors.isEmpty {
+            if let born = await errorsBorn(since: from, now: now, started: started, among: plainAnswer.errors, outcomes: &outcomes) {
+                sightings.bornErrorsRead()
+                for key in born { if let value = plainAnswer.errors[key], value.isFinite, value > values[key] ?? 0 { values[key] = value } }
+            }
+        }
         guard let longest = (gaps.values.max()).map({ max($0, blind ?? 0) }) ?? blind else {
             sightings.record(present: present, counted: countable, lastValues: plainAnswer.present, errors: plainAnswer.errors.keys, at: now.seconds)
             return (.success(values), nil, [:])
@@ -633,15 +648,15 @@ public struct SignalCollector: Sendable {
         var errorsBornInGap = sightings.unseenErrors(wide.errors.keys)
         // A process's first answer: the error counters born since the last process last read the
         // gateway (else since the first read back began) were created by rejections nobody
-        // counted — those absent from the gateway's error counters as they were then.
-        if let bornSince, blind != nil, !wide.errors.isEmpty {
-            let offset = ConfigDuration(milliseconds: Int64((bornSince * 1000).rounded(.down)))
-            let range = ConfigDuration(milliseconds: Int64(GatewaySightings.longestCatchUp * 1000))
-            guard case .success(let before) = await byTarget(.gatewayErrorsBefore, range: range, offset: offset) else {
-                sightings.missed()  // not recorded: the next answer tries the catch-up again
-                return (.success(values), nil, [:])
+        // counted — those absent from the gateway's counters as they were then. A failed read is
+        // owed: each later answer tries it again.
+        if bornSince.isFirst, let stretch = bornSince.seconds, blind != nil, !wide.errors.isEmpty {
+            let from = now.seconds - stretch - bornErrorsMargin
+            if let born = await errorsBorn(since: from, now: now, started: started, among: wide.errors, outcomes: &outcomes) {
+                errorsBornInGap = born
+            } else {
+                sightings.bornErrorsOwe(from: from)
             }
-            errorsBornInGap = Set(wide.errors.keys.filter { before[$0] == nil })
         }
         var readBack: [GatewayKey: Double] = [:]
         for (key, last) in wide.present where blind != nil || gaps[key] != nil {
@@ -655,6 +670,32 @@ public struct SignalCollector: Sendable {
             present: present.union(blind != nil ? Set(wide.present.keys) : []), counted: countable.union(gaps.keys),
             lastValues: plainAnswer.present, errors: Set(plainAnswer.errors.keys).union(wide.errors.keys), at: now.seconds)
         return (.success(values), fresh ? blind : nil, readBack)
+    }
+
+    /// How much further back than where the last process last read the gateway the error counters
+    /// are read "as they were": a scrape (a sample stamped before that read may have been
+    /// ingested after it). A counter the last process saw born within the margin counts again: a
+    /// wake at most. (Not more: a store whose data begins after the moment read cannot tell.)
+    var bornErrorsMargin: Double { max(queries.scrapeInterval.seconds, 1) }
+
+    /// The targets of `among` whose error counters did not exist at `since` (Unix seconds) — nil
+    /// when the read failed. None when the store held no gateway series then (it cannot tell).
+    ///
+    /// Prometheus evaluates the read when it receives it, after the tick's other gateway reads,
+    /// not at `now`: the offset adds the time since the tick began (`started`), unless
+    /// ``evaluatesAtReceipt`` is off (a store that evaluates at the tick's time: the simulation).
+    func errorsBorn(
+        since: Double, now: Instant, started: ContinuousClock.Instant, among: [GatewayKey: Double], outcomes: inout [QueryOutcome]
+    ) async -> Set<GatewayKey>? {
+        let elapsed = started.duration(to: .now).components
+        let late = evaluatesAtReceipt ? Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18 : 0
+        let offset = ConfigDuration(milliseconds: Int64((max(now.seconds + late - since, 0.001) * 1000).rounded(.up)))
+        let range = ConfigDuration(milliseconds: Int64(GatewaySightings.longestCatchUp * 1000))
+        let read = await targets(.gatewayErrorsBefore, range: range, offset: offset)
+        outcomes.append(QueryOutcome(signal: .gatewayErrorsBefore, error: read.failure))
+        guard case .success(let before) = read else { return nil }
+        guard !before.present.isEmpty else { return [] }
+        return Set(among.keys.filter { before.errors[$0] == nil })
     }
 
     /// After a stretch nobody read the queue over: the demand read over it (the largest queue each
@@ -778,6 +819,8 @@ final class GatewaySightings: Sendable {
         var recovered = GatewayReadUpTo()
         /// When each target's error counters were last answered (their first value counts once).
         var errorsSeen: [GatewayKey: Double] = [:]
+        /// A first answer's read of the error counters as they were failed: from where it reads.
+        var bornErrorsOwed: Double?
         /// Where this process's first answer began reading (nil: no answer yet).
         var start: Double?
         /// The queue: when its answer was last recorded (and the one before), whether one failed
@@ -806,13 +849,27 @@ final class GatewaySightings: Sendable {
     /// Before this process's first answer is recorded: how far back (seconds) nobody read the
     /// gateway — to where the last process last read it, else `first` seconds (at most an hour).
     /// Nil once an answer has been recorded, or when neither is known.
-    func firstAnswerStretch(at now: Double, first: Double?) -> Double? {
+    func firstAnswerStretch(at now: Double, first: Double?) -> (isFirst: Bool, seconds: Double?) {
         state.withLock { state in
-            guard state.last == nil else { return nil }
+            guard state.last == nil else { return (false, nil) }
             let stretch = state.recovered.counters.map { min(now - $0, Self.longestCatchUp) } ?? first
-            return stretch.flatMap { $0 > 0 ? $0 : nil }
+            return (true, stretch.flatMap { $0 > 0 ? $0 : nil })
         }
     }
+
+    /// The first answer's read of the error counters as they were failed: owed from `from`.
+    func bornErrorsOwe(from: Double) { state.withLock { $0.bornErrorsOwed = from } }
+
+    /// Where an owed read of the error counters as they were reads from (given up after an hour).
+    func bornErrorsOwed(at now: Double) -> Double? {
+        state.withLock { state in
+            if let owed = state.bornErrorsOwed, now - owed > Self.longestCatchUp { state.bornErrorsOwed = nil }
+            return state.bornErrorsOwed
+        }
+    }
+
+    /// The owed read succeeded.
+    func bornErrorsRead() { state.withLock { $0.bornErrorsOwed = nil } }
 
     /// The targets of `errors` whose error counters this process has not answered before, once
     /// an answer has been recorded, with their value (the first value of a new counter).

@@ -93,15 +93,17 @@ public struct QueryTemplates: Sendable {
     /// `increase` answers again.
     public var gatewayRequests =
         "sum by (namespace, model_name, target_model_name) (increase(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or increase(inference_objective_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE])) or sum by (namespace, model_name, target_model_name) (increase(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE]) or increase(inference_model_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE])) or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE])), \"rr_present\", \"true\", \"\", \"\") or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE]) or last_over_time(inference_model_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE])), \"rr_present\", \"errors\", \"\", \"\")"
-    /// The gateway's error counters as they were `$OFFSET` ago (their last value in the `$RANGE`
-    /// before then), read by a restarted process's first answer with `$OFFSET` back to where the
-    /// last process last read the gateway. An error counter present now that was not then was born
-    /// meanwhile — created by a rejection nobody counted (`increase` never counts a series' first
-    /// value, and the last process never saw it) — so its value is demand. Without it, a model at
-    /// zero whose first request was rejected while no process read the gateway waits for the
-    /// client's retry.
+    /// The gateway's counters as they were `$OFFSET` ago (their last value in the `$RANGE` before
+    /// then, presence series as in ``gatewayRequests``: `rr_present="errors"` for the error
+    /// counters, `"true"` for the request counters), read by a process's first answer with
+    /// `$OFFSET` back to where the last process last read the gateway (less a margin). An error
+    /// counter present now that was not then was born meanwhile — created by a rejection nobody
+    /// counted (`increase` never counts a series' first value, and the last process never saw it)
+    /// — so its value is demand. Only when the store held some gateway series then: a store with no
+    /// data that far back (a fresh TSDB, a replica of an HA pair that lost its storage) cannot tell
+    /// a counter born a moment ago from one that has existed for days.
     public var gatewayErrorsBefore =
-        "sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE] offset $OFFSET) or last_over_time(inference_model_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE] offset $OFFSET))"
+        "label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE] offset $OFFSET) or last_over_time(inference_model_request_error_total{error_code!~\"BadRequest|BadConfiguration|ModelServerError\",$GATEWAY_SELECTOR}[$RANGE] offset $OFFSET)), \"rr_present\", \"errors\", \"\", \"\") or label_replace(sum by (namespace, model_name, target_model_name) (last_over_time(inference_objective_request_total{$GATEWAY_SELECTOR}[$RANGE] offset $OFFSET) or last_over_time(inference_model_request_total{$GATEWAY_SELECTOR}[$RANGE] offset $OFFSET)), \"rr_present\", \"true\", \"\", \"\")"
     /// The label that marks the presence series of the gateway request-counter query.
     public static let presentLabel = "rr_present"
     /// Its value on the error counters' presence series (`true` on the request counters').

@@ -36,7 +36,8 @@ struct CampaignSeedTests {
         (13_235_911_227_745_305_247, "checker: without flow control the promise for a rejected request lasts R after the rejection, not after a count first sampled after a gateway scrape gap"),
         (14_657_197_161_430_034_803, "a restarted process's first answer counts an error counter born after the last process last read the gateway (present now, absent then: `offset`)"),
         (17_837_146_520_889_071_518, "a restarted process's first answer counts an error counter born after the last process last read the gateway (present now, absent then: `offset`)"),
-        (4_768_474_916_190_934_135, "a rejection the gateway counted while a just-woken replica's window is younger than R restarts the retention"),
+        (4_768_474_916_190_934_135, "a rejection the gateway counted at the tick that first sees a replica after a wake from zero restarts the retention, whatever its window holds"),
+        (3_186_923_050_646_824_414, "the young-window exception of the uncounted-request rule holds at the tick that first sees the replica only (counted again at each tick of the gateway's window, the zero came late: liveness)"),
     ]
 
     /// Schedules that still break a promise through the service, kept as known issues: the test

@@ -205,7 +205,7 @@ import Testing
         // (R − 3 scrapes, 57 s) counts — the last process may have counted it too, a wake at most.
         let firstStart = await Self.restarted(Self.rejections(born: 60), recovered: nil, ticks: [70, 72])
         #expect(firstStart[70] == 3, "\(firstStart.sorted { $0.key < $1.key })")
-        let longBefore = await Self.restarted(Self.rejections(born: 5), recovered: nil, ticks: [70, 72])
+        let longBefore = await Self.restarted(Self.rejections(born: 1), recovered: nil, ticks: [70, 72])
         #expect(longBefore[70] == 0, "\(longBefore.sorted { $0.key < $1.key })")
     }
 

@@ -97,6 +97,28 @@ struct GatewayCounterBaselineTests {
         #expect(decisions[3].zeroAt == at(35), "\(decisions[3].detail)")
     }
 
+    /// The young-window exception holds at the tick that first sees the replica only: the
+    /// gateway's window (90 s here) shows a request for several ticks, and counting it again at
+    /// each would put the zero up to that much later than R after it (review: a first request the
+    /// new replica's first sample already counted kept the model up 45 s past R + a tick + a
+    /// scrape; campaign schedule 3186923050646824414, liveness).
+    @Test func aRequestTheGatewayWindowShowsForSeveralTicksIsCountedOnceAfterTheWake() {
+        func young(_ held: Double, gatewayRequests: Double) -> ModelSignals {
+            var s = signals(requests: 0, gatewayRequests: gatewayRequests)
+            s.requestsWindowSeconds = held
+            s.gatewayRequestsSpan = 90
+            return s
+        }
+        var ticks: [(Double, ModelSignals)] = [(0, signals(ready: 0, gatewayRequests: 0, seen: true))]
+        ticks[0].1.demand = 1  // woken by the queue
+        ticks.append((15, young(15, gatewayRequests: 1)))  // the replica is up; the gateway counted its first request
+        for t in stride(from: 30.0, through: 90, by: 15) { ticks.append((t, young(t, gatewayRequests: 1))) }
+        for t in stride(from: 105.0, through: 330, by: 15) { ticks.append((t, young(t, gatewayRequests: 0))) }
+        let decisions = run(model(retention: 300), from: observed(0, since: at(-1000)), ticks: ticks)
+        let zero = zip(ticks.map(\.0), decisions).first { $0.1.desired == 0 }?.0
+        #expect(zero == 315, "R after the tick that first saw the replica (15 s), not after the last tick the window showed the request (90 s): \(zip(ticks.map(\.0), decisions.map(\.detail)).map { "\($0): \($1)" })")
+    }
+
     /// A model at 1, observed long, R 30 s: `first` at t = 0, then quiet ticks (nothing counted
     /// anywhere) at `then`.
     func quietAfter(_ first: ModelSignals, then: [Double]) -> [Decision] {
