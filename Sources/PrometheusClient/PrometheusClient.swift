@@ -105,6 +105,10 @@ public struct PrometheusClient: Sendable {
         self.retry = retry
     }
 
+    /// The same client, one attempt per query (for a query whose text pins a moment computed
+    /// before sending: a retry would be evaluated later than meant).
+    public func withoutRetries() -> PrometheusClient { PrometheusClient(transport: transport, retry: RetryPolicy(attempts: 1)) }
+
     /// Evaluates `promql` as an instant query at the server's current time (or at `time`).
     /// A scalar result is returned as one sample without labels.
     public func query(_ promql: String, time: Date? = nil) async throws(PrometheusError) -> [Sample] {

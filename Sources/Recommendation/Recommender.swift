@@ -407,14 +407,17 @@ struct Evidence {
         // that holds R but has a reset or an ended series in it counts too: the request lost
         // there may be the very one (a container restarted, its pod not ready for a scrape or two:
         // its series back at the old value before the ended-series hold could time anything).
-        // And the tick that first sees a replica after a wake from zero, whatever its window
-        // holds: the requests the gateway counted then were rejected before the replica was
-        // ready (flow control off; it has served none of them), their clients retry R after them
-        // at the earliest, and the wake tick came before the last of them. Only that tick: the
-        // gateway's window shows a request for a few ticks, and counting it again at each would
-        // put the zero that much later than R after it.
+        // Whatever the window holds, at the tick that first sees a replica after a wake from zero
+        // — the requests the gateway counted then were rejected before the replica was ready
+        // (flow control off; it has served none of them), their clients retry R after them at
+        // the earliest, and the wake tick came before the last of them — and at a tick whose
+        // answer shows a new rejection (a pod scraped before it is ready: the gateway rejects
+        // while a replica reports). Only then: the gateway's window shows a request for a few
+        // ticks, and counting it again at each would put the zero that much later than R after it.
         let firstReady = state.coldStartSince != nil && (s.ready ?? 0) >= 1
-        if s.gatewaySeen, held >= retention || firstReady, let span = s.gatewayRequestsSpan, span <= retention, (s.gatewayRequests ?? 0) > 0, s.requests == 0, !ownWake {
+        let rejectedNow = (s.gatewayRejections ?? 0) > 0
+        if s.gatewaySeen, held >= retention || firstReady || rejectedNow, let span = s.gatewayRequestsSpan, span <= retention,
+           (s.gatewayRequests ?? 0) > 0 || rejectedNow, s.requests == 0, !ownWake {
             next.uncountedArrival = now
             next.lastActivity = now
         }

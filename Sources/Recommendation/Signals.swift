@@ -39,6 +39,10 @@ public struct ModelSignals: Sendable, Hashable {
     /// window, or the stretch a read back covered when only such a read counted them (after the
     /// recommender or the gateway was blind). Nil: not known.
     public var gatewayRequestsSpan: Double?
+    /// Requests the gateway rejected for this model since its last answer (the rise of its error
+    /// counters): requests no replica served, each counted once — not for as long as the
+    /// gateway's window shows it. Nil: not known.
+    public var gatewayRejections: Double?
 
     /// Creates signals; every one unknown unless given.
     public init(

@@ -32,6 +32,9 @@ public struct FleetSignals: Sendable {
     /// Gateway targets whose request count this tick only a read back over a blind stretch
     /// counted, with the seconds that read covered.
     public var gatewayRequestsReadBack: [GatewayKey: Double] = [:]
+    /// Requests the gateway rejected since its last answer, by target: the rise of its error
+    /// counters (or the value of one born since).
+    public var gatewayRejections: [GatewayKey: Double] = [:]
     /// Up to when the gateway's request counters and its queue were read, by this process or
     /// (before its first answer) the last one (exported for restart recovery).
     public var gatewayReadUpTo = GatewayReadUpTo()
@@ -134,6 +137,9 @@ public struct FleetSignals: Sendable {
         attributed.requestsWindowEnded = requestsWindowEnded.mapValues(summed)
         // How far back each model's gateway count may reach: the window, when a target counted it
         // in the window; else the longest read back that counted it.
+        for (key, value) in gatewayRejections where value > 0 {
+            for model in names.models(routedAs: key, labelled: labelled) { attributed.gatewayRejections[model, default: 0] += value }
+        }
         if case .success(let values) = gatewayRequests, gatewayWindowSeconds > 0 {
             for (key, value) in values where value > 0 {
                 let span = gatewayRequestsReadBack[key] ?? gatewayWindowSeconds
@@ -176,6 +182,8 @@ public struct AttributedSignals: Sendable {
     public var requestsWindowEnded: [ConfigDuration: [ModelKey: Double]] = [:]
     /// Per model, how far back (seconds) the requests its gateway count holds may lie.
     public var gatewayRequestsSpan: [ModelKey: Double] = [:]
+    /// Per model, requests the gateway rejected since its last answer.
+    public var gatewayRejections: [ModelKey: Double] = [:]
     /// The vLLM pods' scrape interval in seconds (0: unknown).
     public var scrapeInterval: Double = 0
 
@@ -202,6 +210,7 @@ public struct AttributedSignals: Sendable {
         signals.requestsWindowReset = (requestsWindowResets[retention]?[key] ?? 0) > 0
         signals.requestsWindowEnded = (requestsWindowEnded[retention]?[key] ?? 0) > 0
         signals.gatewayRequestsSpan = gatewayRequestsSpan[key]
+        signals.gatewayRejections = gatewayRejections[key]
         return signals
     }
 
@@ -440,7 +449,8 @@ public struct SignalCollector: Sendable {
         let firstCatchUp = retentions.map(\.seconds).min().map { max($0 - scrapes, 0.001) }
         var extra: [QueryOutcome] = []
         let at = now ?? Instant(seconds: Date().timeIntervalSince1970)
-        let (caughtUp, blind, readBack) = await catchUp(await gatewayRequests, now: at, firstCatchUp: firstCatchUp, started: started, outcomes: &extra)
+        let (caughtUp, blind, readBack, rejections) = await catchUp(
+            await gatewayRequests, now: at, firstCatchUp: firstCatchUp, started: started, outcomes: &extra)
         let caughtUpDemand = await catchUpDemand(await demand, now: at, counterBlind: blind, firstCatchUp: firstCatchUp, outcomes: &extra)
         var fleet = FleetSignals(
             requests: requests, running: await running, waiting: await waiting, ready: await ready,
@@ -449,6 +459,7 @@ public struct SignalCollector: Sendable {
         fleet.requestsWindowResets = resets
         fleet.requestsWindowEnded = ended
         fleet.gatewayRequestsReadBack = readBack
+        fleet.gatewayRejections = rejections
         fleet.gatewayReadUpTo = sightings.readUpTo
         fleet.gatewayWindowSeconds = queries.gatewayWindow.seconds
         fleet.scrapeInterval = queries.scrapeInterval.seconds
@@ -597,15 +608,19 @@ public struct SignalCollector: Sendable {
     /// Also returns the recommender's own blind stretch that ended with this answer (seconds), nil
     /// when there was none — or when this answer only lingers over one already read back (see
     /// ``catchUpDemand(_:blind:outcomes:)``) — and the targets whose count only the read back
-    /// counted, with the seconds it covered.
+    /// counted, with the seconds it covered; and the requests rejected since the last answer
+    /// (``FleetSignals/gatewayRejections``).
     func catchUp(
         _ answer: Result<GatewayAnswer, PrometheusError>, now: Instant, firstCatchUp: Double? = nil,
         started: ContinuousClock.Instant = .now, outcomes: inout [QueryOutcome]
-    ) async -> (Result<[GatewayKey: Double], PrometheusError>, blind: Double?, readBack: [GatewayKey: Double]) {
+    ) async -> (Result<[GatewayKey: Double], PrometheusError>, blind: Double?, readBack: [GatewayKey: Double], rejections: [GatewayKey: Double]) {
         guard case .success(let plainAnswer) = answer else {
             sightings.missed()  // the gateway goes on counting while the recommender cannot see
-            return (answer.map(\.values), nil, [:])
+            return (answer.map(\.values), nil, [:], [:])
         }
+        // Rejections since the last answer: the rise of each target's error counters (their last
+        // values), and below, the value of an error counter born since.
+        var rejections = sightings.errorRises(plainAnswer.errors)
         var values = plainAnswer.values
         let present = Set(plainAnswer.present.keys).union(values.keys)
         let countable = Set(plainAnswer.values.keys)
@@ -620,25 +635,36 @@ public struct SignalCollector: Sendable {
         // A target known by its request counter whose error counter is new (the endpoint picker
         // creates it with the first rejection, and `increase` never counts a series' first value):
         // that value is its count — a model at zero whose first requests were rejected.
-        for (key, first) in sightings.bornErrors(plainAnswer.errors) where first.isFinite && first > values[key] ?? 0 { values[key] = first }
+        for (key, first) in sightings.bornErrors(plainAnswer.errors) where first.isFinite && first > 0 {
+            values[key] = max(values[key] ?? 0, first)
+            rejections[key] = max(rejections[key] ?? 0, first)
+        }
         // A first answer's read of the error counters as they were that failed: tried again with
         // each later answer (its counters were the baseline meanwhile), until it succeeds.
-        if !bornSince.isFirst, let from = sightings.bornErrorsOwed(at: now.seconds), !plainAnswer.errors.isEmpty {
-            if let born = await errorsBorn(since: from, now: now, started: started, among: plainAnswer.errors, outcomes: &outcomes) {
+        // Only the counters that first answer took as its baseline: one born since was counted then.
+        if !bornSince.isFirst, let owed = sightings.bornErrorsOwed(at: now.seconds) {
+            let among = plainAnswer.errors.filter { owed.candidates.contains($0.key) }
+            if among.isEmpty {
                 sightings.bornErrorsRead()
-                for key in born { if let value = plainAnswer.errors[key], value.isFinite, value > values[key] ?? 0 { values[key] = value } }
+            } else if let born = await errorsBorn(since: owed.from, now: now, started: started, among: among, outcomes: &outcomes) {
+                sightings.bornErrorsRead()
+                for key in born {
+                    guard let value = among[key], value.isFinite, value > 0 else { continue }
+                    values[key] = max(values[key] ?? 0, value)
+                    rejections[key] = max(rejections[key] ?? 0, value)
+                }
             }
         }
         guard let longest = (gaps.values.max()).map({ max($0, blind ?? 0) }) ?? blind else {
-            sightings.record(present: present, counted: countable, lastValues: plainAnswer.present, errors: plainAnswer.errors.keys, at: now.seconds)
-            return (.success(values), nil, [:])
+            sightings.record(present: present, counted: countable, lastValues: plainAnswer.present, errors: plainAnswer.errors, at: now.seconds)
+            return (.success(values), nil, [:], rejections)
         }
         // Back to the sample before the gap: within a gateway window before it was last counted.
         let margin = max(3 * max(queries.scrapeInterval.seconds, 1), queries.gatewayWindow.seconds)
         let seconds = min(longest + margin, GatewaySightings.longestCatchUp)
         guard case .success(let wide) = await targets(.gatewayRequests, range: ConfigDuration(milliseconds: Int64((seconds * 1000).rounded(.up)))) else {
             sightings.missed()  // not recorded: the next answer tries the catch-up again
-            return (.success(values), nil, [:])
+            return (.success(values), nil, [:], rejections)
         }
         // After the recommender's own blind stretch every target counts, those absent now too (a
         // gateway whose scrapes fail since: what it counted before is in the TSDB). A target with a
@@ -655,21 +681,24 @@ public struct SignalCollector: Sendable {
             if let born = await errorsBorn(since: from, now: now, started: started, among: wide.errors, outcomes: &outcomes) {
                 errorsBornInGap = born
             } else {
-                sightings.bornErrorsOwe(from: from)
+                sightings.bornErrorsOwe(from: from, candidates: Set(wide.errors.keys))
             }
         }
         var readBack: [GatewayKey: Double] = [:]
         for (key, last) in wide.present where blind != nil || gaps[key] != nil {
             var born = bornInGap.contains(key) && last.isFinite ? last : 0
-            if errorsBornInGap.contains(key), let errors = wide.errors[key], errors.isFinite { born = max(born, errors) }
+            if errorsBornInGap.contains(key), let errors = wide.errors[key], errors.isFinite, errors > 0 {
+                born = max(born, errors)
+                rejections[key] = max(rejections[key] ?? 0, errors)
+            }
             let read = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, born)
             if read > 0, (values[key] ?? 0) == 0 { readBack[key] = seconds }
             values[key] = read
         }
         sightings.record(
             present: present.union(blind != nil ? Set(wide.present.keys) : []), counted: countable.union(gaps.keys),
-            lastValues: plainAnswer.present, errors: Set(plainAnswer.errors.keys).union(wide.errors.keys), at: now.seconds)
-        return (.success(values), fresh ? blind : nil, readBack)
+            lastValues: plainAnswer.present, errors: wide.errors.merging(plainAnswer.errors) { $1 }, at: now.seconds)
+        return (.success(values), fresh ? blind : nil, readBack, rejections)
     }
 
     /// How much further back than where the last process last read the gateway the error counters
@@ -691,7 +720,7 @@ public struct SignalCollector: Sendable {
         let late = evaluatesAtReceipt ? Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18 : 0
         let offset = ConfigDuration(milliseconds: Int64((max(now.seconds + late - since, 0.001) * 1000).rounded(.up)))
         let range = ConfigDuration(milliseconds: Int64(GatewaySightings.longestCatchUp * 1000))
-        let read = await targets(.gatewayErrorsBefore, range: range, offset: offset)
+        let read = await targets(.gatewayErrorsBefore, range: range, offset: offset, retries: false)
         outcomes.append(QueryOutcome(signal: .gatewayErrorsBefore, error: read.failure))
         guard case .success(let before) = read else { return nil }
         guard !before.present.isEmpty else { return [] }
@@ -752,9 +781,11 @@ public struct SignalCollector: Sendable {
     }
 
     /// One gateway query's answer per target (see ``GatewayAnswer``).
-    func targets(_ signal: Signal, range: ConfigDuration? = nil, offset: ConfigDuration? = nil) async -> Result<GatewayAnswer, PrometheusError> {
+    func targets(
+        _ signal: Signal, range: ConfigDuration? = nil, offset: ConfigDuration? = nil, retries: Bool = true
+    ) async -> Result<GatewayAnswer, PrometheusError> {
         do {
-            let samples = try await client.query(queries.query(signal, range: range, offset: offset))  // the counter's window is the builder's unless given
+            let samples = try await (retries ? client : client.withoutRetries()).query(queries.query(signal, range: range, offset: offset))  // the counter's window is the builder's unless given
             var values: [GatewayKey: Double] = [:]
             var present: [GatewayKey: Double] = [:]
             var errors: [GatewayKey: Double] = [:]
@@ -819,8 +850,11 @@ final class GatewaySightings: Sendable {
         var recovered = GatewayReadUpTo()
         /// When each target's error counters were last answered (their first value counts once).
         var errorsSeen: [GatewayKey: Double] = [:]
-        /// A first answer's read of the error counters as they were failed: from where it reads.
-        var bornErrorsOwed: Double?
+        /// A first answer's read of the error counters as they were failed: from where it reads,
+        /// and the targets whose counters that answer took as its baseline.
+        var bornErrorsOwed: (from: Double, candidates: Set<GatewayKey>)?
+        /// Each target's error counters' last recorded value (their rise is a rejection).
+        var errorValues: [GatewayKey: Double] = [:]
         /// Where this process's first answer began reading (nil: no answer yet).
         var start: Double?
         /// The queue: when its answer was last recorded (and the one before), whether one failed
@@ -841,7 +875,9 @@ final class GatewaySightings: Sendable {
     var readUpTo: GatewayReadUpTo {
         state.withLock { state in
             GatewayReadUpTo(
-                counters: state.last ?? state.recovered.counters ?? state.start,
+                // While the first answer's read of the error counters as they were is owed, from
+                // where it reads: a next process reads them as they were there.
+                counters: [state.bornErrorsOwed?.from, state.last ?? state.recovered.counters ?? state.start].compactMap { $0 }.min(),
                 queue: state.demandOwed ?? state.demandLast ?? state.recovered.queue ?? state.start)
         }
     }
@@ -857,14 +893,32 @@ final class GatewaySightings: Sendable {
         }
     }
 
-    /// The first answer's read of the error counters as they were failed: owed from `from`.
-    func bornErrorsOwe(from: Double) { state.withLock { $0.bornErrorsOwed = from } }
+    /// The first answer's read of the error counters as they were failed: owed from `from`, for
+    /// the `candidates` that answer took as its baseline.
+    func bornErrorsOwe(from: Double, candidates: Set<GatewayKey>) { state.withLock { $0.bornErrorsOwed = (from, candidates) } }
 
-    /// Where an owed read of the error counters as they were reads from (given up after an hour).
-    func bornErrorsOwed(at now: Double) -> Double? {
+    /// An owed read of the error counters as they were: from where, for which targets (given up
+    /// after an hour).
+    func bornErrorsOwed(at now: Double) -> (from: Double, candidates: Set<GatewayKey>)? {
         state.withLock { state in
-            if let owed = state.bornErrorsOwed, now - owed > Self.longestCatchUp { state.bornErrorsOwed = nil }
+            if let owed = state.bornErrorsOwed, now - owed.from > Self.longestCatchUp { state.bornErrorsOwed = nil }
             return state.bornErrorsOwed
+        }
+    }
+
+    /// The rise of each target's error counters above the highest value recorded for them; none
+    /// for a target not recorded before (a born counter is counted on its own). The highest, not
+    /// the last: the value is a sum over the gateway's pods, and one pod's missed scrape lowers it
+    /// for a while — back, it would read as rejections (a baseline design woke every model at zero
+    /// that way). So a reset (an endpoint picker restarted) shows no rise until its counter passes
+    /// the old value: these rises time rejections, they wake nothing.
+    func errorRises(_ errors: [GatewayKey: Double]) -> [GatewayKey: Double] {
+        state.withLock { state in
+            var rises: [GatewayKey: Double] = [:]
+            for (key, value) in errors where value.isFinite {
+                if let highest = state.errorValues[key], value > highest { rises[key] = value - highest }
+            }
+            return rises
         }
     }
 
@@ -1008,11 +1062,14 @@ final class GatewaySightings: Sendable {
     /// Records the targets answered at `now`; `counted`, those whose increase it holds (see `gaps`).
     func record(
         present: some Collection<GatewayKey>, counted: some Collection<GatewayKey>, lastValues: [GatewayKey: Double],
-        errors: some Collection<GatewayKey> = [GatewayKey](), at now: Double
+        errors: [GatewayKey: Double] = [:], at now: Double
     ) {
         state.withLock { state in
             for key in present { state.seen[key] = now }
-            for key in errors { state.errorsSeen[key] = now }
+            for (key, value) in errors {
+                state.errorsSeen[key] = now
+                if value.isFinite { state.errorValues[key] = max(state.errorValues[key] ?? value, value) }
+            }
             for key in counted { state.counted[key] = (now, lastValues[key]) }
             state.previousLast = state.last
             state.last = now
@@ -1022,6 +1079,7 @@ final class GatewaySightings: Sendable {
                 state.seen = state.seen.filter { now - $0.value <= Self.longestCatchUp }
                 state.counted = state.counted.filter { state.seen[$0.key] != nil }
                 state.errorsSeen = state.errorsSeen.filter { now - $0.value <= Self.longestCatchUp }
+                state.errorValues = state.errorValues.filter { state.errorsSeen[$0.key] != nil }
             }
         }
     }

@@ -119,6 +119,29 @@ struct GatewayCounterBaselineTests {
         #expect(zero == 315, "R after the tick that first saw the replica (15 s), not after the last tick the window showed the request (90 s): \(zip(ticks.map(\.0), decisions.map(\.detail)).map { "\($0): \($1)" })")
     }
 
+    /// A rejection while a replica reports (a pod scraped before it is ready): the answer that
+    /// shows the new rejection restarts the retention, whatever the window holds — once, at that
+    /// tick, though the gateway's window goes on showing it.
+    @Test(arguments: [true, false])
+    func aNewRejectionWhileAReplicaReportsRestartsTheRetentionOnce(rejected: Bool) {
+        func young(_ held: Double, gatewayRequests: Double, rejections: Double? = nil) -> ModelSignals {
+            var s = signals(requests: 0, gatewayRequests: gatewayRequests)
+            s.requestsWindowSeconds = held
+            s.gatewayRequestsSpan = 6
+            s.gatewayRejections = rejections
+            return s
+        }
+        let decisions = run(model(retention: 20), from: observed(1, since: at(-1000)), ticks: [
+            (0, young(6, gatewayRequests: 1, rejections: rejected ? 1 : 0)),
+            (2, young(8, gatewayRequests: 1, rejections: 0)),
+            (4, young(10, gatewayRequests: 1, rejections: 0)),
+            (6, young(12, gatewayRequests: 0)),
+            (19, young(25, gatewayRequests: 0)),
+            (21, young(27, gatewayRequests: 0)),
+        ])
+        #expect(decisions.map(\.desired) == (rejected ? [1, 1, 1, 1, 1, 0] : [1, 1, 1, 1, 0, 0]), "\(decisions.map(\.detail))")
+    }
+
     /// A model at 1, observed long, R 30 s: `first` at t = 0, then quiet ticks (nothing counted
     /// anywhere) at `then`.
     func quietAfter(_ first: ModelSignals, then: [Double]) -> [Decision] {
