@@ -11,10 +11,6 @@ import Testing
 /// the real client, collector and engine against the simulated TSDB, with a small closed-loop
 /// world (autoscaler, one pod, one client without flow control). Scrape 1 s, tick 2 s, R 20 s.
 @Suite struct OwedReadReviewTests {
-    static let model = "org/m"
-    static let namespace = "ns"
-    static let key = ModelKey(namespace: namespace, modelID: model)
-
     /// A restarted process (the last one read the gateway up to 45 s) answers first at 50 s; its
     /// read of the error counters "as they were" fails at every tick before `offsetFailsUntil`
     /// (a store holding the older data down; Thanos with `partial_response=false`), every other
@@ -24,19 +20,11 @@ import Testing
     /// (completes 95 s); the model goes to zero R after it. Nothing else ever arrives.
     /// Returns the recommendation at each tick.
     static func run(offsetFailsUntil: Double, until: Double = 170) async -> [(Double, Int?, String)] {
-        let prometheus = SimulatedPrometheus(tsdb: SimulatedTSDB())
-        let flaky = QueueReadBackTests.Flaky(prometheus)
-        let collector = SignalCollector(
-            client: PrometheusClient(transport: flaky, retry: RetryPolicy(attempts: 1)),
-            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 2)))
-        collector.gatewayAnsweredRecovered(GatewayReadUpTo(counters: SimulatedPrometheus.epoch + 45, queue: SimulatedPrometheus.epoch + 45))
-        let engine = Engine(options: EngineOptions(), logger: Simulation.logger)
-        let at = { (t: Double) in Instant(seconds: SimulatedPrometheus.epoch + t) }
-        await engine.loadConfig([RawEntry(
-            key: "m", text: "model_id: \(model)\nnamespace: \(namespace)\nenable_scale_to_zero: true\nretention_period: 20s\n",
-            location: EntryLocation(file: "m"))], now: at(50))
-        await engine.recover(.success([key: 0]), now: at(50))
-
+        var flaky: QueueReadBackTests.Flaky!
+        let loop = await ClosedLoop(recovered: 45) { prometheus in
+            flaky = QueueReadBackTests.Flaky(prometheus)
+            return flaky
+        }
         // The world.
         var podReadyAt: Double?
         var podExists = false
@@ -45,9 +33,6 @@ import Testing
         var gatewayCount = 5.0
         var gatewayErrors: Double?
         var retryAt: Double?
-        var trace: [(Double, Int?, String)] = []
-        let gwLabels = ["target_model_name": model, "model_name": model, "namespace": namespace, "job": "gw"]
-        let podLabels = ["namespace": namespace, "model_name": model, "pod": "m-0", "job": "vllm"]
 
         var t = 0.0
         while t <= until {
@@ -69,46 +54,36 @@ import Testing
             let frac = t - t.rounded(.down)
             if frac == 0.25 {
                 if let ready = podReadyAt, ready <= t {
-                    prometheus.state.withLock { $0.tsdb.scrape(target: "m-0", at: t, [
-                        .init(Fleet.requestsMetric, podLabels, counter), .init(Fleet.runningMetric, podLabels, Double(running.count)),
-                        .init(Fleet.waitingMetric, podLabels, 0), .init(Fleet.kvMetric, podLabels, 0),
-                    ]) }
+                    loop.scrapePod(at: t, counter: counter, running: running.count)
                 } else if !podExists {
-                    prometheus.state.withLock { $0.tsdb.scrapeFailed(target: "m-0", at: t) }
+                    loop.scrapePod(at: t, counter: nil, running: 0)
                 }
             }
             if frac == 0.5 {
                 var samples: [SimulatedTSDB.Scraped] = [
-                    .init(Fleet.gatewayCounterMetric, gwLabels, gatewayCount),
+                    .init(Fleet.gatewayCounterMetric, ClosedLoop.gatewayLabels, gatewayCount),
                     .init(Fleet.gatewayErrorMetric, ["target_model_name": "org/other", "job": "gw", "error_code": "ServiceUnavailable"], 2),
                 ]
                 if let errors = gatewayErrors {
-                    samples.append(.init(Fleet.gatewayErrorMetric, gwLabels.merging(["error_code": "ServiceUnavailable"]) { $1 }, errors))
+                    samples.append(.init(Fleet.gatewayErrorMetric, ClosedLoop.gatewayLabels.merging(["error_code": "ServiceUnavailable"]) { $1 }, errors))
                 }
-                prometheus.state.withLock { $0.tsdb.scrape(target: "gw-0", at: t, samples) }
+                loop.scrapeGateway(at: t, samples)
             }
             // The recommender's tick, then the autoscaler applies the recommendation.
             if t >= 50, frac == 0, Int(t) % 2 == 0 {
                 let failing: (@Sendable (String) -> Bool)? = t < offsetFailsUntil ? { @Sendable q in q.contains(" offset ") } : nil
                 flaky.failing.withLock { $0 = failing }
-                prometheus.beginTick(at: t, faults: [])
-                let (fleet, outcomes) = await collector.collect(retentions: await engine.retentionsInUse, now: at(t))
-                _ = prometheus.endTick()
-                await engine.tick(fleet, outcomes: outcomes, duration: 0, now: at(t))
-                let decision = await engine.decision(for: key)
-                let gw = (try? fleet.gatewayRequests.get())?[GatewayKey(namespace: namespace, name: model)]
-                trace.append((t, decision?.desired, "gw \(gw.map(Simulation.format) ?? "-") \(decision.map { "\($0.reason) \($0.detail)" } ?? "-")"))
-                switch decision?.desired {
+                switch await loop.tick(at: t) {
                 case let d? where d >= 1:
                     if !podExists { podExists = true; podReadyAt = t + 3 }
                 case 0?:
-                    if podExists { podExists = false; podReadyAt = nil; prometheus.state.withLock { $0.tsdb.scrapeFailed(target: "m-0", at: t) } }
+                    if podExists { podExists = false; podReadyAt = nil; loop.scrapePod(at: t, counter: nil, running: 0) }
                 default: break
                 }
             }
             t += 0.25
         }
-        return trace
+        return loop.trace
     }
 
     /// The owed read counts every error counter present now and absent where the last process
@@ -244,7 +219,7 @@ import Testing
             tsdb.scrape(target: "gw-0", at: t, samples)
             t += 1
         }
-        let seen = await QueueReadBackTests.gatewayRequests(tsdb)
+        let seen = await QueueReadBackTests.counted(tsdb)
         // Known limit, as for a replaced endpoint picker pod: counters are compared per target.
         withKnownIssue("a new error_code series of a target that had another is not born") {
             #expect(seen.filter { $0.key >= 60 }.values.contains { $0 > 0 }, "\(seen.sorted { $0.key < $1.key })")

@@ -113,21 +113,6 @@ import Testing
         #expect(fresh[120] == nil, "without the recovered value the read misses the queue (else this proves nothing): \(fresh)")
     }
 
-    /// Ticks every 2 s from 40 to 70; the gateway requests counted for `org/chat` at each.
-    static func gatewayRequests(_ tsdb: SimulatedTSDB) async -> [Double: Double] {
-        let prometheus = SimulatedPrometheus(tsdb: tsdb)
-        let collector = SignalCollector(
-            client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)),
-            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 2)))
-        var seen: [Double: Double] = [:]
-        for t in stride(from: 40.0, through: 70, by: 2) {
-            prometheus.beginTick(at: t, faults: [])
-            let fleet = await collector.collect(retentions: [ConfigDuration(seconds: 60)], now: Instant(seconds: SimulatedPrometheus.epoch + t)).0
-            _ = prometheus.endTick()
-            if let value = try? fleet.gatewayRequests.get()[key] { seen[t] = value }
-        }
-        return seen
-    }
 
     /// A model known by its request counter (it served before) goes to zero; a client's first
     /// request and its two quick retries are rejected (no flow control) and it gives up. The
@@ -135,17 +120,7 @@ import Testing
     /// sample already holds 3: `increase` never counts a series' first value, and the next
     /// samples do not move. The error counter is new to the process: its first value counts.
     @Test func aNewErrorCounterOfAKnownTargetCountsItsFirstValue() async {
-        var tsdb = SimulatedTSDB()
-        var t = 0.5
-        while t <= 90 {
-            var samples: [SimulatedTSDB.Scraped] = [.init("inference_objective_request_total", ["target_model_name": "org/chat", "job": "gw"], 7)]
-            if t >= 60 {
-                samples.append(.init("inference_objective_request_error_total", ["target_model_name": "org/chat", "job": "gw", "error_code": "ServiceUnavailable"], 3))
-            }
-            tsdb.scrape(target: "gw-0", at: t, samples)
-            t += 1
-        }
-        let seen = await Self.gatewayRequests(tsdb)
+        let seen = await Self.counted(Self.rejections(born: 60))
         #expect(seen.filter { (60...63).contains($0.key) }.values.contains(3), "\(seen.sorted { $0.key < $1.key })")
         #expect(seen.filter { $0.key < 60 || $0.key > 64 }.values.allSatisfy { $0 == 0 }, "counted once: \(seen.sorted { $0.key < $1.key })")
     }
@@ -167,9 +142,14 @@ import Testing
         return tsdb
     }
 
-    /// A restarted process whose last one read the gateway up to `recovered`; its first answers at
-    /// `ticks` (the queries `fail` picks failing). The gateway requests counted for `org/chat`.
-    static func restarted(_ tsdb: SimulatedTSDB, recovered: Double?, ticks: [Double], fail: (@Sendable (String) -> Bool)? = nil) async -> [Double: Double] {
+    /// A collector's answers at `ticks` (every 2 s from 40 to 70 unless given), the last process
+    /// having read the gateway up to `recovered` (nil: nothing recovered); `faults` on every query,
+    /// the queries `fail` picks failing at the first tick. The gateway requests counted for
+    /// `org/chat` at each.
+    static func counted(
+        _ tsdb: SimulatedTSDB, recovered: Double? = nil, ticks: [Double] = Array(stride(from: 40.0, through: 70, by: 2)),
+        faults: [SimulatedPrometheus.FaultSpan] = [], fail: (@Sendable (String) -> Bool)? = nil
+    ) async -> [Double: Double] {
         let prometheus = SimulatedPrometheus(tsdb: tsdb)
         let flaky = Flaky(prometheus)
         let collector = SignalCollector(
@@ -181,7 +161,7 @@ import Testing
         var seen: [Double: Double] = [:]
         for (n, t) in ticks.enumerated() {
             flaky.failing.withLock { $0 = n == 0 ? fail : nil }
-            prometheus.beginTick(at: t, faults: [])
+            prometheus.beginTick(at: t, faults: faults)
             let fleet = await collector.collect(retentions: [ConfigDuration(seconds: 60)], now: Instant(seconds: SimulatedPrometheus.epoch + t)).0
             _ = prometheus.endTick()
             if let value = try? fleet.gatewayRequests.get()[key] { seen[t] = value }
@@ -196,23 +176,23 @@ import Testing
     /// simulation, schedules 14657197161430034803 and 17837146520889071518: stranded until the
     /// client's retry). An error counter that was there at 45 s counts nothing.
     @Test func aNewProcessCountsAnErrorCounterBornAfterTheLastOneLastReadTheGateway() async {
-        let bornAfter = await Self.restarted(Self.rejections(born: 60), recovered: 45, ticks: [70, 72, 74])
+        let bornAfter = await Self.counted(Self.rejections(born: 60), recovered: 45, ticks: [70, 72, 74])
         #expect(bornAfter[70] == 3, "\(bornAfter.sorted { $0.key < $1.key })")
         #expect(bornAfter[74] == 0, "counted once: \(bornAfter.sorted { $0.key < $1.key })")
-        let bornBefore = await Self.restarted(Self.rejections(born: 30), recovered: 45, ticks: [70, 72])
+        let bornBefore = await Self.counted(Self.rejections(born: 30), recovered: 45, ticks: [70, 72])
         #expect(bornBefore[70] == 0 && bornBefore[72] == 0, "\(bornBefore.sorted { $0.key < $1.key })")
         // Nothing recovered (the first start, a failed recovery): born within the first read back
         // (R − 3 scrapes, 57 s) counts — the last process may have counted it too, a wake at most.
-        let firstStart = await Self.restarted(Self.rejections(born: 60), recovered: nil, ticks: [70, 72])
+        let firstStart = await Self.counted(Self.rejections(born: 60), recovered: nil, ticks: [70, 72])
         #expect(firstStart[70] == 3, "\(firstStart.sorted { $0.key < $1.key })")
-        let longBefore = await Self.restarted(Self.rejections(born: 1), recovered: nil, ticks: [70, 72])
+        let longBefore = await Self.counted(Self.rejections(born: 1), recovered: nil, ticks: [70, 72])
         #expect(longBefore[70] == 0, "\(longBefore.sorted { $0.key < $1.key })")
     }
 
     /// The read of the error counters as they were fails at the first answer: the catch-up is
     /// tried again with the next, which counts the rejection.
     @Test func aFailedReadOfTheErrorCountersAsTheyWereIsTriedAgain() async {
-        let seen = await Self.restarted(Self.rejections(born: 60), recovered: 45, ticks: [70, 72, 74]) { $0.contains(" offset ") }
+        let seen = await Self.counted(Self.rejections(born: 60), recovered: 45, ticks: [70, 72, 74]) { $0.contains(" offset ") }
         #expect(seen[72] == 3, "\(seen.sorted { $0.key < $1.key })")
     }
 
@@ -227,7 +207,7 @@ import Testing
             ])
             t += 1
         }
-        let seen = await Self.gatewayRequests(tsdb)
+        let seen = await Self.counted(tsdb)
         #expect(!seen.isEmpty && seen.values.allSatisfy { $0 == 0 }, "\(seen.sorted { $0.key < $1.key })")
     }
 }

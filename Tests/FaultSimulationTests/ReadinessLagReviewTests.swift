@@ -20,27 +20,12 @@ import Testing
 /// meets `ready ≥ 1` (no gateway wake), no cold start in progress (`firstReady` false) and a
 /// window younger than R (the old rule off) — nothing times it.
 @Suite struct ReadinessLagReviewTests {
-    static let model = "org/m"
-    static let namespace = "ns"
-    static let key = ModelKey(namespace: namespace, modelID: model)
-
     /// `org/m` at zero. Client A's request at 60 s is rejected (it gives up): the model wakes. Its
     /// pod serves `/metrics` 6 s after the wake and is routable `lag` s later. Client B's request
     /// 0.5 s before the pod is routable is rejected; B retries 25 s later. Returns the ticks
     /// (time, desired, detail) and the time of B's rejection.
     static func run(lag: Double, until: Double = 130) async -> (trace: [(Double, Int?, String)], rejectedB: Double) {
-        let prometheus = SimulatedPrometheus(tsdb: SimulatedTSDB())
-        let collector = SignalCollector(
-            client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)),
-            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 2)))
-        collector.gatewayAnsweredRecovered(GatewayReadUpTo(counters: SimulatedPrometheus.epoch + 49, queue: SimulatedPrometheus.epoch + 49))
-        let engine = Engine(options: EngineOptions(), logger: Simulation.logger)
-        let at = { (t: Double) in Instant(seconds: SimulatedPrometheus.epoch + t) }
-        await engine.loadConfig([RawEntry(
-            key: "m", text: "model_id: \(model)\nnamespace: \(namespace)\nenable_scale_to_zero: true\nretention_period: 20s\n",
-            location: EntryLocation(file: "m"))], now: at(50))
-        await engine.recover(.success([key: 0]), now: at(50))
-
+        let loop = await ClosedLoop(recovered: 49)
         var metricsAt: Double?  // the pod's server listens (scraped)
         var routableAt: Double?  // the pod is Ready (the endpoint picker routes to it)
         var counter = 0.0
@@ -50,9 +35,6 @@ import Testing
         var arrivals: [Double] = [60]  // client A
         var clientB: Double?
         var rejectedB = Double.nan
-        var trace: [(Double, Int?, String)] = []
-        let gwLabels = ["target_model_name": model, "model_name": model, "namespace": namespace, "job": "gw"]
-        let podLabels = ["namespace": namespace, "model_name": model, "pod": "m-0", "job": "vllm"]
 
         var t = 0.0
         while t <= until {
@@ -73,30 +55,17 @@ import Testing
             }
             let frac = t - t.rounded(.down)
             if frac == 0.25 {
-                if let listening = metricsAt, listening <= t {
-                    prometheus.state.withLock { $0.tsdb.scrape(target: "m-0", at: t, [
-                        .init(Fleet.requestsMetric, podLabels, counter), .init(Fleet.runningMetric, podLabels, Double(running.count)),
-                        .init(Fleet.waitingMetric, podLabels, 0), .init(Fleet.kvMetric, podLabels, 0),
-                    ]) }
-                } else {
-                    prometheus.state.withLock { $0.tsdb.scrapeFailed(target: "m-0", at: t) }
-                }
+                let listening = metricsAt.map { $0 <= t } ?? false
+                loop.scrapePod(at: t, counter: listening ? counter : nil, running: running.count)
             }
             if frac == 0.5 {
-                prometheus.state.withLock { $0.tsdb.scrape(target: "gw-0", at: t, [
-                    .init(Fleet.gatewayCounterMetric, gwLabels, gatewayCount),
-                    .init(Fleet.gatewayErrorMetric, gwLabels.merging(["error_code": "ServiceUnavailable"]) { $1 }, gatewayErrors),
-                ]) }
+                loop.scrapeGateway(at: t, [
+                    .init(Fleet.gatewayCounterMetric, ClosedLoop.gatewayLabels, gatewayCount),
+                    .init(Fleet.gatewayErrorMetric, ClosedLoop.gatewayLabels.merging(["error_code": "ServiceUnavailable"]) { $1 }, gatewayErrors),
+                ])
             }
             if t >= 50, frac == 0, Int(t) % 2 == 0 {
-                prometheus.beginTick(at: t, faults: [])
-                let (fleet, outcomes) = await collector.collect(retentions: await engine.retentionsInUse, now: at(t))
-                _ = prometheus.endTick()
-                await engine.tick(fleet, outcomes: outcomes, duration: 0, now: at(t))
-                let decision = await engine.decision(for: key)
-                let gw = (try? fleet.gatewayRequests.get())?[GatewayKey(namespace: namespace, name: model)]
-                trace.append((t, decision?.desired, "gw \(gw.map(Simulation.format) ?? "-") \(decision.map { "\($0.reason) \($0.detail)" } ?? "-")"))
-                switch decision?.desired {
+                switch await loop.tick(at: t) {
                 case let d? where d >= 1:
                     if metricsAt == nil {
                         metricsAt = t + 6
@@ -111,7 +80,7 @@ import Testing
             }
             t += 0.25
         }
-        return (trace, rejectedB)
+        return (loop.trace, rejectedB)
     }
 
     /// Spec §5.3: never zero before R after the last request — here a rejected one whose client

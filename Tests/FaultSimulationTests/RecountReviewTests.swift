@@ -79,26 +79,6 @@ import Testing
 
     static let chat = GatewayKey(namespace: nil, name: "org/chat")
 
-    /// Ticks of a collector (scrape 1 s, tick 2 s, R 60 s) at `ticks`, the last process having
-    /// read the gateway up to `recovered` (nil: nothing recovered), `faults` on every query; the
-    /// gateway requests counted for `org/chat` at each tick.
-    static func collect(_ tsdb: SimulatedTSDB, recovered: Double?, ticks: [Double], faults: [SimulatedPrometheus.FaultSpan] = []) async -> [Double: Double] {
-        let prometheus = SimulatedPrometheus(tsdb: tsdb)
-        let collector = SignalCollector(
-            client: PrometheusClient(transport: prometheus, retry: RetryPolicy(attempts: 1)),
-            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 2)))
-        if let recovered {
-            collector.gatewayAnsweredRecovered(GatewayReadUpTo(counters: SimulatedPrometheus.epoch + recovered, queue: SimulatedPrometheus.epoch + recovered))
-        }
-        var seen: [Double: Double] = [:]
-        for t in ticks {
-            prometheus.beginTick(at: t, faults: faults)
-            let fleet = await collector.collect(retentions: [ConfigDuration(seconds: 60)], now: Instant(seconds: SimulatedPrometheus.epoch + t)).0
-            _ = prometheus.endTick()
-            if let value = try? fleet.gatewayRequests.get()[chat] { seen[t] = value }
-        }
-        return seen
-    }
 
     /// Spec §6 ("a restart does not wake every sleeping model"). The gateway rejected one request
     /// for `org/chat` (at zero) at 5 s, long ago: its error counter holds 3 since (the model was
@@ -114,10 +94,10 @@ import Testing
     @Test(arguments: [45.0, nil] as [Double?])
     func aRestartAnsweredByAYoungReplicaDoesNotCountOldErrorCountersAsNewDemand(recovered: Double?) async {
         let tsdb = QueueReadBackTests.rejections(born: 5)
-        let healthy = await Self.collect(tsdb, recovered: recovered, ticks: [120, 122])
+        let healthy = await QueueReadBackTests.counted(tsdb, recovered: recovered, ticks: [120, 122])
         #expect(healthy[120] == 0, "control: \(healthy.sorted { $0.key < $1.key })")
         let failover = [SimulatedPrometheus.FaultSpan(kind: .failover(dataSince: 70), start: 0, end: 1000)]
-        let seen = await Self.collect(tsdb, recovered: recovered, ticks: [120, 122], faults: failover)
+        let seen = await QueueReadBackTests.counted(tsdb, recovered: recovered, ticks: [120, 122], faults: failover)
         #expect(seen[120] == 0, "a rejection 115 s old (read by the last process) counted as new demand: \(seen.sorted { $0.key < $1.key })")
     }
 
@@ -153,7 +133,7 @@ import Testing
             t += 1
         }
         let ticks = restarted ? [70.0, 72, 74] : Array(stride(from: 10.0, through: 80, by: 2))
-        let seen = await Self.collect(tsdb, recovered: restarted ? 45 : nil, ticks: ticks)
+        let seen = await QueueReadBackTests.counted(tsdb, recovered: restarted ? 45 : nil, ticks: ticks)
         // Known limit: error counters are compared per target (`sum by` target), not per series;
         // telling the new pod's counter from the old one's needs the pod in the presence series.
         withKnownIssue("an endpoint picker pod's new error counter for a target the old pod counted is not born") {

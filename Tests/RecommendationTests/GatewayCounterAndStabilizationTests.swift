@@ -80,18 +80,12 @@ struct GatewayCounterBaselineTests {
     /// into a model R after it (fault simulation, schedule 4768474916190934135: zeroed 19 s after
     /// the last rejection, R 20 s, while its client waited to retry).
     @Test func aRejectionCountedWhileTheNewReplicasWindowIsYoungRestartsTheRetention() {
-        func young(_ held: Double, gatewayRequests: Double) -> ModelSignals {
-            var s = signals(requests: 0, gatewayRequests: gatewayRequests)
-            s.requestsWindowSeconds = held
-            s.gatewayRequestsSpan = 5
-            return s
-        }
         let decisions = run(model(retention: 30), from: observed(0, since: at(-1000)), ticks: [
             (0, signals(ready: 0, gatewayRequests: 2)),  // rejected: wake
-            (5, young(5, gatewayRequests: 1)),  // the replica is up; one more rejection before it was
-            (10, young(10, gatewayRequests: 0)),
-            (31, young(31, gatewayRequests: 0)),  // R after the wake, not after the last rejection
-            (36, young(36, gatewayRequests: 0)),
+            (5, young(5, gatewayRequests: 1, span: 5)),  // the replica is up; one more rejection before it was
+            (10, young(10, gatewayRequests: 0, span: 5)),
+            (31, young(31, gatewayRequests: 0, span: 5)),  // R after the wake, not after the last rejection
+            (36, young(36, gatewayRequests: 0, span: 5)),
         ])
         #expect(decisions.map(\.desired) == [1, 1, 1, 1, 0], "details: \(decisions.map(\.detail))")
         #expect(decisions[3].zeroAt == at(35), "\(decisions[3].detail)")
@@ -103,17 +97,11 @@ struct GatewayCounterBaselineTests {
     /// new replica's first sample already counted kept the model up 45 s past R + a tick + a
     /// scrape; campaign schedule 3186923050646824414, liveness).
     @Test func aRequestTheGatewayWindowShowsForSeveralTicksIsCountedOnceAfterTheWake() {
-        func young(_ held: Double, gatewayRequests: Double) -> ModelSignals {
-            var s = signals(requests: 0, gatewayRequests: gatewayRequests)
-            s.requestsWindowSeconds = held
-            s.gatewayRequestsSpan = 90
-            return s
-        }
         var ticks: [(Double, ModelSignals)] = [(0, signals(ready: 0, gatewayRequests: 0, seen: true))]
         ticks[0].1.demand = 1  // woken by the queue
-        ticks.append((15, young(15, gatewayRequests: 1)))  // the replica is up; the gateway counted its first request
-        for t in stride(from: 30.0, through: 90, by: 15) { ticks.append((t, young(t, gatewayRequests: 1))) }
-        for t in stride(from: 105.0, through: 330, by: 15) { ticks.append((t, young(t, gatewayRequests: 0))) }
+        ticks.append((15, young(15, gatewayRequests: 1, span: 90)))  // the replica is up; the gateway counted its first request
+        for t in stride(from: 30.0, through: 90, by: 15) { ticks.append((t, young(t, gatewayRequests: 1, span: 90))) }
+        for t in stride(from: 105.0, through: 330, by: 15) { ticks.append((t, young(t, gatewayRequests: 0, span: 90))) }
         let decisions = run(model(retention: 300), from: observed(0, since: at(-1000)), ticks: ticks)
         let zero = zip(ticks.map(\.0), decisions).first { $0.1.desired == 0 }?.0
         #expect(zero == 315, "R after the tick that first saw the replica (15 s), not after the last tick the window showed the request (90 s): \(zip(ticks.map(\.0), decisions.map(\.detail)).map { "\($0): \($1)" })")
@@ -124,22 +112,25 @@ struct GatewayCounterBaselineTests {
     /// tick, though the gateway's window goes on showing it.
     @Test(arguments: [true, false])
     func aNewRejectionWhileAReplicaReportsRestartsTheRetentionOnce(rejected: Bool) {
-        func young(_ held: Double, gatewayRequests: Double, rejections: Double? = nil) -> ModelSignals {
-            var s = signals(requests: 0, gatewayRequests: gatewayRequests)
-            s.requestsWindowSeconds = held
-            s.gatewayRequestsSpan = 6
-            s.gatewayRejections = rejections
-            return s
-        }
         let decisions = run(model(retention: 20), from: observed(1, since: at(-1000)), ticks: [
-            (0, young(6, gatewayRequests: 1, rejections: rejected ? 1 : 0)),
-            (2, young(8, gatewayRequests: 1, rejections: 0)),
-            (4, young(10, gatewayRequests: 1, rejections: 0)),
-            (6, young(12, gatewayRequests: 0)),
-            (19, young(25, gatewayRequests: 0)),
-            (21, young(27, gatewayRequests: 0)),
+            (0, young(6, gatewayRequests: 1, span: 6, rejections: rejected ? 1 : 0)),
+            (2, young(8, gatewayRequests: 1, span: 6, rejections: 0)),
+            (4, young(10, gatewayRequests: 1, span: 6, rejections: 0)),
+            (6, young(12, gatewayRequests: 0, span: 6)),
+            (19, young(25, gatewayRequests: 0, span: 6)),
+            (21, young(27, gatewayRequests: 0, span: 6)),
         ])
         #expect(decisions.map(\.desired) == (rejected ? [1, 1, 1, 1, 1, 0] : [1, 1, 1, 1, 0, 0]), "\(decisions.map(\.detail))")
+    }
+
+    /// Signals of a replica whose requests window holds `held` s (nothing counted in it), the
+    /// gateway counting `gatewayRequests` over `span` s.
+    func young(_ held: Double, gatewayRequests: Double, span: Double, rejections: Double? = nil) -> ModelSignals {
+        var s = signals(requests: 0, gatewayRequests: gatewayRequests)
+        s.requestsWindowSeconds = held
+        s.gatewayRequestsSpan = span
+        s.gatewayRejections = rejections
+        return s
     }
 
     /// A model at 1, observed long, R 30 s: `first` at t = 0, then quiet ticks (nothing counted
