@@ -44,9 +44,9 @@ import Testing
         }
     }
 
-    /// Runs ticks at `ticks`; `fail(t)` picks the queries that fail at tick `t`. The demand for
-    /// `org/chat` at each tick (nil when unknown or none).
-    static func run(_ tsdb: SimulatedTSDB, ticks: [Double], recovered: Double? = nil, fail: (Double) -> (@Sendable (String) -> Bool)?) async -> [Double: Double] {
+    /// A collector (scrape 1 s, tick 2 s) on `tsdb` through a ``Flaky`` transport, the last process
+    /// having read the gateway up to `recovered` (nil: nothing recovered).
+    static func collector(_ tsdb: SimulatedTSDB, recovered: Double?) -> (SimulatedPrometheus, Flaky, SignalCollector) {
         let prometheus = SimulatedPrometheus(tsdb: tsdb)
         let flaky = Flaky(prometheus)
         let collector = SignalCollector(
@@ -55,6 +55,13 @@ import Testing
         if let recovered {
             collector.gatewayAnsweredRecovered(GatewayReadUpTo(counters: SimulatedPrometheus.epoch + recovered, queue: SimulatedPrometheus.epoch + recovered))
         }
+        return (prometheus, flaky, collector)
+    }
+
+    /// Runs ticks at `ticks`; `fail(t)` picks the queries that fail at tick `t`. The demand for
+    /// `org/chat` at each tick (nil when unknown or none).
+    static func run(_ tsdb: SimulatedTSDB, ticks: [Double], recovered: Double? = nil, fail: (Double) -> (@Sendable (String) -> Bool)?) async -> [Double: Double] {
+        let (prometheus, flaky, collector) = Self.collector(tsdb, recovered: recovered)
         var seen: [Double: Double] = [:]
         for t in ticks {
             let failing = fail(t)
@@ -150,14 +157,7 @@ import Testing
         _ tsdb: SimulatedTSDB, recovered: Double? = nil, ticks: [Double] = Array(stride(from: 40.0, through: 70, by: 2)),
         faults: [SimulatedPrometheus.FaultSpan] = [], fail: (@Sendable (String) -> Bool)? = nil
     ) async -> [Double: Double] {
-        let prometheus = SimulatedPrometheus(tsdb: tsdb)
-        let flaky = Flaky(prometheus)
-        let collector = SignalCollector(
-            client: PrometheusClient(transport: flaky, retry: RetryPolicy(attempts: 1)),
-            queries: QueryBuilder(templates: SimulationQueries.templates, scrapeInterval: ConfigDuration(seconds: 1), tickInterval: ConfigDuration(seconds: 2)))
-        if let recovered {
-            collector.gatewayAnsweredRecovered(GatewayReadUpTo(counters: SimulatedPrometheus.epoch + recovered, queue: SimulatedPrometheus.epoch + recovered))
-        }
+        let (prometheus, flaky, collector) = Self.collector(tsdb, recovered: recovered)
         var seen: [Double: Double] = [:]
         for (n, t) in ticks.enumerated() {
             flaky.failing.withLock { $0 = n == 0 ? fail : nil }
