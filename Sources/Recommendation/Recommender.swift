@@ -232,7 +232,7 @@ public enum Recommender {
             return "idle: Prometheus holds \(format(held.rounded()))s of the \(format(e.retention))s window (a fresh or restarted TSDB, or a replica newer than the window): no zero before it holds all of it"
         }
         if let uncounted = e.next.uncountedArrival, now.since(uncounted) < e.retention {
-            return "idle: the gateway counted a request \(format(now.since(uncounted)))s ago that no replica's request counter shows (a counter reset across a failed scrape?): zero \(format(e.retention))s after it"
+            return "idle: the gateway counted a request \(format(now.since(uncounted)))s ago that no replica's request counter shows (rejected before a replica was ready, or lost in a counter reset): zero \(format(e.retention))s after it"
         }
         if let lastWake = e.next.lastWake, now.since(lastWake) < e.retention {
             return "woken \(format(now.since(lastWake)))s ago, held up for \(format(e.retention))s"
