@@ -621,6 +621,12 @@ public struct SignalCollector: Sendable {
         // Rejections since the last answer: the rise of each target's error counters (their last
         // values), and below, the value of an error counter born since.
         var rejections = sightings.errorRises(plainAnswer.errors)
+        // A rejection whose error counter is born since (or was the baseline): demand and a rejection.
+        func countBorn(_ key: GatewayKey, _ value: Double) {
+            guard value.isFinite, value > 0 else { return }
+            values[key] = max(values[key] ?? 0, value)
+            rejections[key] = max(rejections[key] ?? 0, value)
+        }
         var values = plainAnswer.values
         let present = Set(plainAnswer.present.keys).union(values.keys)
         let countable = Set(plainAnswer.values.keys)
@@ -635,10 +641,7 @@ public struct SignalCollector: Sendable {
         // A target known by its request counter whose error counter is new (the endpoint picker
         // creates it with the first rejection, and `increase` never counts a series' first value):
         // that value is its count — a model at zero whose first requests were rejected.
-        for (key, first) in sightings.bornErrors(plainAnswer.errors) where first.isFinite && first > 0 {
-            values[key] = max(values[key] ?? 0, first)
-            rejections[key] = max(rejections[key] ?? 0, first)
-        }
+        for (key, first) in sightings.bornErrors(plainAnswer.errors) { countBorn(key, first) }
         // A first answer's read of the error counters as they were that failed: tried again with
         // each later answer (its counters were the baseline meanwhile), until it succeeds.
         // Only the counters that first answer took as its baseline: one born since was counted then.
@@ -646,13 +649,9 @@ public struct SignalCollector: Sendable {
             let among = plainAnswer.errors.filter { owed.candidates.contains($0.key) }
             if among.isEmpty {
                 sightings.bornErrorsRead()
-            } else if let born = await errorsBorn(since: owed.from, now: now, started: started, among: among, outcomes: &outcomes) {
+            } else if let keys = await errorsBorn(since: owed.from, now: now, started: started, among: among, outcomes: &outcomes) {
                 sightings.bornErrorsRead()
-                for key in born {
-                    guard let value = among[key], value.isFinite, value > 0 else { continue }
-                    values[key] = max(values[key] ?? 0, value)
-                    rejections[key] = max(rejections[key] ?? 0, value)
-                }
+                for key in keys { countBorn(key, among[key] ?? 0) }
             }
         }
         guard let longest = (gaps.values.max()).map({ max($0, blind ?? 0) }) ?? blind else {
@@ -686,12 +685,12 @@ public struct SignalCollector: Sendable {
         }
         var readBack: [GatewayKey: Double] = [:]
         for (key, last) in wide.present where blind != nil || gaps[key] != nil {
-            var born = bornInGap.contains(key) && last.isFinite ? last : 0
+            var bornValue = bornInGap.contains(key) && last.isFinite ? last : 0
             if errorsBornInGap.contains(key), let errors = wide.errors[key], errors.isFinite, errors > 0 {
-                born = max(born, errors)
+                bornValue = max(bornValue, errors)
                 rejections[key] = max(rejections[key] ?? 0, errors)
             }
-            let read = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, born)
+            let read = max(values[key] ?? 0, wide.values[key].map { $0.isFinite ? $0 : 0 } ?? 0, bornValue)
             if read > 0, (values[key] ?? 0) == 0 { readBack[key] = seconds }
             values[key] = read
         }
@@ -767,8 +766,8 @@ public struct SignalCollector: Sendable {
         return .success(values)
     }
 
-    func byTarget(_ signal: Signal, range: ConfigDuration? = nil, offset: ConfigDuration? = nil) async -> Result<[GatewayKey: Double], PrometheusError> {
-        await targets(signal, range: range, offset: offset).map(\.values)
+    func byTarget(_ signal: Signal, range: ConfigDuration? = nil) async -> Result<[GatewayKey: Double], PrometheusError> {
+        await targets(signal, range: range).map(\.values)
     }
 
     /// One gateway query's answer per target: the values, and the targets named by its presence
